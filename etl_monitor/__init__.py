@@ -1,0 +1,26 @@
+"""etl_monitor: ETL process monitoring in Delta tables and views on Unity Catalog."""
+
+from .errors import (
+    CatalogNotFoundError,
+    ConcurrentWriteError,
+    EngineError,
+    ETLMonitorError,
+    InvalidArgumentError,
+    InvalidIdentifierError,
+    NotFoundError,
+)
+from .framework import ETLMonitorFramework
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "CatalogNotFoundError",
+    "ConcurrentWriteError",
+    "ETLMonitorError",
+    "ETLMonitorFramework",
+    "EngineError",
+    "InvalidArgumentError",
+    "InvalidIdentifierError",
+    "NotFoundError",
+    "__version__",
+]

@@ -1,0 +1,133 @@
+"""`setup()`: create or upgrade the schema, its tables and views, and seed the stages.
+
+Idempotent by construction: tables are created only when missing, missing columns are
+added to older tables (rows intact), seed stages are inserted only where their
+SequenceID is absent (edited and custom stages survive), and views are replaced.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+
+from .context import Context, utcnow
+from .errors import CatalogNotFoundError
+from .schema import ALL_TABLES, ALL_VIEWS, SEQUENCE, SEQUENCE_SEEDS, Table
+from .sql import qualified, quote
+
+log = logging.getLogger("etl_monitor.setup")
+
+
+@dataclass
+class SetupReport:
+    """What one `setup()` call did."""
+
+    catalog: str
+    schema: str
+    tables_created: list[str] = field(default_factory=list)
+    tables_attached: list[str] = field(default_factory=list)
+    columns_added: dict[str, list[str]] = field(default_factory=dict)
+    stages_seeded: list[int] = field(default_factory=list)
+    views: list[str] = field(default_factory=list)
+    statements: int = 0
+    seconds: float = 0.0
+
+    def __str__(self) -> str:
+        return (
+            f"{self.catalog}.{self.schema}: created {len(self.tables_created)} tables, "
+            f"attached {len(self.tables_attached)}, added columns to {len(self.columns_added)}, "
+            f"seeded {len(self.stages_seeded)} stages, {len(self.views)} views; "
+            f"{self.statements} statements in {self.seconds:.2f}s"
+        )
+
+
+def check_catalog(ctx: Context) -> None:
+    """Raise CatalogNotFoundError unless the framework's catalog exists (creates nothing)."""
+    rows = ctx.executor.query("SHOW CATALOGS")
+    names = sorted(str(r[0]) for r in rows)
+    if ctx.catalog.lower() not in {n.lower() for n in names}:
+        raise CatalogNotFoundError(
+            f"catalog {ctx.catalog!r} does not exist or is not visible; available: "
+            f"{', '.join(names) or '(none)'}. Create it first (CREATE CATALOG) or pass another catalog."
+        )
+
+
+def existing_objects(ctx: Context) -> set[str]:
+    """Lower-cased names of the tables and views in the framework's schema."""
+    rows = ctx.executor.query(f"SHOW TABLES IN {qualified(ctx.catalog, ctx.schema)}")
+    return {str(r["tableName"]).lower() for r in rows if not r["isTemporary"]}
+
+
+def _ensure_table(ctx: Context, table: Table, existing: set[str], report: SetupReport) -> None:
+    location = ctx.engine.table_location(ctx.catalog, ctx.schema, table.name)
+    if table.name.lower() not in existing:
+        if location and os.path.isdir(os.path.join(location, "_delta_log")):
+            # The files outlive the engine's in-memory catalog: re-attach whatever is there.
+            ctx.executor.execute(table.attach_sql(ctx.catalog, ctx.schema, location), kind="ddl")
+            report.tables_attached.append(table.name)
+        else:
+            ctx.executor.execute(table.create_sql(ctx.catalog, ctx.schema, ctx.engine), kind="ddl")
+            report.tables_created.append(table.name)
+            return
+    _add_missing_columns(ctx, table, report)
+
+
+def _add_missing_columns(ctx: Context, table: Table, report: SetupReport) -> None:
+    present = {f.name.lower() for f in ctx.executor.table_schema(ctx.name(table)).fields}
+    missing = [c for c in table.columns if c.name.lower() not in present]
+    if not missing:
+        return
+    if ctx.engine.alter_add_columns:
+        ctx.executor.execute(table.add_columns_sql(ctx.catalog, ctx.schema, missing), kind="ddl")
+    else:
+        ctx.executor.merge_schema(ctx.name(table), table.spark_schema())
+    report.columns_added[table.name] = [c.name for c in missing]
+    log.info("added columns %s to %s", report.columns_added[table.name], ctx.name(table))
+
+
+def seed_sequences(ctx: Context, *, table_is_new: bool, report: SetupReport) -> None:
+    """Insert the framework stages whose SequenceID is absent; never touch existing rows."""
+    seed_ids = [s[0] for s in SEQUENCE_SEEDS]
+    if not table_is_new:
+        rows = ctx.executor.query(
+            f"SELECT SequenceID FROM {ctx.name(SEQUENCE)} WHERE SequenceID BETWEEN 0 AND 9"
+        )
+        present = {int(r[0]) for r in rows}
+        if set(seed_ids) <= present:
+            return
+    now, user = utcnow(), ctx.user
+    rows = [(sid, code, desc, True, now, user, now, user) for sid, code, desc in SEQUENCE_SEEDS]
+    cols = SEQUENCE.column_names
+    with ctx.executor.temp_rows(rows, SEQUENCE.spark_schema()) as src:
+        ctx.executor.execute(
+            f"MERGE INTO {ctx.name(SEQUENCE)} AS t USING {src} AS s\n"
+            "ON t.SequenceID = s.SequenceID\n"
+            f"WHEN NOT MATCHED THEN INSERT ({', '.join(quote(c) for c in cols)})\n"
+            f"VALUES ({', '.join('s.' + quote(c) for c in cols)})"
+        )
+    report.stages_seeded = seed_ids
+
+
+def run_setup(ctx: Context) -> SetupReport:
+    """Create or upgrade everything; see the module docstring for the guarantees."""
+    started, before = time.perf_counter(), ctx.executor.stats["statements"]
+    report = SetupReport(ctx.catalog, ctx.schema)
+    check_catalog(ctx)
+    ctx.executor.execute(
+        f"CREATE SCHEMA IF NOT EXISTS {qualified(ctx.catalog, ctx.schema)} "
+        "COMMENT 'ETL process monitoring (etl_monitor)'",
+        kind="ddl",
+    )
+    existing = existing_objects(ctx)
+    for table in ALL_TABLES:
+        _ensure_table(ctx, table, existing, report)
+    seed_sequences(ctx, table_is_new=SEQUENCE.name in report.tables_created, report=report)
+    for view in ALL_VIEWS:
+        ctx.executor.execute(view.create_sql(ctx.catalog, ctx.schema), kind="ddl")
+        report.views.append(view.name)
+    report.statements = ctx.executor.stats["statements"] - before
+    report.seconds = time.perf_counter() - started
+    log.info("setup: %s", report)
+    return report

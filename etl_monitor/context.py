@@ -1,0 +1,58 @@
+"""What every module needs to reach the tables: names, the executor, the engine and the user."""
+
+from __future__ import annotations
+
+import getpass
+import os
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from .engines import Engine
+from .schema import Table
+from .sql import SqlExecutor, qualified
+
+
+def utcnow() -> datetime:
+    """Current time, timezone-aware UTC (Spark stores it as TIMESTAMP)."""
+    return datetime.now(timezone.utc)
+
+
+@dataclass
+class Context:
+    """The catalog and schema the framework lives in, and how to talk to them."""
+
+    spark: Any
+    catalog: str
+    schema: str
+    engine: Engine
+    executor: SqlExecutor
+    user_override: str | None = None
+    _user: str | None = field(default=None, init=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+
+    def name(self, table: Table | str) -> str:
+        """Back-quoted three-part name of a table or view in this schema."""
+        return qualified(self.catalog, self.schema, table if isinstance(table, str) else table.name)
+
+    @property
+    def user(self) -> str:
+        """Who is writing: explicit override, the engine's current_user(), or the OS user."""
+        with self._lock:
+            if self._user is None:
+                self._user = self.user_override or self._resolve_user()
+            return self._user
+
+    def _resolve_user(self) -> str:
+        if self.engine.current_user_function:
+            rows = self.executor.query("SELECT current_user() AS user_name")
+            if rows and rows[0][0]:
+                return str(rows[0][0])
+        for var in ("ETL_MONITOR_USER", "DATABRICKS_USER", "USER", "USERNAME"):
+            if os.environ.get(var):
+                return os.environ[var]
+        try:
+            return getpass.getuser()
+        except Exception:
+            return "unknown"

@@ -1,0 +1,418 @@
+"""Tables and views as data: defined once here, rendered for `setup()` and for `sql/`.
+
+Config tables (``ETLconfig*``, ``ETLOrganisation``) are small and upserted. Run-time
+state is an append-only event log, ``ETLProcessingEvents``: every change of a step's
+status (and, later, every watermark change) is one appended row carrying the step's
+whole state, so parallel tasks never update the same files. ``ETLProcessingSteps``, the
+table the reference describes, is a view of the latest event per step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .engines import Engine
+from .sql import qualified, quote, sql_string_literal
+
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str
+    comment: str
+    nullable: bool = True
+
+    def ddl(self) -> str:
+        null = "" if self.nullable else " NOT NULL"
+        return f"{quote(self.name)} {self.type}{null} COMMENT {sql_string_literal(self.comment)}"
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    comment: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...] = ()
+    append_only: bool = False
+    cluster_by: tuple[str, ...] = ()
+    properties: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def column(self, name: str) -> Column:
+        return next(c for c in self.columns if c.name == name)
+
+    def create_sql(self, catalog: str, schema: str, engine: Engine) -> str:
+        """CREATE TABLE IF NOT EXISTS for this engine."""
+        cols = ",\n  ".join(c.ddl() for c in self.columns)
+        parts = [
+            f"CREATE TABLE IF NOT EXISTS {qualified(catalog, schema, self.name)} (\n  {cols}\n) USING DELTA"
+        ]
+        if self.cluster_by and engine.liquid_clustering:
+            parts.append(f"CLUSTER BY ({', '.join(quote(c) for c in self.cluster_by)})")
+        parts.append(f"COMMENT {sql_string_literal(self.comment)}")
+        location = engine.table_location(catalog, schema, self.name)
+        if location:
+            parts.append(f"LOCATION {sql_string_literal(location)}")
+        props = {"etl_monitor.schema_version": str(SCHEMA_VERSION), **self.properties}
+        if self.append_only:
+            props["delta.appendOnly"] = "true"
+        rendered = ", ".join(
+            f"{sql_string_literal(k)} = {sql_string_literal(v)}" for k, v in props.items()
+        )
+        parts.append(f"TBLPROPERTIES ({rendered})")
+        return "\n".join(parts)
+
+    def attach_sql(self, catalog: str, schema: str, location: str) -> str:
+        """Register an existing Delta directory under this table's name, whatever its columns."""
+        return (
+            f"CREATE TABLE IF NOT EXISTS {qualified(catalog, schema, self.name)} "
+            f"USING DELTA LOCATION {sql_string_literal(location)}"
+        )
+
+    def add_columns_sql(self, catalog: str, schema: str, missing: list[Column]) -> str:
+        cols = ", ".join(c.ddl().replace(" NOT NULL", "") for c in missing)
+        return f"ALTER TABLE {qualified(catalog, schema, self.name)} ADD COLUMNS ({cols})"
+
+    def spark_schema(self, columns: list[str] | None = None):  # -> StructType
+        """The pyspark StructType of this table (optionally a subset, in the given order)."""
+        from pyspark.sql.types import StructField, StructType, _parse_datatype_string
+
+        wanted = columns or self.column_names
+        return StructType(
+            [
+                StructField(
+                    c.name,
+                    _parse_datatype_string(c.type.lower()),
+                    True,
+                    metadata={"comment": c.comment},
+                )
+                for c in (self.column(n) for n in wanted)
+            ]
+        )
+
+
+@dataclass(frozen=True)
+class View:
+    name: str
+    comment: str
+    body: str  # SELECT text with {t:TableName} placeholders for qualified names
+
+    def create_sql(self, catalog: str, schema: str) -> str:
+        body = self.body
+        for table in ALL_TABLES:
+            body = body.replace("{t:" + table.name + "}", qualified(catalog, schema, table.name))
+        return (
+            f"CREATE OR REPLACE VIEW {qualified(catalog, schema, self.name)}\n"
+            f"COMMENT {sql_string_literal(self.comment)}\nAS\n{body}"
+        )
+
+
+def _audit() -> tuple[Column, ...]:
+    return (
+        Column("CreatedOn", "TIMESTAMP", "When the row was first registered (UTC)."),
+        Column("CreatedBy", "STRING", "Who first registered the row."),
+        Column("ModifiedOn", "TIMESTAMP", "When the row last changed (UTC)."),
+        Column("ModifiedBy", "STRING", "Who last changed the row."),
+    )
+
+
+_PROJECT = Column("ProjectCode", "STRING", "Project code, e.g. CORP.", nullable=False)
+_PROCESS = Column(
+    "ProcessLoad", "STRING", "Process code within the project, e.g. HR_DAILY.", nullable=False
+)
+_ACTIVE = Column("IsActive", "BOOLEAN", "False when the row is switched off.")
+
+ORGANISATION = Table(
+    "ETLOrganisation",
+    "Organisations that own projects. USER-MANAGED through register_organisation().",
+    (
+        Column("OrgCode", "STRING", "Organisation code.", nullable=False),
+        Column("OrgName", "STRING", "Display name."),
+        Column("Description", "STRING", "Free text."),
+        _ACTIVE,
+        *_audit(),
+    ),
+    key=("OrgCode",),
+)
+
+PROJECT = Table(
+    "ETLconfigProject",
+    "Projects grouping processes. USER-MANAGED through register_project().",
+    (
+        _PROJECT,
+        Column("OrgCode", "STRING", "Owning organisation (ETLOrganisation.OrgCode)."),
+        Column("ProjectName", "STRING", "Display name."),
+        Column("Description", "STRING", "Free text."),
+        Column("Owner", "STRING", "Team or person accountable."),
+        _ACTIVE,
+        *_audit(),
+    ),
+    key=("ProjectCode",),
+)
+
+SEQUENCE = Table(
+    "ETLconfigSequence",
+    "Workflow stages; tasks sharing a SequenceID run in parallel. FRAMEWORK-MANAGED rows 0-6, custom stages use SequenceID >= 10.",
+    (
+        Column("SequenceID", "INT", "Stage number; stages run in ascending order.", nullable=False),
+        Column("SequenceCode", "STRING", "Stage code, e.g. LOAD_DIM."),
+        Column("Description", "STRING", "What the stage does."),
+        Column("IsFrameworkManaged", "BOOLEAN", "True for the seven stages seeded by setup()."),
+        *_audit(),
+    ),
+    key=("SequenceID",),
+)
+
+PROCESS = Table(
+    "ETLconfigProcess",
+    "Domain process registry: one row per ProjectCode / ProcessLoad. USER-MANAGED through register_process().",
+    (
+        _PROJECT,
+        _PROCESS,
+        Column("ProcessName", "STRING", "Display name."),
+        Column("Description", "STRING", "Free text."),
+        Column("Owner", "STRING", "Team or person accountable."),
+        Column(
+            "LoadFrequency",
+            "STRING",
+            "D daily, W weekly, M monthly, Y yearly, A ad hoc (every run).",
+        ),
+        _ACTIVE,
+        *_audit(),
+    ),
+    key=("ProjectCode", "ProcessLoad"),
+)
+
+TASKS = Table(
+    "ETLconfigTasks",
+    "Task catalogue: what runs, in which workflow pass and stage, how often. USER-MANAGED through register_task().",
+    (
+        _PROJECT,
+        _PROCESS,
+        Column(
+            "TaskID",
+            "INT",
+            "Task number within the process; 0 is the initiation task.",
+            nullable=False,
+        ),
+        Column(
+            "WorkFlowID",
+            "INT",
+            "Workflow pass: 0 initiation, 1 main load, N the Nth pass.",
+            nullable=False,
+        ),
+        Column(
+            "SequenceID",
+            "INT",
+            "Stage (ETLconfigSequence.SequenceID); same stage runs in parallel.",
+            nullable=False,
+        ),
+        Column("TaskName", "STRING", "Display name."),
+        Column("SourceType", "STRING", "ADF_PIPELINE, DBX_NOTEBOOK, DBX_JOB or DATAFLOW."),
+        Column(
+            "SourceSystemCode",
+            "STRING",
+            "Code of the source object; also the default watermark name.",
+        ),
+        Column("TaskMandatory", "BOOLEAN", "A failed mandatory task blocks later stages."),
+        _ACTIVE,
+        Column(
+            "LoadFrequency",
+            "STRING",
+            "D daily, W weekly (ISO week), M monthly, Y yearly, A every run.",
+        ),
+        Column(
+            "FileMask", "STRING", "File name pattern with date tokens, e.g. employees_{yyyyMMdd}."
+        ),
+        Column("FileExtension", "STRING", "File extension without the dot, e.g. csv."),
+        Column("SourcePath", "STRING", "Where the task reads its input."),
+        Column("TargetPath", "STRING", "Where the task writes its output."),
+        Column("SLAMinutes", "INT", "Expected maximum duration in minutes; NULL for none."),
+        Column("Description", "STRING", "Free text."),
+        *_audit(),
+    ),
+    key=("ProjectCode", "ProcessLoad", "TaskID", "WorkFlowID"),
+)
+
+PARAMETERS = Table(
+    "ETLconfigParameters",
+    "Watermarks and flags per process, with their registered values. USER-MANAGED through register_parameter(); run-time changes are events in ETLProcessingEvents.",
+    (
+        _PROJECT,
+        _PROCESS,
+        Column("ParameterName", "STRING", "Parameter name, e.g. LoadEmployees.", nullable=False),
+        Column("ParameterType", "STRING", "DELTA_DATE, DELTA_ID, FLAG or SYSTEM."),
+        Column("ValueDateTime", "TIMESTAMP", "Value of DELTA_DATE and SYSTEM parameters (UTC)."),
+        Column("ValueINT", "BIGINT", "Value of DELTA_ID parameters."),
+        Column("ValueBIT", "BOOLEAN", "Value of FLAG parameters."),
+        Column("Description", "STRING", "Free text."),
+        _ACTIVE,
+        *_audit(),
+    ),
+    key=("ProjectCode", "ProcessLoad", "ParameterName"),
+)
+
+SYSLOGS = Table(
+    "ETLsysLogs",
+    "Raw run receipts from ADF, Databricks jobs and notebooks. APPEND-ONLY.",
+    (
+        Column(
+            "LogID",
+            "STRING",
+            "Unique id of the receipt (UUID; no identity column, so appends never conflict).",
+            nullable=False,
+        ),
+        Column("LogTime", "TIMESTAMP", "When the receipt was written (UTC).", nullable=False),
+        Column("ExecutionID", "STRING", "Execution the receipt belongs to, when known."),
+        Column("ProjectCode", "STRING", "Project code, when known."),
+        Column("ProcessLoad", "STRING", "Process code, when known."),
+        Column("TaskID", "INT", "Task, when known."),
+        Column("WorkFlowID", "INT", "Workflow pass, when known."),
+        Column("SourceType", "STRING", "ADF_PIPELINE, DBX_NOTEBOOK, DBX_JOB or DATAFLOW."),
+        Column("SourceRunID", "STRING", "Run id in the source system (ADF run id, job run id)."),
+        Column("Status", "STRING", "Status reported by the source system."),
+        Column("LogType", "STRING", "INFO, WARN or ERROR."),
+        Column("LogCode", "STRING", "Error or event code."),
+        Column("LogMessage", "STRING", "Message, verbatim."),
+        Column("Payload", "STRING", "The raw receipt (usually JSON), verbatim."),
+        Column("CreatedBy", "STRING", "Who wrote the receipt."),
+    ),
+    key=("LogID",),
+    append_only=True,
+    cluster_by=("LogTime",),
+)
+
+_STEP_KEY = ("ExecutionID", "ProjectCode", "ProcessLoad", "TaskID", "WorkFlowID")
+
+EVENTS = Table(
+    "ETLProcessingEvents",
+    "Append-only run-time log: every step status change and watermark change is one row. ETLProcessingSteps is derived from it. APPEND-ONLY.",
+    (
+        Column(
+            "EventID",
+            "STRING",
+            "Unique id of the event; a retried write reuses it, so readers drop duplicates.",
+            nullable=False,
+        ),
+        Column("EventTime", "TIMESTAMP", "When the event happened (UTC).", nullable=False),
+        Column(
+            "EventType",
+            "STRING",
+            "STEP for a step state, WATERMARK for a parameter value change.",
+            nullable=False,
+        ),
+        Column("ExecutionID", "STRING", "Execution (run) id; a retry gets a new one."),
+        Column("ProjectCode", "STRING", "Project code."),
+        Column("ProcessLoad", "STRING", "Process code."),
+        Column("TaskID", "INT", "Task number."),
+        Column("WorkFlowID", "INT", "Workflow pass."),
+        Column("SequenceID", "INT", "Stage, as configured when the step was queued."),
+        Column("ProcessingDate", "DATE", "Business date the execution processes."),
+        Column("AttemptNo", "INT", "1 for the first attempt at a task for a date, +1 per retry."),
+        Column(
+            "StatusCode",
+            "STRING",
+            "Step status after this event: NQUE, RQUE, RUNNING, DONE, FAIL, SKIPPED, CANCELLED.",
+        ),
+        Column("TaskName", "STRING", "Snapshot of the task's name when queued."),
+        Column("SourceType", "STRING", "Snapshot of the task's source type."),
+        Column("SourceSystemCode", "STRING", "Snapshot of the task's source system code."),
+        Column("TaskMandatory", "BOOLEAN", "Snapshot of the task's mandatory flag."),
+        Column("LoadFrequency", "STRING", "Snapshot of the task's load frequency."),
+        Column(
+            "FileName", "STRING", "File name resolved from the task's mask for the processing date."
+        ),
+        Column("SourcePath", "STRING", "Snapshot of the task's source path."),
+        Column("TargetPath", "STRING", "Snapshot of the task's target path."),
+        Column("SLAMinutes", "INT", "Snapshot of the task's SLA in minutes."),
+        Column("StartTime", "TIMESTAMP", "When the step started running (UTC)."),
+        Column("EndTime", "TIMESTAMP", "When the step ended (UTC)."),
+        Column("LogMessage", "STRING", "Message recorded with the event, verbatim."),
+        Column("LogType", "STRING", "INFO, WARN or ERROR."),
+        Column("LogCode", "STRING", "Error or event code."),
+        Column("ExceptionType", "STRING", "Python exception type of a failure."),
+        Column("StackTrace", "STRING", "Traceback of a failure."),
+        Column("SourceRunID", "STRING", "Run id in the calling system (e.g. ADF pipeline run id)."),
+        Column("JobRunID", "STRING", "Databricks job run id, when detected."),
+        Column("ClusterID", "STRING", "Databricks cluster id, when detected."),
+        Column("ParameterName", "STRING", "WATERMARK events: the parameter changed."),
+        Column(
+            "ParameterType", "STRING", "WATERMARK events: DELTA_DATE, DELTA_ID, FLAG or SYSTEM."
+        ),
+        Column("ValueDateTime", "TIMESTAMP", "WATERMARK events: new datetime value (UTC)."),
+        Column("ValueINT", "BIGINT", "WATERMARK events: new integer value."),
+        Column("ValueBIT", "BOOLEAN", "WATERMARK events: new flag value."),
+        Column(
+            "Reason",
+            "STRING",
+            "Why the event was written (e.g. task DONE, manual, reset, mode change).",
+        ),
+        Column("CreatedBy", "STRING", "Who or what wrote the event."),
+    ),
+    key=("EventID",),
+    append_only=True,
+    cluster_by=("ProcessingDate", "ProjectCode", "ProcessLoad"),
+)
+
+CONFIG_TABLES = (ORGANISATION, PROJECT, SEQUENCE, PROCESS, TASKS, PARAMETERS)
+RUNTIME_TABLES = (SYSLOGS, EVENTS)
+ALL_TABLES = CONFIG_TABLES + RUNTIME_TABLES
+
+_STEP_COLUMNS = [
+    c
+    for c in EVENTS.column_names
+    if c
+    not in (
+        "EventID",
+        "EventTime",
+        "EventType",
+        "ParameterName",
+        "ParameterType",
+        "ValueDateTime",
+        "ValueINT",
+        "ValueBIT",
+        "Reason",
+        "CreatedBy",
+    )
+]
+
+PROCESSING_STEPS = View(
+    "ETLProcessingSteps",
+    "Current state of every step: the latest STEP event per ExecutionID / ProjectCode / ProcessLoad / TaskID / WorkFlowID.",
+    "WITH dedup AS (\n"
+    "  SELECT e.*, ROW_NUMBER() OVER (PARTITION BY e.EventID ORDER BY e.EventTime) AS dup_rank\n"
+    "  FROM {t:ETLProcessingEvents} e\n"
+    "  WHERE e.EventType = 'STEP'\n"
+    "), ranked AS (\n"
+    "  SELECT d.*,\n"
+    f"    ROW_NUMBER() OVER (PARTITION BY {', '.join('d.' + k for k in _STEP_KEY)} ORDER BY d.EventTime DESC, d.EventID DESC) AS state_rank,\n"
+    f"    MIN(d.EventTime) OVER (PARTITION BY {', '.join('d.' + k for k in _STEP_KEY)}) AS first_event_time\n"
+    "  FROM dedup d\n"
+    "  WHERE d.dup_rank = 1\n"
+    ")\n"
+    "SELECT\n  "
+    + ",\n  ".join(f"r.{c}" for c in _STEP_COLUMNS)
+    + ",\n  CAST(unix_micros(r.EndTime) - unix_micros(r.StartTime) AS DOUBLE) / 1000000.0 AS DurationSeconds,\n"
+    "  r.first_event_time AS CreatedOn,\n"
+    "  r.EventTime AS ModifiedOn,\n"
+    "  r.CreatedBy AS ModifiedBy\n"
+    "FROM ranked r\n"
+    "WHERE r.state_rank = 1",
+)
+
+ALL_VIEWS = (PROCESSING_STEPS,)
+
+SEQUENCE_SEEDS: tuple[tuple[int, str, str], ...] = (
+    (0, "LOAD_GO", "Initiating ETL Processing - overall run marker"),
+    (1, "LOAD_DB_CONFIG", "Load Configuration Data from source"),
+    (2, "LOAD_DB_TRAN", "Load Transactional Data from source (staging)"),
+    (3, "LOAD_DIM", "Process Master Data - validate staged dimensions"),
+    (4, "LOAD_TRAN", "Process Transactional Data - validate staged transactions"),
+    (5, "PRE_PROCESS", "Functional Logic - business logic and derivations"),
+    (6, "PROCESS_DATA", "Core Data Transformation - output / data mart tables"),
+)

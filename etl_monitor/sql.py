@@ -1,0 +1,231 @@
+"""The one SQL executor: every statement the library issues goes through `SqlExecutor`.
+
+It logs, notifies listeners (tests capture statements for the dialect check), counts
+statements and writes, and retries transient Delta commit conflicts with bounded
+exponential backoff and full jitter. User values never enter SQL text: they travel as
+query parameters or as DataFrame rows (`temp_rows`, `append`).
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import random
+import re
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import ConcurrentWriteError, InvalidIdentifierError
+
+log = logging.getLogger("etl_monitor.sql")
+
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,254}$")
+_CATALOG_OR_SCHEMA = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]{0,254}$")
+
+#: Substrings of error messages that mean "another writer committed first; try again".
+CONFLICT_MARKERS: tuple[str, ...] = (
+    "ConcurrentAppendException",
+    "ConcurrentDeleteReadException",
+    "ConcurrentDeleteDeleteException",
+    "ConcurrentTransactionException",
+    "MetadataChangedException",
+    "ProtocolChangedException",
+    "DELTA_CONCURRENT_",
+    "Failed to commit transaction",
+    "Transaction conflict",
+    "concurrent transaction",
+    "CommitFailedException",
+)
+
+
+def is_transient_conflict(error: BaseException) -> bool:
+    """True when an exception is a Delta commit conflict that a retry can resolve."""
+    text = f"{type(error).__name__}: {error}"
+    return any(marker.lower() in text.lower() for marker in CONFLICT_MARKERS)
+
+
+def check_identifier(value: object, what: str = "identifier", *, allow_dash: bool = False) -> str:
+    """Return `value` if it is a safe SQL identifier, else raise InvalidIdentifierError."""
+    pattern = _CATALOG_OR_SCHEMA if allow_dash else _IDENTIFIER
+    if not isinstance(value, str) or not pattern.match(value):
+        allowed = (
+            "1-255 letters, digits, '_' or '-'"
+            if allow_dash
+            else "1-255 letters, digits or '_', not starting with a digit"
+        )
+        raise InvalidIdentifierError(
+            f"invalid {what} {value!r}: allowed are {allowed}", argument=what, value=value
+        )
+    return value
+
+
+def quote(identifier: str) -> str:
+    """Back-quote one validated identifier part."""
+    return f"`{identifier}`"
+
+
+def qualified(*parts: str) -> str:
+    """`catalog`.`schema`.`table` from validated parts."""
+    return ".".join(quote(p) for p in parts)
+
+
+def sql_string_literal(text: str) -> str:
+    """Render framework-owned text (comments, paths) as a Spark SQL string literal.
+
+    Only for text the library itself controls; user values go through parameters or rows.
+    """
+    escaped = text.replace("\\", "\\\\").replace("'", "\\'").replace("\n", "\\n")
+    return f"'{escaped}'"
+
+
+@dataclass(frozen=True)
+class Statement:
+    """One statement as the executor saw it."""
+
+    text: str
+    args: Mapping[str, Any] | None
+    kind: str  # "query" | "write" | "ddl" | "append" | "meta"
+    table: str | None = None
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Bounded exponential backoff with full jitter for Delta commit conflicts."""
+
+    max_attempts: int = 8
+    base_delay: float = 0.05
+    max_delay: float = 2.0
+
+    def delay(self, attempt: int) -> float:
+        return random.uniform(0, min(self.max_delay, self.base_delay * 2 ** (attempt - 1)))
+
+
+_listeners: list[Callable[[Statement], None]] = []
+_listeners_lock = threading.Lock()
+_view_counter = itertools.count()
+
+
+def add_statement_listener(listener: Callable[[Statement], None]) -> Callable[[], None]:
+    """Call `listener` with every statement any executor issues; returns a remover."""
+    with _listeners_lock:
+        _listeners.append(listener)
+
+    def remove() -> None:
+        with _listeners_lock:
+            if listener in _listeners:
+                _listeners.remove(listener)
+
+    return remove
+
+
+class SqlExecutor:
+    """Runs statements against one SparkSession, with capture, counting and conflict retries."""
+
+    def __init__(self, spark: Any, retry: RetryPolicy | None = None):
+        self.spark = spark
+        self.retry = retry or RetryPolicy()
+        self.stats: Counter[str] = Counter()
+        self._lock = threading.Lock()
+
+    # -- bookkeeping -------------------------------------------------------------------
+    def _record(self, statement: Statement) -> None:
+        with self._lock:
+            self.stats["statements"] += 1
+            self.stats[statement.kind] += 1
+        log.debug("%s: %s", statement.kind, statement.text)
+        with _listeners_lock:
+            listeners = list(_listeners)
+        for listener in listeners:
+            listener(statement)
+
+    def _with_retry(self, statement: Statement, action: Callable[[], Any]) -> Any:
+        attempt = 1
+        while True:
+            self._record(statement)
+            try:
+                return action()
+            except Exception as error:
+                if not is_transient_conflict(error):
+                    raise
+                if attempt >= self.retry.max_attempts:
+                    raise ConcurrentWriteError(
+                        f"gave up after {attempt} attempts on a Delta commit conflict "
+                        f"({statement.kind} {statement.table or statement.text[:80]!r}): {error}"
+                    ) from error
+                with self._lock:
+                    self.stats["retries"] += 1
+                delay = self.retry.delay(attempt)
+                log.info("commit conflict, retry %d in %.3fs: %s", attempt, delay, error)
+                time.sleep(delay)
+                attempt += 1
+
+    # -- statements ----------------------------------------------------------------------
+    def query(self, text: str, args: Mapping[str, Any] | None = None) -> list[Any]:
+        """Run a SELECT (named parameters allowed) and return its rows."""
+        statement = Statement(text, dict(args) if args else None, "query")
+        self._record(statement)
+        return (
+            self.spark.sql(text, args=dict(args)).collect()
+            if args
+            else self.spark.sql(text).collect()
+        )
+
+    def dataframe(self, text: str, args: Mapping[str, Any] | None = None) -> Any:
+        """A lazy DataFrame for a SELECT (recorded now, executed by the caller)."""
+        self._record(Statement(text, dict(args) if args else None, "query"))
+        return self.spark.sql(text, args=dict(args)) if args else self.spark.sql(text)
+
+    def execute(self, text: str, *, kind: str = "write") -> list[Any]:
+        """Run DDL or DML (no parameters: DML parameters are not portable), retrying conflicts."""
+        statement = Statement(text, None, kind)
+        return self._with_retry(statement, lambda: self.spark.sql(text).collect())
+
+    def table_schema(self, table: str) -> Any:
+        """The StructType of a table as the engine resolves it."""
+        self._record(Statement(f"SELECT * FROM {table} LIMIT 0", None, "meta", table))
+        return self.spark.table(table).schema
+
+    def append(self, table: str, rows: Sequence[Sequence[Any]], schema: Any) -> None:
+        """Blind append of rows (positional, in the table's column order) to a table."""
+        if not rows:
+            return
+        statement = Statement(f"INSERT INTO {table} <{len(rows)} rows>", None, "append", table)
+
+        def run() -> None:
+            self.spark.createDataFrame(list(rows), schema).write.mode("append").insertInto(table)
+
+        self._with_retry(statement, run)
+
+    def merge_schema(self, table: str, schema: Any) -> None:
+        """Add missing columns by an empty append with mergeSchema (engines without ALTER)."""
+        statement = Statement(f"ALTER TABLE {table} <mergeSchema append>", None, "ddl", table)
+
+        def run() -> None:
+            (
+                self.spark.createDataFrame([], schema)
+                .write.format("delta")
+                .mode("append")
+                .option("mergeSchema", "true")
+                .saveAsTable(table)
+            )
+
+        self._with_retry(statement, run)
+
+    @contextmanager
+    def temp_rows(self, rows: Sequence[Sequence[Any]], schema: Any) -> Iterator[str]:
+        """Expose rows as a uniquely named temporary view for MERGE / INSERT ... SELECT."""
+        name = f"etlm_src_{uuid.uuid4().hex[:12]}_{next(_view_counter)}"
+        self.spark.createDataFrame(list(rows), schema).createOrReplaceTempView(name)
+        try:
+            yield quote(name)
+        finally:
+            try:
+                self.spark.catalog.dropTempView(name)
+            except Exception:  # best effort: a leftover temp view dies with the session
+                log.debug("could not drop temp view %s", name)

@@ -1,0 +1,232 @@
+"""Argument models for the public API (pydantic v2), turned into the library's own errors.
+
+Every public call validates all of its arguments before it reads or writes anything, so
+an invalid call raises `InvalidArgumentError` naming the argument, the bad value and
+what is allowed, and leaves the tables untouched.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timezone
+from typing import Annotated, Any, Literal, TypeVar
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from .errors import InvalidArgumentError
+
+CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$"
+CODE_HINT = "1-64 characters of letters, digits, '_', '-' or '.', starting with a letter or digit"
+NAME_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,127}$"
+NAME_HINT = "1-128 characters of letters, digits, '_', '-' or '.'"
+
+LOAD_FREQUENCIES = ("D", "W", "M", "Y", "A")
+SOURCE_TYPES = ("ADF_PIPELINE", "DBX_NOTEBOOK", "DBX_JOB", "DATAFLOW")
+PARAMETER_TYPES = ("DELTA_DATE", "DELTA_ID", "FLAG", "SYSTEM")
+FILE_MASK_TOKEN = re.compile(r"\{([^{}]*)\}")
+FILE_MASK_TOKEN_BODY = re.compile(r"^(yyyy|yy|MM|dd|ww|[-_.])+$")
+BIGINT_MIN, BIGINT_MAX = -(2**63), 2**63 - 1
+
+Code = Annotated[str, StringConstraints(strict=True, pattern=CODE_PATTERN)]
+Name = Annotated[str, StringConstraints(strict=True, pattern=NAME_PATTERN)]
+Text = Annotated[str, StringConstraints(strict=True, max_length=4000)]
+ShortText = Annotated[str, StringConstraints(strict=True, max_length=512)]
+Path = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=2048)]
+Extension = Annotated[str, StringConstraints(strict=True, pattern=r"^\.?[A-Za-z0-9]{1,16}$")]
+NonNegative = Annotated[StrictInt, Field(ge=0, le=2**31 - 1)]
+
+#: What each argument accepts, used in error messages.
+HINTS: dict[str, str] = {
+    "org_code": CODE_HINT,
+    "project_code": CODE_HINT,
+    "process_load": CODE_HINT,
+    "parameter_name": NAME_HINT,
+    "source_system_code": NAME_HINT,
+    "load_frequency": "one of " + ", ".join(LOAD_FREQUENCIES),
+    "source_type": "one of " + ", ".join(SOURCE_TYPES),
+    "parameter_type": "one of " + ", ".join(PARAMETER_TYPES),
+    "task_id": "an integer from 0 to 2147483647",
+    "workflow_id": "an integer from 0 to 2147483647",
+    "sequence_id": "an integer from 0 to 2147483647 (custom stages: 10 and above)",
+    "sla_minutes": "a positive integer number of minutes, or None",
+    "file_extension": "1-16 letters or digits, with or without a leading '.'",
+    "file_mask": "text whose {tokens} combine yyyy, yy, MM, dd, ww and - _ .",
+    "value_int": f"an integer from {BIGINT_MIN} to {BIGINT_MAX}, or None",
+    "value_datetime": "a datetime, a date or an ISO-8601 string, or None",
+    "value_bit": "True, False or None",
+}
+
+
+class _Args(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def utc(value: datetime | date | None) -> datetime | None:
+    """A timezone-aware UTC datetime (naive input is taken to be UTC already)."""
+    if value is None:
+        return None
+    if not isinstance(value, datetime):
+        value = datetime(value.year, value.month, value.day)
+    if value.tzinfo is None:
+        return value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc)
+
+
+class OrganisationArgs(_Args):
+    org_code: Code
+    name: ShortText | None = None
+    description: Text | None = None
+    is_active: StrictBool = True
+
+
+class ProjectArgs(_Args):
+    project_code: Code
+    org_code: Code | None = None
+    name: ShortText | None = None
+    description: Text | None = None
+    owner: ShortText | None = None
+    is_active: StrictBool = True
+
+
+class ProcessArgs(_Args):
+    project_code: Code
+    process_load: Code
+    name: ShortText | None = None
+    description: Text | None = None
+    owner: ShortText | None = None
+    load_frequency: Literal["D", "W", "M", "Y", "A"] = "D"
+    is_active: StrictBool = True
+
+
+class SequenceArgs(_Args):
+    sequence_id: Annotated[StrictInt, Field(ge=10, le=2**31 - 1)]
+    sequence_code: Code
+    description: Text | None = None
+
+
+class TaskKeyArgs(_Args):
+    project_code: Code
+    process_load: Code
+    task_id: NonNegative
+    workflow_id: NonNegative
+
+
+class TaskArgs(_Args):
+    project_code: Code
+    process_load: Code
+    task_id: NonNegative
+    workflow_id: NonNegative
+    sequence_id: NonNegative
+    task_name: ShortText | None = None
+    source_type: Literal["ADF_PIPELINE", "DBX_NOTEBOOK", "DBX_JOB", "DATAFLOW"] = "DBX_NOTEBOOK"
+    source_system_code: Name | None = None
+    task_mandatory: StrictBool = False
+    is_active: StrictBool = True
+    load_frequency: Literal["D", "W", "M", "Y", "A"] = "D"
+    file_mask: ShortText | None = None
+    file_extension: Extension | None = None
+    source_path: Path | None = None
+    target_path: Path | None = None
+    sla_minutes: Annotated[StrictInt, Field(gt=0, le=525_600)] | None = None
+    description: Text | None = None
+
+    @field_validator("file_mask")
+    @classmethod
+    def _mask_tokens(cls, mask: str | None) -> str | None:
+        if mask is None:
+            return None
+        if mask.count("{") != mask.count("}"):
+            raise ValueError("unbalanced braces")
+        for token in FILE_MASK_TOKEN.findall(mask):
+            if not FILE_MASK_TOKEN_BODY.match(token):
+                raise ValueError(f"unknown date token {{{token}}}")
+        return mask
+
+    @field_validator("file_extension")
+    @classmethod
+    def _strip_dot(cls, ext: str | None) -> str | None:
+        return ext.lstrip(".") if ext else ext
+
+    @model_validator(mode="after")
+    def _initiation_task(self) -> TaskArgs:
+        initiation = (self.task_id, self.workflow_id, self.sequence_id) == (0, 0, 0)
+        if (self.task_id == 0 or self.workflow_id == 0) and not initiation:
+            raise ValueError(
+                "the initiation task must have task_id=0, workflow_id=0 and sequence_id=0; "
+                "other tasks use task_id >= 1 and workflow_id >= 1"
+            )
+        return self
+
+
+class ParameterArgs(_Args):
+    project_code: Code
+    process_load: Code
+    parameter_name: Name
+    parameter_type: Literal["DELTA_DATE", "DELTA_ID", "FLAG", "SYSTEM"]
+    description: Text | None = None
+    value_datetime: datetime | date | None = None
+    value_int: Annotated[StrictInt, Field(ge=BIGINT_MIN, le=BIGINT_MAX)] | None = None
+    value_bit: StrictBool | None = None
+    is_active: StrictBool = True
+
+    @field_validator("value_datetime")
+    @classmethod
+    def _to_utc(cls, value: datetime | date | None) -> datetime | None:
+        return utc(value)
+
+    @model_validator(mode="after")
+    def _value_matches_type(self) -> ParameterArgs:
+        allowed = {
+            "DELTA_DATE": "value_datetime",
+            "SYSTEM": "value_datetime",
+            "DELTA_ID": "value_int",
+            "FLAG": "value_bit",
+        }[self.parameter_type]
+        for name in ("value_datetime", "value_int", "value_bit"):
+            if name != allowed and getattr(self, name) is not None:
+                raise ValueError(
+                    f"{name} does not apply to a {self.parameter_type} parameter; use {allowed}"
+                )
+        return self
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def validate(model: type[M], function: str, **arguments: Any) -> M:
+    """Build `model` from keyword arguments or raise InvalidArgumentError naming the culprit."""
+    try:
+        return model(**arguments)
+    except ValidationError as error:
+        problems = []
+        first_arg: str | None = None
+        first_value: Any = None
+        for item in error.errors():
+            loc = [str(p) for p in item["loc"] if not str(p).isdigit()]
+            arg = loc[0] if loc else None  # a model-level check has no location
+            value = item.get("input")
+            message = item["msg"].removeprefix("Value error, ")
+            if arg and arg in model.model_fields:
+                hint = HINTS.get(arg)
+                text = f"invalid {arg}={value!r}: {message}" + (
+                    f" (allowed: {hint})" if hint else ""
+                )
+            else:
+                text = message
+            if first_arg is None and arg in model.model_fields:
+                first_arg, first_value = arg, value
+            if text not in problems:
+                problems.append(text)
+        raise InvalidArgumentError(
+            f"{function}(): " + "; ".join(problems), argument=first_arg, value=first_value
+        ) from None
