@@ -105,7 +105,7 @@ def spark_session(
             .config("spark.sql.session.timeZone", "UTC")
             .config(ENGINE_CONF_KEY, "sail")
             .config(WAREHOUSE_CONF_KEY, root)
-            .getOrCreate()
+            .create()  # not getOrCreate(): that would hand back a session of another warehouse
         )
         _attach(spark, tables)
         _sessions[root] = (server, spark)

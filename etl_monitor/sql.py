@@ -41,6 +41,8 @@ CONFLICT_MARKERS: tuple[str, ...] = (
     "Transaction conflict",
     "concurrent transaction",
     "CommitFailedException",
+    # Sail: a reader listing _delta_log while another writer commits can see a gap.
+    "Missing commit file",
 )
 
 
@@ -90,20 +92,35 @@ class Statement:
 
     text: str
     args: Mapping[str, Any] | None
-    kind: str  # "query" | "write" | "ddl" | "append" | "meta"
+    kind: str  # "query" | "write" | "ddl" | "meta" are SQL; "append" | "schema-merge" are DataFrame writes
     table: str | None = None
+
+    @property
+    def is_sql(self) -> bool:
+        """False for DataFrame writes, whose text only describes them."""
+        return self.kind not in ("append", "schema-merge")
 
 
 @dataclass(frozen=True)
 class RetryPolicy:
     """Bounded exponential backoff with full jitter for Delta commit conflicts."""
 
-    max_attempts: int = 8
+    max_attempts: int = 10
     base_delay: float = 0.05
     max_delay: float = 2.0
 
     def delay(self, attempt: int) -> float:
         return random.uniform(0, min(self.max_delay, self.base_delay * 2 ** (attempt - 1)))
+
+
+_WRITE_TARGET = re.compile(r"^\s*(?:MERGE\s+INTO|UPDATE|DELETE\s+FROM)\s+(\S+)", re.IGNORECASE)
+_table_locks: dict[str, threading.Lock] = {}
+_table_locks_guard = threading.Lock()
+
+
+def _table_lock(table: str) -> threading.Lock:
+    with _table_locks_guard:
+        return _table_locks.setdefault(table.lower(), threading.Lock())
 
 
 _listeners: list[Callable[[Statement], None]] = []
@@ -182,9 +199,18 @@ class SqlExecutor:
         return self.spark.sql(text, args=dict(args)) if args else self.spark.sql(text)
 
     def execute(self, text: str, *, kind: str = "write") -> list[Any]:
-        """Run DDL or DML (no parameters: DML parameters are not portable), retrying conflicts."""
-        statement = Statement(text, None, kind)
-        return self._with_retry(statement, lambda: self.spark.sql(text).collect())
+        """Run DDL or DML (no parameters: DML parameters are not portable), retrying conflicts.
+
+        MERGE / UPDATE / DELETE of one table are serialised within this process: racing
+        them only wastes work, since Delta would let one win and fail the rest.
+        Conflicts with other processes are retried.
+        """
+        target = _WRITE_TARGET.match(text)
+        statement = Statement(text, None, kind, target.group(1) if target else None)
+        if target is None:
+            return self._with_retry(statement, lambda: self.spark.sql(text).collect())
+        with _table_lock(target.group(1)):
+            return self._with_retry(statement, lambda: self.spark.sql(text).collect())
 
     def table_schema(self, table: str) -> Any:
         """The StructType of a table as the engine resolves it."""
@@ -195,7 +221,7 @@ class SqlExecutor:
         """Blind append of rows (positional, in the table's column order) to a table."""
         if not rows:
             return
-        statement = Statement(f"INSERT INTO {table} <{len(rows)} rows>", None, "append", table)
+        statement = Statement(f"<append {len(rows)} rows to {table}>", None, "append", table)
 
         def run() -> None:
             self.spark.createDataFrame(list(rows), schema).write.mode("append").insertInto(table)
@@ -204,7 +230,7 @@ class SqlExecutor:
 
     def merge_schema(self, table: str, schema: Any) -> None:
         """Add missing columns by an empty append with mergeSchema (engines without ALTER)."""
-        statement = Statement(f"ALTER TABLE {table} <mergeSchema append>", None, "ddl", table)
+        statement = Statement(f"<mergeSchema append to {table}>", None, "schema-merge", table)
 
         def run() -> None:
             (

@@ -1,0 +1,129 @@
+"""The embedded engine's session, the JVM Delta builder, engine detection and the CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from etl_monitor import EngineError, __version__
+from etl_monitor.engines import DATABRICKS, DELTA_SPARK, detect_engine
+from etl_monitor.local import delta_builder, spark_session, warehouse_root
+
+
+def test_local_session_is_sail_with_three_part_names(spark, warehouse):
+    engine = detect_engine(spark)
+    assert engine.name == "sail" and engine.warehouse_root == warehouse
+    assert spark.conf.get("spark.sql.session.timeZone") == "UTC"
+    assert {r[0] for r in spark.sql("SHOW CATALOGS").collect()} >= {"main", "spark_catalog"}
+    assert engine.table_location("main", "etl", "T") == f"{warehouse}/main/etl/T"
+
+
+def test_same_warehouse_gives_same_session(spark, warehouse):
+    assert spark_session(warehouse) is spark
+
+
+def test_warehouse_path_with_quote_refused(tmp_path):
+    with pytest.raises(EngineError, match="must not contain quotes"):
+        warehouse_root(tmp_path / "it's")
+
+
+def test_unknown_engine_refused(tmp_path):
+    with pytest.raises(EngineError, match="allowed: 'sail', 'delta'"):
+        spark_session(tmp_path, engine="duckdb")
+
+
+def test_delta_builder_configures_delta_lake(tmp_path):
+    from importlib.metadata import version as installed
+
+    options = delta_builder(tmp_path)._options
+    version = installed("delta_spark")
+    packages = options["spark.jars.packages"].split(",")
+    assert any(
+        p.startswith("io.delta:delta-spark_") and p.endswith(":" + version) for p in packages
+    )
+    assert options["spark.sql.extensions"] == "io.delta.sql.DeltaSparkSessionExtension"
+    assert (
+        options["spark.sql.catalog.spark_catalog"]
+        == "org.apache.spark.sql.delta.catalog.DeltaCatalog"
+    )
+    assert options["spark.sql.warehouse.dir"] == str(tmp_path.resolve())
+    assert options["spark.master"] == "local[*]"
+    assert options["etl_monitor.engine"] == "delta-spark"
+
+
+class _Conf:
+    def __init__(self, values):
+        self.values = values
+
+    def get(self, key, default=None):
+        return self.values.get(key, default)
+
+
+class _Session:
+    def __init__(self, values):
+        self.conf = _Conf(values)
+
+
+def test_engine_detection(monkeypatch):
+    monkeypatch.delenv("DATABRICKS_RUNTIME_VERSION", raising=False)
+    assert detect_engine(_Session({})) == DELTA_SPARK
+    assert detect_engine(_Session({"etl_monitor.engine": "delta-spark"})) == DELTA_SPARK
+    assert (
+        detect_engine(_Session({"spark.databricks.clusterUsageTags.clusterId": "0101-x"}))
+        == DATABRICKS
+    )
+    monkeypatch.setenv("DATABRICKS_RUNTIME_VERSION", "15.4")
+    assert detect_engine(_Session({})) == DATABRICKS
+    assert DATABRICKS.liquid_clustering and not DELTA_SPARK.liquid_clustering
+
+
+def _cli(*args: str, cwd) -> subprocess.CompletedProcess:
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("SPARK_", "SAIL_", "ETL_MONITOR_"))
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "etl_monitor", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=300,
+    )
+
+
+def test_cli_version_and_setup(tmp_path):
+    assert _cli("--version", cwd=tmp_path).stdout.strip() == f"etl-monitor, version {__version__}"
+    first = _cli("setup", "--format", "json", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert json.loads(first.stdout) | {"seconds": 0} == {
+        "catalog": "main",
+        "schema": "etl",
+        "tables_created": 8,
+        "tables_attached": 0,
+        "columns_added": 0,
+        "stages_seeded": 7,
+        "views": 1,
+        "statements": 13,
+        "seconds": 0,
+    }
+    assert (
+        tmp_path / "etl_monitor_warehouse" / "main" / "etl" / "ETLconfigTasks" / "_delta_log"
+    ).is_dir()
+    again = _cli("setup", "--format", "json", cwd=tmp_path)
+    assert (
+        json.loads(again.stdout)["tables_created"] == 0
+        and json.loads(again.stdout)["stages_seeded"] == 0
+    )
+    table = _cli("setup", cwd=tmp_path)
+    assert "tables_created" in table.stdout and table.returncode == 0
+
+
+def test_cli_usage_error_exit_code(tmp_path):
+    result = _cli("setup", "--bogus", cwd=tmp_path)
+    assert result.returncode == 2 and "No such option" in result.stderr
+    bad = _cli("setup", "--schema", "bad schema", cwd=tmp_path)
+    assert bad.returncode == 1 and "invalid schema" in bad.stdout

@@ -1,0 +1,161 @@
+"""setup(): creates everything, is idempotent, upgrades older tables, refuses unknown catalogs."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from chispa import assert_df_equality
+
+from etl_monitor import CatalogNotFoundError, ETLMonitorFramework, InvalidIdentifierError
+from etl_monitor.schema import ALL_TABLES, ALL_VIEWS, PROCESS, SEQUENCE_SEEDS
+from tests.helpers import commit_count, snapshot
+
+
+def _objects(spark, schema: str) -> set[str]:
+    return {r["tableName"].lower() for r in spark.sql(f"SHOW TABLES IN main.{schema}").collect()}
+
+
+def test_setup_creates_every_table_and_view(fresh: ETLMonitorFramework, spark):
+    report = fresh.setup()
+    expected = {t.name.lower() for t in ALL_TABLES} | {v.name.lower() for v in ALL_VIEWS}
+    assert _objects(spark, fresh.schema) == expected
+    assert sorted(report.tables_created) == sorted(t.name for t in ALL_TABLES)
+    for table in ALL_TABLES:
+        assert spark.table(fresh.table_name(table.name)).columns == table.column_names
+    stages = spark.table(fresh.table_name("ETLconfigSequence")).orderBy("SequenceID").collect()
+    assert [(r.SequenceID, r.SequenceCode) for r in stages] == [
+        (s[0], s[1]) for s in SEQUENCE_SEEDS
+    ]
+    assert all(r.IsFrameworkManaged for r in stages)
+
+
+def test_setup_twice_changes_nothing(fresh: ETLMonitorFramework, spark, warehouse):
+    fresh.setup()
+    fresh.register_process("CORP", "HR_DAILY", name="HR")
+    before = snapshot(fresh)
+    commits = {t.name: commit_count(warehouse, fresh, t.name) for t in ALL_TABLES}
+    sequence_df = spark.table(fresh.table_name("ETLconfigSequence"))
+    expected = spark.createDataFrame(sequence_df.collect(), sequence_df.schema)
+
+    report = fresh.setup()
+
+    assert report.tables_created == [] and report.columns_added == {} and report.stages_seeded == []
+    assert snapshot(fresh) == before
+    assert {t.name: commit_count(warehouse, fresh, t.name) for t in ALL_TABLES} == commits
+    assert_df_equality(
+        spark.table(fresh.table_name("ETLconfigSequence")), expected, ignore_row_order=True
+    )
+
+
+def test_setup_statement_counts(fresh: ETLMonitorFramework):
+    first = fresh.setup()
+    again = fresh.setup()
+    # SHOW CATALOGS, CREATE SCHEMA, SHOW TABLES, one CREATE per table, seed MERGE, views
+    assert first.statements == 3 + len(ALL_TABLES) + 1 + len(ALL_VIEWS)
+    # re-run: one schema read per table and one seed read instead
+    assert again.statements == 3 + len(ALL_TABLES) + 1 + len(ALL_VIEWS)
+    assert again.tables_created == []
+
+
+def test_edited_and_custom_stages_survive(monitor: ETLMonitorFramework, spark):
+    monitor.register_sequence(10, "CUSTOM_EXPORT", "Export to partner")
+    table = monitor.table_name("ETLconfigSequence")
+    monitor.executor.execute(
+        f"UPDATE {table} SET Description = 'edited by ops' WHERE SequenceID = 3"
+    )
+    monitor.executor.execute(f"DELETE FROM {table} WHERE SequenceID = 5")
+
+    report = monitor.setup()
+
+    rows = {r.SequenceID: r for r in spark.table(table).collect()}
+    assert report.stages_seeded == [s[0] for s in SEQUENCE_SEEDS]  # 5 was missing
+    assert rows[3].Description == "edited by ops"
+    assert rows[10].SequenceCode == "CUSTOM_EXPORT" and rows[10].IsFrameworkManaged is False
+    assert rows[5].SequenceCode == "PRE_PROCESS"
+    assert sorted(rows) == [0, 1, 2, 3, 4, 5, 6, 10]
+
+
+def test_older_narrower_table_gains_columns(fresh: ETLMonitorFramework, spark, warehouse):
+    """A table made by an older version (fewer columns) is upgraded with its rows intact."""
+    spark.sql(f"CREATE SCHEMA IF NOT EXISTS main.{fresh.schema}")
+    location = Path(warehouse) / "main" / fresh.schema / PROCESS.name
+    old_columns = [
+        c for c in PROCESS.columns if c.name not in ("Owner", "LoadFrequency", "ModifiedBy")
+    ]
+    cols = ", ".join(c.ddl() for c in old_columns)
+    spark.sql(
+        f"CREATE TABLE main.{fresh.schema}.{PROCESS.name} ({cols}) USING DELTA LOCATION '{location}'"
+    )
+    spark.sql(
+        f"INSERT INTO main.{fresh.schema}.{PROCESS.name} "
+        "VALUES ('OLD', 'LEGACY', 'Legacy load', 'kept', true, "
+        "TIMESTAMP'2025-01-01 00:00:00', 'old-user', TIMESTAMP'2025-01-02 00:00:00')"
+    )
+
+    report = fresh.setup()
+
+    assert sorted(report.columns_added[PROCESS.name]) == ["LoadFrequency", "ModifiedBy", "Owner"]
+    df = spark.table(fresh.table_name(PROCESS.name))
+    assert set(df.columns) == set(PROCESS.column_names)
+    (row,) = df.collect()
+    assert (row.ProjectCode, row.ProcessLoad, row.ProcessName, row.Description) == (
+        "OLD",
+        "LEGACY",
+        "Legacy load",
+        "kept",
+    )
+    assert row.CreatedBy == "old-user" and row.Owner is None and row.LoadFrequency is None
+    # and the upgraded table takes new registrations with every column
+    fresh.register_process("OLD", "LEGACY", name="Legacy load", owner="ops", load_frequency="M")
+    (row,) = spark.table(fresh.table_name(PROCESS.name)).collect()
+    assert (row.Owner, row.LoadFrequency, row.CreatedBy) == ("ops", "M", "old-user")
+    assert fresh.setup().columns_added == {}
+
+
+def test_unknown_catalog_raises_before_creating_anything(spark, schema_name, warehouse):
+    monitor = ETLMonitorFramework(spark, "no_such_catalog", schema_name)
+    with pytest.raises(CatalogNotFoundError, match=r"no_such_catalog.*available: .*main"):
+        monitor.setup()
+    assert schema_name not in {r[0] for r in spark.sql("SHOW SCHEMAS IN main").collect()}
+    assert not (Path(warehouse) / "no_such_catalog").exists()
+
+
+@pytest.mark.parametrize("catalog, schema", [("main", "etl; DROP"), ("ma`in", "etl"), ("main", "")])
+def test_bad_identifiers_rejected(spark, catalog, schema):
+    with pytest.raises(InvalidIdentifierError, match="allowed"):
+        ETLMonitorFramework(spark, catalog, schema)
+
+
+def test_second_process_sees_tables_and_rows(monitor: ETLMonitorFramework, warehouse):
+    """Another process on the same warehouse sees the tables and rows, before and after setup()."""
+    monitor.register_process("CORP", "HR_DAILY", name="HR daily: 'quoted'")
+    script = f"""
+import json
+from etl_monitor import ETLMonitorFramework
+from etl_monitor.local import spark_session
+spark = spark_session({warehouse!r})
+before = [r.ProcessName for r in spark.table("main.{monitor.schema}.ETLconfigProcess").collect()]
+report = ETLMonitorFramework(spark, "main", "{monitor.schema}").setup()
+after = [r.ProcessName for r in spark.table("main.{monitor.schema}.ETLconfigProcess").collect()]
+print("RESULT:" + json.dumps({{"before": before, "after": after, "created": report.tables_created,
+      "stages": report.stages_seeded, "views": report.views}}))
+"""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SPARK_", "SAIL_"))}
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=300
+    )
+    line = next((x for x in proc.stdout.splitlines() if x.startswith("RESULT:")), None)
+    assert line, proc.stderr[-3000:]
+    result = json.loads(line[len("RESULT:") :])
+    assert result == {
+        "before": ["HR daily: 'quoted'"],
+        "after": ["HR daily: 'quoted'"],
+        "created": [],
+        "stages": [],
+        "views": [v.name for v in ALL_VIEWS],
+    }
