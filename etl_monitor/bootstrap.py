@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 
 from .context import Context, utcnow
 from .errors import CatalogNotFoundError
-from .schema import ALL_TABLES, ALL_VIEWS, SEQUENCE, SEQUENCE_SEEDS, Table
+from .schema import ALL_TABLES, SEQUENCE, SEQUENCE_SEEDS, Table
 from .sql import qualified, quote
+from .views import ALL_VIEWS
 
 log = logging.getLogger("etl_monitor.setup")
 
@@ -125,7 +126,9 @@ def run_setup(ctx: Context) -> SetupReport:
         _ensure_table(ctx, table, existing, report)
     seed_sequences(ctx, table_is_new=SEQUENCE.name in report.tables_created, report=report)
     for view in ALL_VIEWS:
-        ctx.executor.execute(view.create_sql(ctx.catalog, ctx.schema), kind="ddl")
+        ctx.executor.execute(
+            view.create_sql(ctx.catalog, ctx.schema, ctx.view_settings), kind="ddl"
+        )
         report.views.append(view.name)
     report.statements = ctx.executor.stats["statements"] - before
     report.seconds = time.perf_counter() - started

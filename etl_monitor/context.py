@@ -29,12 +29,18 @@ class Context:
     engine: Engine
     executor: SqlExecutor
     user_override: str | None = None
+    stale_after_minutes: int = 720
     _user: str | None = field(default=None, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     def name(self, table: Table | str) -> str:
         """Back-quoted three-part name of a table or view in this schema."""
         return qualified(self.catalog, self.schema, table if isinstance(table, str) else table.name)
+
+    @property
+    def view_settings(self) -> dict[str, int]:
+        """Framework-owned integers rendered into the view text."""
+        return {"stale_after_seconds": int(self.stale_after_minutes) * 60}
 
     @property
     def user(self) -> str:

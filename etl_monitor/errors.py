@@ -28,6 +28,10 @@ class CatalogNotFoundError(NotFoundError):
     """The Unity Catalog catalog named for the framework does not exist or is not visible."""
 
 
+class StepStateError(ETLMonitorError, ValueError):
+    """A step is not in a state that allows the requested change (e.g. skipping a DONE step)."""
+
+
 class EngineError(ETLMonitorError, RuntimeError):
     """The Spark engine could not be started or configured."""
 

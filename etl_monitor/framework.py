@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Any
 
-from . import registry
+from . import lifecycle, registry, reporting, steps, watermarks
 from .bootstrap import SetupReport, run_setup
 from .context import Context
 from .engines import Engine, detect_engine
+from .lifecycle import TaskContext, TaskRun
 from .sql import RetryPolicy, SqlExecutor, check_identifier
+from .validation import NonNegative, _Args, validate
+
+DateLike = date | datetime | str | None
+
+
+class _Compat(_Args):
+    """Arguments the reference passes for symmetry; validated, then the step's own values are used."""
+
+    sequence_id: NonNegative | None = None
+    processing_date: date | None = None
 
 
 class ETLMonitorFramework:
@@ -27,6 +39,7 @@ class ETLMonitorFramework:
         engine: Engine | None = None,
         user: str | None = None,
         retry: RetryPolicy | None = None,
+        stale_after_minutes: int = 720,
     ):
         check_identifier(catalog, "catalog", allow_dash=True)
         check_identifier(schema, "schema", allow_dash=True)
@@ -35,7 +48,15 @@ class ETLMonitorFramework:
         self.schema = schema
         self.engine = engine or detect_engine(spark)
         self.executor = SqlExecutor(spark, retry)
-        self._ctx = Context(spark, catalog, schema, self.engine, self.executor, user_override=user)
+        self._ctx = Context(
+            spark,
+            catalog,
+            schema,
+            self.engine,
+            self.executor,
+            user_override=user,
+            stale_after_minutes=stale_after_minutes,
+        )
 
     def __repr__(self) -> str:
         return f"ETLMonitorFramework(catalog={self.catalog!r}, schema={self.schema!r}, engine={self.engine.name!r})"
@@ -203,3 +224,372 @@ class ETLMonitorFramework:
             value_bit=value_bit,
             is_active=is_active,
         )
+
+    # -- executions and the queue ----------------------------------------------------------
+    @staticmethod
+    def generate_execution_id() -> str:
+        """A new execution id (a UUID); a retry of a run gets a new one."""
+        return steps.generate_execution_id()
+
+    def generate_execution_steps(
+        self,
+        execution_id: str,
+        project_code: str,
+        process_load: str,
+        processing_date: DateLike = None,
+    ) -> int:
+        """Queue one step per active task (not those already DONE in their period); returns the count.
+
+        processing_date defaults to the historic date in historic mode, else today (UTC).
+        A repeat call for the same execution is a no-op.
+        """
+        return steps.generate_execution_steps(
+            self._ctx, execution_id, project_code, process_load, processing_date
+        )
+
+    def get_pending_tasks(
+        self,
+        execution_id: str,
+        project_code: str,
+        process_load: str,
+        processing_date: DateLike = None,
+        task_id: int | None = None,
+        workflow_id: int | None = None,
+        sequence_id: int | None = None,
+    ) -> list[dict[str, Any]] | str:
+        """Runnable steps in workflow / stage order, with file names and watermarks.
+
+        Generates the steps on first call. With task_id and workflow_id: that step's
+        status, or 'NULL' when it has none.
+        """
+        return steps.get_pending_tasks(
+            self._ctx,
+            execution_id,
+            project_code,
+            process_load,
+            processing_date,
+            task_id,
+            workflow_id,
+            sequence_id,
+        )
+
+    def task_status(
+        self,
+        execution_id: str,
+        project_code: str,
+        process_load: str,
+        task_id: int,
+        workflow_id: int,
+    ) -> str | None:
+        """Status of one step (NQUE, RQUE, RUNNING, DONE, FAIL, SKIPPED, CANCELLED) or None."""
+        return steps.task_status(
+            self._ctx, execution_id, project_code, process_load, task_id, workflow_id
+        )
+
+    def skip_task(
+        self,
+        execution_id: str,
+        project_code: str,
+        process_load: str,
+        task_id: int,
+        workflow_id: int,
+        reason: str | None = None,
+    ) -> None:
+        """Skip a queued step for this execution only."""
+        steps.skip_task(
+            self._ctx, execution_id, project_code, process_load, task_id, workflow_id, reason
+        )
+
+    def unskip_task(
+        self,
+        execution_id: str,
+        project_code: str,
+        process_load: str,
+        task_id: int,
+        workflow_id: int,
+    ) -> None:
+        """Queue a skipped step again."""
+        steps.unskip_task(self._ctx, execution_id, project_code, process_load, task_id, workflow_id)
+
+    def status_reset(
+        self,
+        project_code: str,
+        process_load: str,
+        execution_id: str | None = None,
+        processing_date: DateLike = None,
+        task_id: int | None = None,
+        workflow_id: int | None = None,
+        *,
+        force: bool = False,
+    ) -> int:
+        """Re-queue failed steps of an execution, one task, or a whole day (day replay); returns the count."""
+        return steps.status_reset(
+            self._ctx,
+            project_code,
+            process_load,
+            execution_id,
+            processing_date,
+            task_id,
+            workflow_id,
+            force,
+        )
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def _step(
+        self,
+        function: str,
+        execution_id: str,
+        project_code: str,
+        process_load: str,
+        task_id: int,
+        workflow_id: int,
+        sequence_id: Any,
+        processing_date: Any,
+    ):
+        validate(_Compat, function, sequence_id=sequence_id, processing_date=processing_date)
+        return validate(
+            lifecycle.StepKeyArgs,
+            function,
+            execution_id=execution_id,
+            project_code=project_code,
+            process_load=process_load,
+            task_id=task_id,
+            workflow_id=workflow_id,
+        )
+
+    def task(
+        self,
+        execution_id: str,
+        project_code: str,
+        process_load: str,
+        task_id: int,
+        workflow_id: int,
+        sequence_id: int | None = None,
+        processing_date: DateLike = None,
+        *,
+        source_type: str | None = None,
+        source_run_id: str | None = None,
+    ) -> TaskContext:
+        """Context manager recording one task run: RUNNING, then DONE or FAIL / CANCELLED.
+
+        Yields a TaskRun; when ``.active`` is False (DONE, skipped, deactivated or never
+        generated) nothing is written and the body should do nothing. An exception in
+        the body is recorded and re-raised unchanged.
+        """
+        key = self._step(
+            "task",
+            execution_id,
+            project_code,
+            process_load,
+            task_id,
+            workflow_id,
+            sequence_id,
+            processing_date,
+        )
+        event = lifecycle.parse_event("task", source_type=source_type, source_run_id=source_run_id)
+        return TaskContext(self._ctx, key, event)
+
+    def start_task(
+        self,
+        execution_id: str,
+        project_code: str,
+        process_load: str,
+        task_id: int,
+        workflow_id: int,
+        sequence_id: int | None = None,
+        processing_date: DateLike = None,
+        source_type: str | None = None,
+        *,
+        timestamp: datetime | str | None = None,
+        source_run_id: str | None = None,
+        log_message: str | None = None,
+    ) -> TaskRun:
+        """Record that a task started (for jobs and ADF that cannot use ``task()``)."""
+        key = self._step(
+            "start_task",
+            execution_id,
+            project_code,
+            process_load,
+            task_id,
+            workflow_id,
+            sequence_id,
+            processing_date,
+        )
+        event = lifecycle.parse_event(
+            "start_task",
+            source_type=source_type,
+            timestamp=timestamp,
+            source_run_id=source_run_id,
+            log_message=log_message,
+        )
+        return lifecycle.start(self._ctx, key, event)
+
+    def end_task(
+        self,
+        execution_id: str,
+        project_code: str,
+        process_load: str,
+        task_id: int,
+        workflow_id: int,
+        sequence_id: int | None = None,
+        processing_date: DateLike = None,
+        *,
+        timestamp: datetime | str | None = None,
+        log_message: str | None = None,
+        log_type: str = "INFO",
+        log_code: str | None = None,
+        source_run_id: str | None = None,
+    ) -> str:
+        """Record DONE; a DELTA_DATE watermark named by the task's SourceSystemCode advances to its start time."""
+        key = self._step(
+            "end_task",
+            execution_id,
+            project_code,
+            process_load,
+            task_id,
+            workflow_id,
+            sequence_id,
+            processing_date,
+        )
+        event = lifecycle.parse_event(
+            "end_task",
+            timestamp=timestamp,
+            log_message=log_message,
+            log_type=log_type,
+            log_code=log_code,
+            source_run_id=source_run_id,
+        )
+        return lifecycle.end(self._ctx, key, event)
+
+    def fail_task(
+        self,
+        execution_id: str,
+        project_code: str,
+        process_load: str,
+        task_id: int,
+        workflow_id: int,
+        sequence_id: int | None = None,
+        processing_date: DateLike = None,
+        *,
+        timestamp: datetime | str | None = None,
+        log_message: str | None = None,
+        log_type: str = "ERROR",
+        log_code: str | None = None,
+        source_run_id: str | None = None,
+    ) -> str:
+        """Record FAIL with a message (verbatim), type and code."""
+        key = self._step(
+            "fail_task",
+            execution_id,
+            project_code,
+            process_load,
+            task_id,
+            workflow_id,
+            sequence_id,
+            processing_date,
+        )
+        event = lifecycle.parse_event(
+            "fail_task",
+            timestamp=timestamp,
+            log_message=log_message,
+            log_type=log_type,
+            log_code=log_code,
+            source_run_id=source_run_id,
+        )
+        return lifecycle.fail(self._ctx, key, event)
+
+    # -- watermarks and modes --------------------------------------------------------------
+    def advance_watermark(
+        self,
+        project_code: str,
+        process_load: str,
+        parameter_name: str,
+        new_datetime_value: datetime | date | str | None = None,
+        new_int_value: int | None = None,
+        execution_id: str | None = None,
+    ) -> bool:
+        """Move a DELTA_DATE or DELTA_ID watermark forward (never back); inside task() it lands with DONE."""
+        return watermarks.advance_watermark(
+            self._ctx,
+            project_code,
+            process_load,
+            parameter_name,
+            new_datetime_value,
+            new_int_value,
+            execution_id,
+        )
+
+    def get_active_watermark(
+        self, project_code: str, process_load: str, parameter_name: str
+    ) -> Any:
+        """Current value of a parameter, typed by its ParameterType."""
+        return watermarks.get_active_watermark(
+            self._ctx, project_code, process_load, parameter_name
+        )
+
+    def set_flag(
+        self, project_code: str, process_load: str, parameter_name: str, value: bool
+    ) -> None:
+        """Set a FLAG parameter."""
+        watermarks.set_flag(self._ctx, project_code, process_load, parameter_name, value)
+
+    def watermark_history(
+        self, project_code: str, process_load: str, parameter_name: str
+    ) -> list[dict[str, Any]]:
+        """Every change of a parameter, oldest first."""
+        return watermarks.watermark_history(self._ctx, project_code, process_load, parameter_name)
+
+    def restore_watermark(
+        self, project_code: str, process_load: str, parameter_name: str, before_execution_id: str
+    ) -> Any:
+        """Set a parameter back to its value before an execution changed it; returns that value."""
+        return watermarks.restore_watermark(
+            self._ctx, project_code, process_load, parameter_name, before_execution_id
+        )
+
+    def set_processing_mode(
+        self,
+        project_code: str,
+        process_load: str,
+        is_bulk_mode: bool = False,
+        is_historic_mode: bool = False,
+        historic_date: DateLike = None,
+        parameter_name: str | None = None,
+    ) -> int:
+        """Bulk (full reload), historic (a past processing date) or, with no flags, live mode."""
+        return watermarks.set_processing_mode(
+            self._ctx,
+            project_code,
+            process_load,
+            is_bulk_mode,
+            is_historic_mode,
+            historic_date,
+            parameter_name,
+        )
+
+    # -- reporting -------------------------------------------------------------------------
+    def get_status(
+        self,
+        project_code: str,
+        process_load: str,
+        execution_id: str | None = None,
+        processing_date: DateLike = None,
+        summary_mode: bool = False,
+    ) -> Any:
+        """Task detail, or run rollups with summary_mode=True, as a DataFrame."""
+        return reporting.get_status(
+            self._ctx, project_code, process_load, execution_id, processing_date, summary_mode
+        )
+
+    def stale_tasks(
+        self,
+        project_code: str | None = None,
+        process_load: str | None = None,
+        older_than_minutes: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """RUNNING steps older than the stale threshold: their process probably died."""
+        return reporting.stale_tasks(self._ctx, project_code, process_load, older_than_minutes)
+
+    def log_receipt(self, source_type: str, payload: str | None = None, **fields: Any) -> str:
+        """Store a raw run receipt in ETLsysLogs (execution_id, project_code, status, log_message, ...)."""
+        return reporting.log_receipt(self._ctx, source_type=source_type, payload=payload, **fields)

@@ -9,7 +9,8 @@ table the reference describes, is a view of the latest event per step.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass
 
 from .engines import Engine
 from .sql import qualified, quote, sql_string_literal
@@ -37,7 +38,7 @@ class Table:
     key: tuple[str, ...] = ()
     append_only: bool = False
     cluster_by: tuple[str, ...] = ()
-    properties: dict[str, str] = field(default_factory=dict)
+    properties: tuple[tuple[str, str], ...] = ()
 
     @property
     def column_names(self) -> list[str]:
@@ -58,7 +59,7 @@ class Table:
         location = engine.table_location(catalog, schema, self.name)
         if location:
             parts.append(f"LOCATION {sql_string_literal(location)}")
-        props = {"etl_monitor.schema_version": str(SCHEMA_VERSION), **self.properties}
+        props = {"etl_monitor.schema_version": str(SCHEMA_VERSION), **dict(self.properties)}
         if self.append_only:
             props["delta.appendOnly"] = "true"
         rendered = ", ".join(
@@ -96,19 +97,28 @@ class Table:
         )
 
 
+_PLACEHOLDER = re.compile(r"\{t:([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
 @dataclass(frozen=True)
 class View:
+    """A view; its body names other objects as ``{t:Name}`` and settings as ``{setting}``."""
+
     name: str
     comment: str
-    body: str  # SELECT text with {t:TableName} placeholders for qualified names
+    body: str
 
-    def create_sql(self, catalog: str, schema: str) -> str:
-        body = self.body
-        for table in ALL_TABLES:
-            body = body.replace("{t:" + table.name + "}", qualified(catalog, schema, table.name))
+    def render_body(self, catalog: str, schema: str, settings: dict[str, int] | None = None) -> str:
+        body = _PLACEHOLDER.sub(lambda m: qualified(catalog, schema, m.group(1)), self.body)
+        for key, value in (settings or {}).items():
+            body = body.replace("{" + key + "}", str(int(value)))  # framework-owned integers only
+        return body
+
+    def create_sql(self, catalog: str, schema: str, settings: dict[str, int] | None = None) -> str:
         return (
             f"CREATE OR REPLACE VIEW {qualified(catalog, schema, self.name)}\n"
-            f"COMMENT {sql_string_literal(self.comment)}\nAS\n{body}"
+            f"COMMENT {sql_string_literal(self.comment)}\nAS\n"
+            + self.render_body(catalog, schema, settings)
         )
 
 
@@ -287,8 +297,6 @@ SYSLOGS = Table(
     cluster_by=("LogTime",),
 )
 
-_STEP_KEY = ("ExecutionID", "ProjectCode", "ProcessLoad", "TaskID", "WorkFlowID")
-
 EVENTS = Table(
     "ETLProcessingEvents",
     "Append-only run-time log: every step status change and watermark change is one row. ETLProcessingSteps is derived from it. APPEND-ONLY.",
@@ -319,6 +327,7 @@ EVENTS = Table(
             "STRING",
             "Step status after this event: NQUE, RQUE, RUNNING, DONE, FAIL, SKIPPED, CANCELLED.",
         ),
+        Column("PreviousStatus", "STRING", "Step status before this event."),
         Column("TaskName", "STRING", "Snapshot of the task's name when queued."),
         Column("SourceType", "STRING", "Snapshot of the task's source type."),
         Column("SourceSystemCode", "STRING", "Snapshot of the task's source system code."),
@@ -362,50 +371,6 @@ EVENTS = Table(
 CONFIG_TABLES = (ORGANISATION, PROJECT, SEQUENCE, PROCESS, TASKS, PARAMETERS)
 RUNTIME_TABLES = (SYSLOGS, EVENTS)
 ALL_TABLES = CONFIG_TABLES + RUNTIME_TABLES
-
-_STEP_COLUMNS = [
-    c
-    for c in EVENTS.column_names
-    if c
-    not in (
-        "EventID",
-        "EventTime",
-        "EventType",
-        "ParameterName",
-        "ParameterType",
-        "ValueDateTime",
-        "ValueINT",
-        "ValueBIT",
-        "Reason",
-        "CreatedBy",
-    )
-]
-
-PROCESSING_STEPS = View(
-    "ETLProcessingSteps",
-    "Current state of every step: the latest STEP event per ExecutionID / ProjectCode / ProcessLoad / TaskID / WorkFlowID.",
-    "WITH dedup AS (\n"
-    "  SELECT e.*, ROW_NUMBER() OVER (PARTITION BY e.EventID ORDER BY e.EventTime) AS dup_rank\n"
-    "  FROM {t:ETLProcessingEvents} e\n"
-    "  WHERE e.EventType = 'STEP'\n"
-    "), ranked AS (\n"
-    "  SELECT d.*,\n"
-    f"    ROW_NUMBER() OVER (PARTITION BY {', '.join('d.' + k for k in _STEP_KEY)} ORDER BY d.EventTime DESC, d.EventID DESC) AS state_rank,\n"
-    f"    MIN(d.EventTime) OVER (PARTITION BY {', '.join('d.' + k for k in _STEP_KEY)}) AS first_event_time\n"
-    "  FROM dedup d\n"
-    "  WHERE d.dup_rank = 1\n"
-    ")\n"
-    "SELECT\n  "
-    + ",\n  ".join(f"r.{c}" for c in _STEP_COLUMNS)
-    + ",\n  CAST(unix_micros(r.EndTime) - unix_micros(r.StartTime) AS DOUBLE) / 1000000.0 AS DurationSeconds,\n"
-    "  r.first_event_time AS CreatedOn,\n"
-    "  r.EventTime AS ModifiedOn,\n"
-    "  r.CreatedBy AS ModifiedBy\n"
-    "FROM ranked r\n"
-    "WHERE r.state_rank = 1",
-)
-
-ALL_VIEWS = (PROCESSING_STEPS,)
 
 SEQUENCE_SEEDS: tuple[tuple[int, str, str], ...] = (
     (0, "LOAD_GO", "Initiating ETL Processing - overall run marker"),

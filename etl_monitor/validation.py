@@ -168,6 +168,69 @@ class TaskArgs(_Args):
         return self
 
 
+EXECUTION_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,127}$"
+ExecutionId = Annotated[str, StringConstraints(strict=True, pattern=EXECUTION_ID_PATTERN)]
+HINTS["execution_id"] = (
+    "1-128 characters of letters, digits, '_', '-', '.' or ':' (a UUID or an ADF run id)"
+)
+HINTS["processing_date"] = "a date, a datetime or an ISO date string such as '2026-04-09', or None"
+HINTS["timestamp"] = "a datetime or an ISO-8601 string, or None for now"
+HINTS["log_type"] = "one of INFO, WARN, ERROR"
+
+
+class StepKeyArgs(_Args):
+    """Identifies one step: an execution and a task."""
+
+    execution_id: ExecutionId
+    project_code: Code
+    process_load: Code
+    task_id: NonNegative
+    workflow_id: NonNegative
+
+
+class RunArgs(_Args):
+    """An execution of a process, optionally narrowed to a date, a stage or a task."""
+
+    execution_id: ExecutionId | None = None
+    project_code: Code
+    process_load: Code
+    processing_date: date | None = None
+    task_id: NonNegative | None = None
+    workflow_id: NonNegative | None = None
+    sequence_id: NonNegative | None = None
+
+    @field_validator("processing_date", mode="before")
+    @classmethod
+    def _date(cls, value: Any) -> Any:
+        if isinstance(value, datetime):
+            return value.date()
+        if isinstance(value, str) and len(value) > 10:
+            return datetime.fromisoformat(value).date()
+        return value
+
+    @model_validator(mode="after")
+    def _task_pair(self) -> RunArgs:
+        if (self.task_id is None) != (self.workflow_id is None):
+            raise ValueError("give task_id and workflow_id together, or neither")
+        return self
+
+
+class EventArgs(_Args):
+    """What start / end / fail record besides the step key."""
+
+    timestamp: datetime | None = None
+    log_message: Annotated[str, StringConstraints(strict=True, max_length=1_000_000)] | None = None
+    log_type: Literal["INFO", "WARN", "ERROR"] | None = None
+    log_code: ShortText | None = None
+    source_run_id: ShortText | None = None
+    source_type: Literal["ADF_PIPELINE", "DBX_NOTEBOOK", "DBX_JOB", "DATAFLOW"] | None = None
+
+    @field_validator("timestamp")
+    @classmethod
+    def _to_utc(cls, value: datetime | None) -> datetime | None:
+        return utc(value)
+
+
 class ParameterArgs(_Args):
     project_code: Code
     process_load: Code

@@ -12,7 +12,8 @@ import pytest
 from chispa import assert_df_equality
 
 from etl_monitor import CatalogNotFoundError, ETLMonitorFramework, InvalidIdentifierError
-from etl_monitor.schema import ALL_TABLES, ALL_VIEWS, PROCESS, SEQUENCE_SEEDS
+from etl_monitor.schema import ALL_TABLES, PROCESS, SEQUENCE_SEEDS
+from etl_monitor.views import ALL_VIEWS
 from tests.helpers import commit_count, snapshot
 
 

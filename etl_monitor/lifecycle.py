@@ -1,0 +1,340 @@
+"""Task lifecycle: start, end, fail, and the ``task()`` context manager.
+
+A task costs one read (its step, task flag and watermark) and two appends (RUNNING,
+then DONE with its watermark advance in the same commit). Bookkeeping never turns a
+successful load into a failure: a failed DONE write is retried, and if it still fails
+the load is left RUNNING (stale after a while), never recorded as FAIL.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import traceback
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any, TypeVar
+
+from .context import Context, utcnow
+from .errors import InvalidArgumentError, StepStateError
+from .events import append_events, new_event_id, step_event, watermark_event
+from .runtime import databricks_ids
+from .sql import RetryPolicy
+from .steps import read_step
+from .validation import EventArgs, StepKeyArgs, utc, validate
+from .views import CANCELLED, DONE, FAIL, FAILED, RUNNING, SKIPPED
+from .watermarks import active_runs, advance_watermark, is_forward
+
+log = logging.getLogger("etl_monitor.lifecycle")
+
+T = TypeVar("T")
+BOOKKEEPING_RETRY = RetryPolicy(max_attempts=5, base_delay=0.2, max_delay=3.0)
+
+
+class TaskRun:
+    """One run of one task. ``active`` is False when there is nothing to do (and nothing was written)."""
+
+    def __init__(
+        self,
+        ctx: Context,
+        key: StepKeyArgs,
+        state: dict[str, Any] | None,
+        inactive_reason: str | None,
+    ):
+        self._ctx = ctx
+        self.key = key
+        self.state = state or {}
+        self.inactive_reason = inactive_reason
+        self.active = inactive_reason is None
+        self.status: str | None = self.state.get("StatusCode")
+        self.bookkeeping_error: BaseException | None = None
+        self.staged: dict[str, tuple[str, Any]] = {}
+
+    execution_id = property(lambda self: self.key.execution_id)
+    project_code = property(lambda self: self.key.project_code)
+    process_load = property(lambda self: self.key.process_load)
+    task_id = property(lambda self: self.key.task_id)
+    workflow_id = property(lambda self: self.key.workflow_id)
+    processing_date = property(lambda self: self.state.get("ProcessingDate"))
+    attempt = property(lambda self: self.state.get("AttemptNo"))
+    file_name = property(lambda self: self.state.get("FileName"))
+    watermark = property(
+        lambda self: (
+            self.state.get("WatermarkDateTime")
+            if self.state.get("WatermarkType") == "DELTA_DATE"
+            else self.state.get("WatermarkInt")
+        )
+    )
+
+    def __repr__(self) -> str:
+        why = "" if self.active else f", inactive: {self.inactive_reason}"
+        return f"TaskRun({self.project_code}/{self.process_load} task {self.task_id}/{self.workflow_id}, status={self.status}{why})"
+
+    def __bool__(self) -> bool:
+        return self.active
+
+    def advance_watermark(
+        self,
+        new_datetime_value: Any = None,
+        new_int_value: int | None = None,
+        parameter_name: str | None = None,
+    ) -> bool:
+        """Advance a watermark of this process (by default the task's own, its SourceSystemCode)."""
+        name = parameter_name or self.state.get("SourceSystemCode")
+        if not name:
+            raise InvalidArgumentError(
+                "advance_watermark(): the task has no SourceSystemCode; pass parameter_name",
+                argument="parameter_name",
+            )
+        token = active_runs.set((*active_runs.get(), self))
+        try:
+            return advance_watermark(
+                self._ctx,
+                self.project_code,
+                self.process_load,
+                name,
+                new_datetime_value=new_datetime_value,
+                new_int_value=new_int_value,
+                execution_id=self.execution_id,
+            )
+        finally:
+            active_runs.reset(token)
+
+    def stage_watermark(self, name: str, kind: str, new: Any, current: Any) -> bool:
+        """Hold an advance until the task ends DONE (called by advance_watermark inside the block)."""
+        if not is_forward(kind, current, new):
+            log.warning(
+                "advance_watermark %s: %r is not ahead of %r; unchanged", name, new, current
+            )
+            return False
+        self.staged[name] = (kind, new)
+        return True
+
+
+def _retry(action: Callable[[], T], what: str, policy: RetryPolicy = BOOKKEEPING_RETRY) -> T:
+    """Retry bookkeeping writes on any error but bad input; the last error propagates."""
+    for attempt in range(1, policy.max_attempts + 1):
+        try:
+            return action()
+        except (InvalidArgumentError, StepStateError):
+            raise
+        except Exception as error:
+            if attempt == policy.max_attempts:
+                raise
+            log.warning("%s failed (attempt %d), retrying: %s", what, attempt, error)
+            time.sleep(policy.delay(attempt))
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _key(function: str, **key: Any) -> StepKeyArgs:
+    return validate(StepKeyArgs, function, **key)
+
+
+def _inactive_reason(state: dict[str, Any] | None) -> str | None:
+    if state is None:
+        return "no such step in this execution (call generate_execution_steps() first)"
+    if state.get("TaskIsActive") is False:
+        return "the task is deactivated"
+    status = state["StatusCode"]
+    if status in (DONE, SKIPPED, RUNNING):
+        return f"the step is already {status}"
+    return None
+
+
+def start(ctx: Context, key: StepKeyArgs, event: EventArgs) -> TaskRun:
+    """Record RUNNING and return an active TaskRun, or an inactive one that wrote nothing."""
+    state = read_step(ctx, key, with_watermark=True)
+    reason = _inactive_reason(state)
+    run = TaskRun(ctx, key, state, reason)
+    if reason:
+        log.info("%r not started: %s", run, reason)
+        return run
+    assert state is not None
+    changes: dict[str, Any] = {
+        "StartTime": event.timestamp or utcnow(),
+        "EndTime": None,
+        "SourceRunID": event.source_run_id,
+        "LogMessage": event.log_message,
+        "LogType": event.log_type,
+        "LogCode": event.log_code,
+        "ExceptionType": None,
+        "StackTrace": None,
+        **databricks_ids(ctx.spark),
+    }
+    if event.source_type:
+        changes["SourceType"] = event.source_type
+    if state["StatusCode"] in FAILED:  # started again without a reset: an implicit retry
+        changes["AttemptNo"] = (state["AttemptNo"] or 0) + 1
+    row = step_event(
+        state, RUNNING, user=ctx.user, reason="started", event_id=new_event_id(), **changes
+    )
+    _retry(lambda: append_events(ctx, [row]), "start")
+    run.state = {**state, **changes, "StatusCode": RUNNING}
+    run.status = RUNNING
+    return run
+
+
+def _state_for_end(
+    ctx: Context, run: TaskRun | None, key: StepKeyArgs, function: str
+) -> TaskRun | None:
+    if run is not None:
+        return run
+    state = read_step(ctx, key, with_watermark=True)
+    if state is None:
+        raise StepStateError(
+            f"{function}(): execution {key.execution_id} has no step for task_id={key.task_id} "
+            f"workflow_id={key.workflow_id}"
+        )
+    status = state["StatusCode"]
+    if status == DONE:
+        log.info("%s: step already DONE; nothing to record", function)
+        return None
+    if status == SKIPPED:
+        raise StepStateError(f"{function}(): the step was SKIPPED; unskip_task() it first")
+    return TaskRun(ctx, key, state, None)
+
+
+def end(ctx: Context, key: StepKeyArgs, event: EventArgs, run: TaskRun | None = None) -> str:
+    """Record DONE and, in the same commit, the task's watermark advances; returns the status."""
+    run = _state_for_end(ctx, run, key, "end_task")
+    if run is None:
+        return DONE
+    state, now = run.state, event.timestamp or utcnow()
+    started = state.get("StartTime") or now
+    if started.tzinfo is None:
+        started = utc(started)
+    rows = [
+        step_event(
+            state,
+            DONE,
+            user=ctx.user,
+            reason="ended",
+            event_id=new_event_id(),
+            StartTime=started,
+            EndTime=now,
+            LogMessage=event.log_message
+            if event.log_message is not None
+            else state.get("LogMessage"),
+            LogType=event.log_type or "INFO",
+            LogCode=event.log_code,
+            SourceRunID=event.source_run_id or state.get("SourceRunID"),
+        )
+    ]
+    staged = dict(run.staged)
+    own, own_type = state.get("WatermarkName"), state.get("WatermarkType")
+    if own and own_type == "DELTA_DATE" and own not in staged:
+        current = state.get("WatermarkDateTime")
+        if is_forward(own_type, utc(current) if current else None, started):
+            staged[own] = (own_type, started)
+    for name, (kind, value) in sorted(staged.items()):
+        rows.append(
+            watermark_event(
+                key.project_code,
+                key.process_load,
+                name,
+                kind,
+                execution_id=key.execution_id,
+                value_datetime=value if kind == "DELTA_DATE" else None,
+                value_int=value if kind == "DELTA_ID" else None,
+                reason=f"task {key.task_id}/{key.workflow_id} DONE",
+                user=ctx.user,
+                event_id=new_event_id(),
+            )
+        )
+    _retry(lambda: append_events(ctx, rows), "end")
+    run.status = DONE
+    return DONE
+
+
+def fail(
+    ctx: Context,
+    key: StepKeyArgs,
+    event: EventArgs,
+    run: TaskRun | None = None,
+    *,
+    error: BaseException | None = None,
+    status: str = FAIL,
+) -> str:
+    """Record FAIL (or CANCELLED) with the message verbatim, the exception type and the traceback."""
+    run = _state_for_end(ctx, run, key, "fail_task")
+    if run is None:
+        raise StepStateError(
+            "fail_task(): the step is already DONE; status_reset() it to run it again"
+        )
+    state = run.state
+    message = event.log_message
+    if message is None and error is not None:
+        message = str(error)
+    trace = (
+        "".join(traceback.format_exception(type(error), error, error.__traceback__))
+        if error
+        else None
+    )
+    row = step_event(
+        state,
+        status,
+        user=ctx.user,
+        reason="failed" if status == FAIL else "cancelled",
+        event_id=new_event_id(),
+        StartTime=state.get("StartTime"),
+        EndTime=event.timestamp or utcnow(),
+        LogMessage=message,
+        LogType=event.log_type or "ERROR",
+        LogCode=event.log_code,
+        ExceptionType=type(error).__name__ if error else state.get("ExceptionType"),
+        StackTrace=trace,
+        SourceRunID=event.source_run_id or state.get("SourceRunID"),
+    )
+    _retry(lambda: append_events(ctx, [row]), "fail")
+    run.status = status
+    return status
+
+
+class TaskContext:
+    """``with monitor.task(...) as t:`` records RUNNING, then DONE, or FAIL / CANCELLED and re-raises."""
+
+    def __init__(self, ctx: Context, key: StepKeyArgs, event: EventArgs):
+        self._ctx, self._key, self._event = ctx, key, event
+        self._token: Any = None
+        self.run: TaskRun | None = None
+
+    def __enter__(self) -> TaskRun:
+        self.run = start(self._ctx, self._key, self._event)
+        self._token = active_runs.set((*active_runs.get(), self.run))
+        return self.run
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool:
+        active_runs.reset(self._token)
+        run = self.run
+        if run is None or not run.active:
+            return False
+        plain = EventArgs(source_run_id=self._event.source_run_id)
+        try:
+            if exc is None:
+                end(self._ctx, self._key, plain, run)
+            elif isinstance(exc, KeyboardInterrupt) or (
+                isinstance(exc, SystemExit) and exc.code in (0, None)
+            ):
+                fail(
+                    self._ctx,
+                    self._key,
+                    EventArgs(log_message=f"{type(exc).__name__}: cancelled", log_type="WARN"),
+                    run,
+                    error=exc,
+                    status=CANCELLED,
+                )
+            else:
+                fail(self._ctx, self._key, plain, run, error=exc)
+        except Exception as error:  # bookkeeping must not hide the body's outcome
+            run.bookkeeping_error = error
+            log.error("could not record the end of %r: %s", run, error, exc_info=error)
+        return False  # an exception from the body propagates unchanged
+
+
+def parse_event(function: str, **values: Any) -> EventArgs:
+    return validate(EventArgs, function, **values)

@@ -1,0 +1,69 @@
+"""Load periods and file names: which earlier runs count as "already done" for a task.
+
+D: the same processing date. W: the same ISO week. M: the same month. Y: the same year.
+A: every run (nothing counts as done before).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+
+from .validation import FILE_MASK_TOKEN
+
+
+def period_start(day: date, frequency: str) -> date:
+    """First day of the period `day` falls in."""
+    if frequency == "W":
+        return day - timedelta(days=day.weekday())  # ISO weeks start on Monday
+    if frequency == "M":
+        return day.replace(day=1)
+    if frequency == "Y":
+        return day.replace(month=1, day=1)
+    return day
+
+
+def same_period(a: date, b: date, frequency: str) -> bool:
+    """True when `a` and `b` fall in one load period (never for A, every run)."""
+    if frequency == "A":
+        return False
+    return period_start(a, frequency) == period_start(b, frequency)
+
+
+def history_window(day: date) -> tuple[date, date]:
+    """Dates to read history for, wide enough for every frequency (the year and the ISO week)."""
+    return min(day.replace(month=1, day=1), period_start(day, "W")), max(
+        day, period_start(day, "W") + timedelta(days=6)
+    )
+
+
+_PART = re.compile(r"yyyy|yy|MM|dd|ww")
+
+
+def render_file_name(
+    mask: str | None, extension: str | None, day: date, frequency: str
+) -> str | None:
+    """File name for a processing date: ``{yyyy}{MM}{dd}``, ``{yy}``, ``{ww}`` (ISO week) tokens.
+
+    Weekly, monthly and yearly tasks use the first day of their period, so every run in
+    the period names the same file. With ``{ww}`` the year is the ISO week-numbering year.
+    """
+    if not mask:
+        return None
+    start = period_start(day, frequency) if frequency in ("W", "M", "Y") else day
+    iso_year, iso_week, _ = start.isocalendar()
+    year = iso_year if "ww" in mask else start.year
+
+    def token(match: re.Match[str]) -> str:
+        body = match.group(1)
+        values = {
+            "yyyy": f"{year:04d}",
+            "yy": f"{year % 100:02d}",
+            "MM": f"{start.month:02d}",
+            "dd": f"{start.day:02d}",
+            "ww": f"{iso_week:02d}",
+        }
+        return _PART.sub(lambda p: values[p.group(0)], body)
+
+    name = FILE_MASK_TOKEN.sub(token, mask)
+    return f"{name}.{extension}" if extension else name

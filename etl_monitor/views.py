@@ -1,0 +1,256 @@
+"""The reporting views, as data. They are a public interface: ADF Lookups and SQL Server read them.
+
+Only scalar column types, stable names, UTC timestamps. ``ETLProcessingSteps`` is the
+current state of each step (latest event); the ``v_*`` views build on it. "Current"
+means the step of the latest execution for a task and processing date, so a failure
+that a later execution retried successfully is no longer reported.
+"""
+
+from __future__ import annotations
+
+from .schema import EVENTS, View
+
+# Step statuses.
+QUEUED = ("NQUE", "RQUE")
+RUNNING = "RUNNING"
+DONE = "DONE"
+FAIL = "FAIL"
+SKIPPED = "SKIPPED"
+CANCELLED = "CANCELLED"
+STATUSES = (*QUEUED, RUNNING, DONE, FAIL, SKIPPED, CANCELLED)
+FINISHED_OK = (DONE, SKIPPED)
+FAILED = (FAIL, CANCELLED)
+
+#: Settings rendered into the view text (framework-owned integers).
+DEFAULT_SETTINGS = {"stale_after_seconds": 12 * 3600}
+
+STEP_KEY = ("ExecutionID", "ProjectCode", "ProcessLoad", "ProcessingDate", "TaskID", "WorkFlowID")
+_NOT_STEP = {
+    "EventID",
+    "EventTime",
+    "EventType",
+    "PreviousStatus",
+    "ParameterName",
+    "ParameterType",
+    "ValueDateTime",
+    "ValueINT",
+    "ValueBIT",
+    "Reason",
+    "CreatedBy",
+}
+STEP_COLUMNS = [c for c in EVENTS.column_names if c not in _NOT_STEP]
+
+
+def _dedup(event_type: str) -> str:
+    """Events of one type, each EventID once (a retried append may have written it twice)."""
+    return (
+        "  SELECT e.*, ROW_NUMBER() OVER (PARTITION BY e.EventID ORDER BY e.EventTime) AS dup_rank\n"
+        "  FROM {t:ETLProcessingEvents} e\n"
+        f"  WHERE e.EventType = '{event_type}'\n"
+    )
+
+
+def _in(values: tuple[str, ...]) -> str:
+    return "(" + ", ".join(f"'{v}'" for v in values) + ")"
+
+
+PROCESSING_STEPS = View(
+    "ETLProcessingSteps",
+    "Current state of every step: the latest STEP event per ExecutionID / ProjectCode / ProcessLoad / TaskID / WorkFlowID.",
+    "WITH dedup AS (\n" + _dedup("STEP") + "), ranked AS (\n"
+    "  SELECT d.*,\n"
+    f"    ROW_NUMBER() OVER (PARTITION BY {', '.join('d.' + k for k in STEP_KEY)} "
+    "ORDER BY d.EventTime DESC, d.EventID DESC) AS state_rank,\n"
+    f"    MIN(d.EventTime) OVER (PARTITION BY {', '.join('d.' + k for k in STEP_KEY)}) AS first_event_time\n"
+    "  FROM dedup d\n"
+    "  WHERE d.dup_rank = 1\n"
+    ")\n"
+    "SELECT\n  "
+    + ",\n  ".join(f"r.{c}" for c in STEP_COLUMNS)
+    + ",\n  CAST(unix_micros(r.EndTime) - unix_micros(r.StartTime) AS DOUBLE) / 1000000.0 AS DurationSeconds,\n"
+    "  r.first_event_time AS CreatedOn,\n"
+    "  r.EventTime AS ModifiedOn,\n"
+    "  r.CreatedBy AS ModifiedBy\n"
+    "FROM ranked r\n"
+    "WHERE r.state_rank = 1",
+)
+
+TASK_DETAIL = View(
+    "v_taskDetail",
+    "Every step with its effective status, SLA breach and staleness flags; IsCurrent marks the latest execution per task and date. Filter by ExecutionID.",
+    "WITH steps AS (\n"
+    "  SELECT s.*,\n"
+    "    ROW_NUMBER() OVER (PARTITION BY s.ProjectCode, s.ProcessLoad, s.ProcessingDate, s.TaskID, s.WorkFlowID\n"
+    "                       ORDER BY s.CreatedOn DESC, s.ExecutionID DESC) AS exec_rank\n"
+    "  FROM {t:ETLProcessingSteps} s\n"
+    ")\n"
+    "SELECT\n"
+    "  s.ExecutionID, s.ProjectCode, s.ProcessLoad, s.ProcessingDate, s.TaskID, s.WorkFlowID, s.SequenceID,\n"
+    "  s.TaskName, s.SourceType, s.SourceSystemCode, s.TaskMandatory, s.LoadFrequency, s.FileName,\n"
+    "  s.SourcePath, s.TargetPath, s.AttemptNo, s.StatusCode,\n"
+    f"  CASE WHEN s.StatusCode IN {_in(QUEUED)} AND t.IsActive = false THEN '{SKIPPED}' ELSE s.StatusCode END AS EffectiveStatus,\n"
+    "  s.StartTime, s.EndTime, s.DurationSeconds, s.SLAMinutes,\n"
+    "  CASE WHEN s.SLAMinutes IS NULL OR s.StartTime IS NULL THEN false\n"
+    "       WHEN s.EndTime IS NOT NULL THEN s.DurationSeconds > s.SLAMinutes * 60\n"
+    f"       WHEN s.StatusCode = '{RUNNING}' THEN unix_seconds(current_timestamp()) - unix_seconds(s.StartTime) > s.SLAMinutes * 60\n"
+    "       ELSE false END AS SLABreached,\n"
+    f"  CASE WHEN s.StatusCode = '{RUNNING}' AND unix_seconds(current_timestamp()) - unix_seconds(s.StartTime) > {{stale_after_seconds}}\n"
+    "       THEN true ELSE false END AS IsStale,\n"
+    "  CASE WHEN s.exec_rank = 1 THEN true ELSE false END AS IsCurrent,\n"
+    "  CASE WHEN s.TaskID = 0 AND s.WorkFlowID = 0 THEN true ELSE false END AS IsInitiation,\n"
+    "  s.LogMessage, s.LogType, s.LogCode, s.ExceptionType, s.StackTrace, s.SourceRunID, s.JobRunID,\n"
+    "  s.ClusterID, s.CreatedOn, s.ModifiedOn, s.ModifiedBy\n"
+    "FROM steps s\n"
+    "LEFT JOIN {t:ETLconfigTasks} t\n"
+    "  ON t.ProjectCode = s.ProjectCode AND t.ProcessLoad = s.ProcessLoad\n"
+    " AND t.TaskID = s.TaskID AND t.WorkFlowID = s.WorkFlowID",
+)
+
+
+def _counts(alias: str) -> str:
+    """Per-status task counts and the rolled-up status of a set of v_taskDetail rows."""
+    d = alias
+    work = f"NOT {d}.IsInitiation"
+    return (
+        f"  COUNT(CASE WHEN {work} THEN 1 END) AS TotalTasks,\n"
+        f"  COUNT(CASE WHEN {work} AND {d}.EffectiveStatus IN {_in(QUEUED)} THEN 1 END) AS QueuedTasks,\n"
+        f"  COUNT(CASE WHEN {d}.EffectiveStatus = '{RUNNING}' AND NOT {d}.IsStale THEN 1 END) AS RunningTasks,\n"
+        f"  COUNT(CASE WHEN {d}.IsStale THEN 1 END) AS StaleTasks,\n"
+        f"  COUNT(CASE WHEN {work} AND {d}.EffectiveStatus = '{DONE}' THEN 1 END) AS DoneTasks,\n"
+        f"  COUNT(CASE WHEN {d}.EffectiveStatus = '{FAIL}' THEN 1 END) AS FailedTasks,\n"
+        f"  COUNT(CASE WHEN {d}.EffectiveStatus = '{CANCELLED}' THEN 1 END) AS CancelledTasks,\n"
+        f"  COUNT(CASE WHEN {work} AND {d}.EffectiveStatus = '{SKIPPED}' THEN 1 END) AS SkippedTasks,\n"
+        f"  COUNT(CASE WHEN {d}.SLABreached THEN 1 END) AS SLABreachedTasks,\n"
+        f"  CASE WHEN COUNT(CASE WHEN {d}.EffectiveStatus IN {_in(FAILED)} THEN 1 END) > 0 THEN '{FAIL}'\n"
+        f"       WHEN COUNT(CASE WHEN {d}.EffectiveStatus = '{RUNNING}' AND NOT {d}.IsStale THEN 1 END) > 0 THEN '{RUNNING}'\n"
+        f"       WHEN COUNT(CASE WHEN {d}.IsStale THEN 1 END) > 0 THEN 'STALE'\n"
+        f"       WHEN COUNT(CASE WHEN {work} AND {d}.EffectiveStatus IN {_in(QUEUED)} THEN 1 END) > 0 THEN 'QUEUED'\n"
+        f"       ELSE '{DONE}' END"
+    )
+
+
+RUN_SUMMARY = View(
+    "v_runSummary",
+    "One row per execution: task counts per status, start, end, duration and RunStatus (FAIL, RUNNING, STALE, QUEUED, DONE). IsLatestExecution marks the newest execution of a process and date.",
+    "SELECT\n"
+    "  d.ExecutionID, d.ProjectCode, d.ProcessLoad, d.ProcessingDate,\n"
+    "  MAX(d.AttemptNo) AS MaxAttemptNo,\n" + _counts("d") + " AS RunStatus,\n"
+    "  MAX(CASE WHEN d.IsInitiation THEN d.EffectiveStatus END) AS InitiationStatus,\n"
+    "  MIN(d.StartTime) AS StartTime,\n"
+    "  MAX(d.EndTime) AS EndTime,\n"
+    "  CAST(unix_micros(MAX(d.EndTime)) - unix_micros(MIN(d.StartTime)) AS DOUBLE) / 1000000.0 AS DurationSeconds,\n"
+    "  MIN(d.CreatedOn) AS CreatedOn,\n"
+    "  MAX(d.ModifiedOn) AS LastActivity,\n"
+    "  CASE WHEN ROW_NUMBER() OVER (PARTITION BY d.ProjectCode, d.ProcessLoad, d.ProcessingDate\n"
+    "                               ORDER BY MIN(d.CreatedOn) DESC, d.ExecutionID DESC) = 1\n"
+    "       THEN true ELSE false END AS IsLatestExecution\n"
+    "FROM {t:v_taskDetail} d\n"
+    "GROUP BY d.ExecutionID, d.ProjectCode, d.ProcessLoad, d.ProcessingDate",
+)
+
+PROCESS_STATUS = View(
+    "v_processStatus",
+    "One row per process and processing date, over the current step of every task (retries supersede earlier failures).",
+    "SELECT\n"
+    "  d.ProjectCode, d.ProcessLoad, MAX(p.ProcessName) AS ProcessName, d.ProcessingDate,\n"
+    "  max_by(d.ExecutionID, d.CreatedOn) AS LatestExecutionID,\n"
+    "  COUNT(DISTINCT d.ExecutionID) AS Executions,\n" + _counts("d") + " AS ProcessStatus,\n"
+    "  MIN(d.StartTime) AS FirstStart,\n"
+    "  MAX(d.EndTime) AS LastEnd,\n"
+    "  MAX(d.ModifiedOn) AS LastActivity\n"
+    "FROM {t:v_taskDetail} d\n"
+    "LEFT JOIN {t:ETLconfigProcess} p ON p.ProjectCode = d.ProjectCode AND p.ProcessLoad = d.ProcessLoad\n"
+    "WHERE d.IsCurrent\n"
+    "GROUP BY d.ProjectCode, d.ProcessLoad, d.ProcessingDate",
+)
+
+_FAILURE_COLUMNS = (
+    "d.ProjectCode, d.ProcessLoad, d.ProcessingDate, d.ExecutionID, d.TaskID, d.WorkFlowID, d.SequenceID, "
+    "d.TaskName, d.SourceType, d.TaskMandatory, d.AttemptNo, d.EffectiveStatus AS StatusCode, d.StartTime, "
+    "d.EndTime, d.LogMessage, d.LogType, d.LogCode, d.ExceptionType, d.SourceRunID, d.ModifiedOn"
+)
+
+CURRENT_FAILURES = View(
+    "v_currentFailures",
+    "Tasks whose current step (latest execution for the task and date) failed or was cancelled.",
+    f"SELECT {_FAILURE_COLUMNS}\n"
+    "FROM {t:v_taskDetail} d\n"
+    f"WHERE d.IsCurrent AND d.EffectiveStatus IN {_in(FAILED)}",
+)
+
+MANDATORY_BLOCKERS = View(
+    "v_mandatoryBlockers",
+    "Mandatory tasks whose current step failed, with the number of unfinished tasks in later stages they block.",
+    "WITH cur AS (SELECT * FROM {t:v_taskDetail} WHERE IsCurrent)\n"
+    f"SELECT {_FAILURE_COLUMNS},\n"
+    "  COUNT(w.TaskID) AS BlockedTaskCount\n"
+    "FROM cur d\n"
+    "LEFT JOIN cur w\n"
+    "  ON w.ProjectCode = d.ProjectCode AND w.ProcessLoad = d.ProcessLoad\n"
+    " AND w.ProcessingDate = d.ProcessingDate AND w.SequenceID > d.SequenceID\n"
+    f" AND w.EffectiveStatus NOT IN {_in(FINISHED_OK)}\n"
+    f"WHERE d.TaskMandatory = true AND d.EffectiveStatus IN {_in(FAILED)}\n"
+    f"GROUP BY {_FAILURE_COLUMNS.replace(' AS StatusCode', '')}",
+)
+
+# ActiveValue formats: ISO 8601 with 'T' is read the same way by SQL Server datetime and
+# datetime2 whatever the session language; a NULL DELTA_DATE (bulk mode) reads as 1900-01-01.
+_ISO = "yyyy-MM-dd'T'HH:mm:ss.SSS"
+
+WATERMARKS = View(
+    "v_watermarks",
+    "Current value of every parameter with ActiveValue, a string for ADF Lookups and SQL Server comparisons (ISO 8601 datetimes, integers, 1/0 flags).",
+    "WITH dedup AS (\n" + _dedup("WATERMARK") + "), latest AS (\n"
+    "  SELECT d.*, ROW_NUMBER() OVER (PARTITION BY d.ProjectCode, d.ProcessLoad, d.ParameterName\n"
+    "                                 ORDER BY d.EventTime DESC, d.EventID DESC) AS rn\n"
+    "  FROM dedup d WHERE d.dup_rank = 1\n"
+    "), resolved AS (\n"
+    "  SELECT p.ProjectCode, p.ProcessLoad, p.ParameterName, p.ParameterType,\n"
+    "    CASE WHEN l.EventID IS NULL THEN p.ValueDateTime ELSE l.ValueDateTime END AS ValueDateTime,\n"
+    "    CASE WHEN l.EventID IS NULL THEN p.ValueINT ELSE l.ValueINT END AS ValueINT,\n"
+    "    CASE WHEN l.EventID IS NULL THEN p.ValueBIT ELSE l.ValueBIT END AS ValueBIT,\n"
+    "    p.Description, p.IsActive,\n"
+    "    COALESCE(l.EventTime, p.ModifiedOn) AS LastChangedOn,\n"
+    "    COALESCE(l.CreatedBy, p.ModifiedBy) AS LastChangedBy,\n"
+    "    l.ExecutionID AS LastExecutionID,\n"
+    "    COALESCE(l.Reason, 'registered') AS LastChangeReason\n"
+    "  FROM {t:ETLconfigParameters} p\n"
+    "  LEFT JOIN latest l\n"
+    "    ON l.rn = 1 AND l.ProjectCode = p.ProjectCode AND l.ProcessLoad = p.ProcessLoad\n"
+    "   AND l.ParameterName = p.ParameterName\n"
+    ")\n"
+    "SELECT r.ProjectCode, r.ProcessLoad, r.ParameterName, r.ParameterType,\n"
+    "  r.ValueDateTime, r.ValueINT, r.ValueBIT,\n"
+    "  CASE r.ParameterType\n"
+    f"    WHEN 'DELTA_DATE' THEN date_format(COALESCE(r.ValueDateTime, TIMESTAMP'1900-01-01 00:00:00'), \"{_ISO}\")\n"
+    f"    WHEN 'SYSTEM' THEN date_format(COALESCE(r.ValueDateTime, CAST(current_date() AS TIMESTAMP)), \"{_ISO}\")\n"
+    "    WHEN 'DELTA_ID' THEN CAST(COALESCE(r.ValueINT, 0) AS STRING)\n"
+    "    WHEN 'FLAG' THEN CASE WHEN r.ValueBIT THEN '1' ELSE '0' END\n"
+    "  END AS ActiveValue,\n"
+    "  CASE WHEN r.ParameterType = 'SYSTEM' AND r.ValueDateTime IS NOT NULL THEN true ELSE false END AS IsHistoricMode,\n"
+    "  r.Description, r.IsActive, r.LastChangedOn, r.LastChangedBy, r.LastExecutionID, r.LastChangeReason\n"
+    "FROM resolved r",
+)
+
+PENDING_TASKS = View(
+    "v_pendingTasks",
+    "Runnable steps (NQUE / RQUE of active tasks) with the task's file and watermark; ADF ForEach input. Order by WorkFlowID, SequenceID, TaskID.",
+    "SELECT d.ExecutionID, d.ProjectCode, d.ProcessLoad, d.ProcessingDate, d.TaskID, d.WorkFlowID, d.SequenceID,\n"
+    "  d.TaskName, d.SourceType, d.SourceSystemCode, d.TaskMandatory, d.StatusCode, d.AttemptNo, d.FileName,\n"
+    "  d.SourcePath, d.TargetPath, w.ParameterName, w.ParameterType, w.ActiveValue\n"
+    "FROM {t:v_taskDetail} d\n"
+    "LEFT JOIN {t:v_watermarks} w\n"
+    "  ON w.ProjectCode = d.ProjectCode AND w.ProcessLoad = d.ProcessLoad AND w.ParameterName = d.SourceSystemCode\n"
+    f"WHERE d.EffectiveStatus IN {_in(QUEUED)}",
+)
+
+ALL_VIEWS = (
+    PROCESSING_STEPS,
+    TASK_DETAIL,
+    RUN_SUMMARY,
+    PROCESS_STATUS,
+    CURRENT_FAILURES,
+    MANDATORY_BLOCKERS,
+    WATERMARKS,
+    PENDING_TASKS,
+)

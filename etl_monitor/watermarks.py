@@ -1,0 +1,383 @@
+"""Watermarks and processing modes: current values, advances, history, restores.
+
+A parameter's current value is its latest WATERMARK event, or its registered value when
+it never changed (view ``v_watermarks``). DELTA_DATE and DELTA_ID never move backwards
+through an advance; bulk mode and restores are the deliberate exceptions, and every
+change is an event, so the history is complete.
+"""
+
+from __future__ import annotations
+
+import logging
+from contextvars import ContextVar
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, StrictBool, StrictInt
+
+from .context import Context, utcnow
+from .errors import InvalidArgumentError, NotFoundError
+from .events import append_events, watermark_event
+from .validation import BIGINT_MAX, BIGINT_MIN, Code, ExecutionId, Name, _Args, utc, validate
+
+log = logging.getLogger("etl_monitor.watermarks")
+
+#: task() blocks open in this thread / task: advances inside them are written with the DONE.
+active_runs: ContextVar[tuple[Any, ...]] = ContextVar("etl_monitor_active_runs", default=())
+
+
+class ParameterKey(_Args):
+    project_code: Code
+    process_load: Code
+    parameter_name: Name
+
+
+class AdvanceArgs(ParameterKey):
+    new_datetime_value: datetime | date | None = None
+    new_int_value: Annotated[StrictInt, Field(ge=BIGINT_MIN, le=BIGINT_MAX)] | None = None
+    execution_id: ExecutionId | None = None
+
+
+class ModeArgs(_Args):
+    project_code: Code
+    process_load: Code
+    is_bulk_mode: StrictBool = False
+    is_historic_mode: StrictBool = False
+    historic_date: date | None = None
+    parameter_name: Name | None = None
+
+
+def read_parameters(
+    ctx: Context,
+    project_code: str,
+    process_load: str,
+    parameter_name: str | None = None,
+    parameter_type: str | None = None,
+) -> list[dict[str, Any]]:
+    """Current parameter rows of a process from v_watermarks."""
+    filters, args = "ProjectCode = :p AND ProcessLoad = :l", {"p": project_code, "l": process_load}
+    if parameter_name is not None:
+        filters += " AND ParameterName = :n"
+        args["n"] = parameter_name
+    if parameter_type is not None:
+        filters += " AND ParameterType = :t"
+        args["t"] = parameter_type
+    rows = ctx.executor.query(
+        f"SELECT * FROM {ctx.name('v_watermarks')} WHERE {filters} ORDER BY ParameterName", args
+    )
+    return [r.asDict() for r in rows]
+
+
+def _one(ctx: Context, key: ParameterKey, function: str) -> dict[str, Any]:
+    rows = read_parameters(ctx, key.project_code, key.process_load, key.parameter_name)
+    if not rows:
+        raise NotFoundError(
+            f"{function}(): parameter {key.parameter_name!r} is not registered for "
+            f"{key.project_code}/{key.process_load}; call register_parameter() first"
+        )
+    return rows[0]
+
+
+def typed_value(row: dict[str, Any]) -> Any:
+    """The value that counts for the parameter's type."""
+    return {"DELTA_ID": row["ValueINT"], "FLAG": row["ValueBIT"]}.get(
+        row["ParameterType"], row["ValueDateTime"]
+    )
+
+
+def get_active_watermark(
+    ctx: Context, project_code: str, process_load: str, parameter_name: str
+) -> Any:
+    """Current value: a UTC datetime (DELTA_DATE, SYSTEM), an int (DELTA_ID) or a bool (FLAG); may be None."""
+    key = validate(
+        ParameterKey,
+        "get_active_watermark",
+        project_code=project_code,
+        process_load=process_load,
+        parameter_name=parameter_name,
+    )
+    return typed_value(_one(ctx, key, "get_active_watermark"))
+
+
+def default_processing_date(ctx: Context, project_code: str, process_load: str) -> date:
+    """The historic date when the process is in historic mode, else today (UTC)."""
+    rows = [
+        r
+        for r in read_parameters(ctx, project_code, process_load, parameter_type="SYSTEM")
+        if r["ValueDateTime"]
+    ]
+    return rows[0]["ValueDateTime"].date() if rows else utcnow().date()
+
+
+def is_forward(parameter_type: str, current: Any, new: Any) -> bool:
+    """True when `new` moves a DELTA watermark forward (NULL means "from the beginning")."""
+    if new is None:
+        return False
+    if current is None:
+        return True
+    return new > current
+
+
+def advance_watermark(
+    ctx: Context,
+    project_code: str,
+    process_load: str,
+    parameter_name: str,
+    new_datetime_value: Any = None,
+    new_int_value: int | None = None,
+    execution_id: str | None = None,
+) -> bool:
+    """Move a DELTA_DATE (new_datetime_value) or DELTA_ID (new_int_value) watermark forward.
+
+    Inside a ``task()`` block of the same process the value is held and written in the
+    same commit as the task's DONE (and dropped if the task fails). A value that is not
+    ahead of the current one is ignored (returns False): watermarks never move backwards.
+    """
+    a = validate(
+        AdvanceArgs,
+        "advance_watermark",
+        project_code=project_code,
+        process_load=process_load,
+        parameter_name=parameter_name,
+        new_datetime_value=new_datetime_value,
+        new_int_value=new_int_value,
+        execution_id=execution_id,
+    )
+    if (a.new_datetime_value is None) == (a.new_int_value is None):
+        raise InvalidArgumentError(
+            "advance_watermark(): give exactly one of new_datetime_value, new_int_value",
+            argument="new_datetime_value",
+        )
+    row = _one(ctx, a, "advance_watermark")
+    kind = row["ParameterType"]
+    expected = {"DELTA_DATE": "new_datetime_value", "DELTA_ID": "new_int_value"}.get(kind)
+    given = "new_datetime_value" if a.new_datetime_value is not None else "new_int_value"
+    if expected != given:
+        raise InvalidArgumentError(
+            f"advance_watermark(): {a.parameter_name!r} is a {kind} parameter; "
+            + (
+                f"use {expected}" if expected else "only DELTA_DATE and DELTA_ID parameters advance"
+            ),
+            argument=given,
+            value=getattr(a, given),
+        )
+    new = utc(a.new_datetime_value) if kind == "DELTA_DATE" else a.new_int_value
+    current = typed_value(row)
+    if kind == "DELTA_DATE" and current is not None:
+        current = utc(current)
+    for run in reversed(active_runs.get()):
+        if (run.project_code, run.process_load) == (a.project_code, a.process_load) and run.active:
+            return run.stage_watermark(a.parameter_name, kind, new, current)
+    if not is_forward(kind, current, new):
+        log.warning(
+            "advance_watermark %s: %r is not ahead of %r; unchanged", a.parameter_name, new, current
+        )
+        return False
+    append_events(
+        ctx,
+        [
+            watermark_event(
+                a.project_code,
+                a.process_load,
+                a.parameter_name,
+                kind,
+                execution_id=a.execution_id,
+                value_datetime=new if kind == "DELTA_DATE" else None,
+                value_int=new if kind == "DELTA_ID" else None,
+                reason="advance_watermark",
+                user=ctx.user,
+            )
+        ],
+    )
+    return True
+
+
+def set_flag(
+    ctx: Context, project_code: str, process_load: str, parameter_name: str, value: bool
+) -> None:
+    """Set a FLAG parameter."""
+    key = validate(
+        ParameterKey,
+        "set_flag",
+        project_code=project_code,
+        process_load=process_load,
+        parameter_name=parameter_name,
+    )
+    if not isinstance(value, bool):
+        raise InvalidArgumentError(
+            f"set_flag(): invalid value={value!r} (allowed: True or False)",
+            argument="value",
+            value=value,
+        )
+    row = _one(ctx, key, "set_flag")
+    if row["ParameterType"] != "FLAG":
+        raise InvalidArgumentError(
+            f"set_flag(): {parameter_name!r} is a {row['ParameterType']} parameter, not FLAG",
+            argument="parameter_name",
+            value=parameter_name,
+        )
+    append_events(
+        ctx,
+        [
+            watermark_event(
+                project_code,
+                process_load,
+                parameter_name,
+                "FLAG",
+                value_bit=value,
+                reason="set_flag",
+                user=ctx.user,
+            )
+        ],
+    )
+
+
+def watermark_history(
+    ctx: Context, project_code: str, process_load: str, parameter_name: str
+) -> list[dict[str, Any]]:
+    """Every change of a parameter, oldest first."""
+    key = validate(
+        ParameterKey,
+        "watermark_history",
+        project_code=project_code,
+        process_load=process_load,
+        parameter_name=parameter_name,
+    )
+    rows = ctx.executor.query(
+        "SELECT EventTime, ExecutionID, ParameterType, ValueDateTime, ValueINT, ValueBIT, Reason, CreatedBy "
+        f"FROM (SELECT e.*, ROW_NUMBER() OVER (PARTITION BY e.EventID ORDER BY e.EventTime) AS dup_rank "
+        f"FROM {ctx.name('ETLProcessingEvents')} e WHERE e.EventType = 'WATERMARK' AND e.ProjectCode = :p "
+        "AND e.ProcessLoad = :l AND e.ParameterName = :n) h WHERE h.dup_rank = 1 ORDER BY EventTime, EventID",
+        {"p": key.project_code, "l": key.process_load, "n": key.parameter_name},
+    )
+    return [r.asDict() for r in rows]
+
+
+def restore_watermark(
+    ctx: Context,
+    project_code: str,
+    process_load: str,
+    parameter_name: str,
+    before_execution_id: str,
+) -> Any:
+    """Set a parameter back to its value before `before_execution_id` first changed it; returns that value."""
+    key = validate(
+        AdvanceArgs,
+        "restore_watermark",
+        project_code=project_code,
+        process_load=process_load,
+        parameter_name=parameter_name,
+        execution_id=before_execution_id,
+    )
+    row = _one(ctx, key, "restore_watermark")
+    history = watermark_history(ctx, project_code, process_load, parameter_name)
+    first = next((i for i, h in enumerate(history) if h["ExecutionID"] == key.execution_id), None)
+    if first is None:
+        raise NotFoundError(
+            f"restore_watermark(): execution {before_execution_id} never changed {parameter_name!r}"
+        )
+    if first > 0:
+        previous = history[first - 1]
+        values = (previous["ValueDateTime"], previous["ValueINT"], previous["ValueBIT"])
+    else:  # back to the registered value
+        registered = ctx.executor.query(
+            f"SELECT ValueDateTime, ValueINT, ValueBIT FROM {ctx.name('ETLconfigParameters')} "
+            "WHERE ProjectCode = :p AND ProcessLoad = :l AND ParameterName = :n",
+            {"p": project_code, "l": process_load, "n": parameter_name},
+        )[0]
+        values = (registered[0], registered[1], registered[2])
+    append_events(
+        ctx,
+        [
+            watermark_event(
+                project_code,
+                process_load,
+                parameter_name,
+                row["ParameterType"],
+                value_datetime=values[0],
+                value_int=values[1],
+                value_bit=values[2],
+                reason=f"restored to before execution {before_execution_id}",
+                user=ctx.user,
+            )
+        ],
+    )
+    return typed_value(
+        {
+            "ParameterType": row["ParameterType"],
+            "ValueDateTime": values[0],
+            "ValueINT": values[1],
+            "ValueBIT": values[2],
+        }
+    )
+
+
+def set_processing_mode(
+    ctx: Context,
+    project_code: str,
+    process_load: str,
+    is_bulk_mode: bool = False,
+    is_historic_mode: bool = False,
+    historic_date: Any = None,
+    parameter_name: str | None = None,
+) -> int:
+    """Switch modes; returns the number of parameters changed.
+
+    - bulk: DELTA_DATE watermarks to NULL and DELTA_ID to 0 (a full reload next run).
+    - historic: SYSTEM parameters to `historic_date`, the default processing date of run-time calls.
+    - neither: live mode, SYSTEM parameters back to NULL (today's date).
+    Each touches only its own parameter types, so switching to live keeps a pending bulk
+    reset and a bulk reset keeps the historic date. `parameter_name` limits it to one parameter.
+    """
+    a = validate(
+        ModeArgs,
+        "set_processing_mode",
+        project_code=project_code,
+        process_load=process_load,
+        is_bulk_mode=is_bulk_mode,
+        is_historic_mode=is_historic_mode,
+        historic_date=historic_date,
+        parameter_name=parameter_name,
+    )
+    if a.is_historic_mode != (a.historic_date is not None):
+        raise InvalidArgumentError(
+            "set_processing_mode(): historic_date is required with is_historic_mode=True and only then",
+            argument="historic_date",
+            value=historic_date,
+        )
+    params = read_parameters(ctx, a.project_code, a.process_load, a.parameter_name)
+    if a.parameter_name and not params:
+        raise NotFoundError(
+            f"set_processing_mode(): parameter {a.parameter_name!r} is not registered"
+        )
+    if a.is_historic_mode and not any(r["ParameterType"] == "SYSTEM" for r in params):
+        raise NotFoundError(
+            f"set_processing_mode(): {a.project_code}/{a.process_load} has no SYSTEM parameter to hold the "
+            "historic date; register one, e.g. register_parameter(project, process, 'SYSDT', 'SYSTEM')"
+        )
+    events = []
+    mode: Literal["bulk", "historic", "live"]
+    for row in params:
+        kind, value = row["ParameterType"], None
+        if kind in ("DELTA_DATE", "DELTA_ID") and a.is_bulk_mode:
+            mode, value = "bulk", 0 if kind == "DELTA_ID" else None
+        elif kind == "SYSTEM" and a.is_historic_mode:
+            mode, value = "historic", utc(a.historic_date)
+        elif kind == "SYSTEM" and not a.is_bulk_mode:
+            mode = "live"
+        else:
+            continue
+        events.append(
+            watermark_event(
+                a.project_code,
+                a.process_load,
+                row["ParameterName"],
+                kind,
+                reason=f"processing mode: {mode}",
+                value_datetime=value if kind != "DELTA_ID" else None,
+                value_int=value if kind == "DELTA_ID" else None,
+                user=ctx.user,
+            )
+        )
+    append_events(ctx, events)
+    return len(events)
