@@ -12,6 +12,8 @@ import pytest
 from etl_monitor import EngineError, __version__
 from etl_monitor.engines import DATABRICKS, DELTA_SPARK, detect_engine
 from etl_monitor.local import delta_builder, spark_session, warehouse_root
+from etl_monitor.schema import ALL_TABLES
+from etl_monitor.views import ALL_VIEWS
 
 
 def test_local_session_is_sail_with_three_part_names(spark, warehouse):
@@ -106,8 +108,8 @@ def test_cli_version_and_setup(tmp_path):
         "tables_attached": 0,
         "columns_added": 0,
         "stages_seeded": 7,
-        "views": 1,
-        "statements": 13,
+        "views": len(ALL_VIEWS),
+        "statements": 3 + len(ALL_TABLES) + 1 + len(ALL_VIEWS),
         "seconds": 0,
     }
     assert (
