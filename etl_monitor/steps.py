@@ -110,10 +110,13 @@ def generate_execution_steps(
     for (task_id, workflow_id), task in sorted(tasks.items()):
         frequency = task["LoadFrequency"] or "D"
         initiation = task_id == 0 and workflow_id == 0
-        in_period = [h for h in task["history"] if h[0] == day or same_period(h[0], day, frequency)]
-        if not initiation and any(status == DONE for _, status, _ in in_period):
-            continue
-        attempts = [h[2] for h in in_period if frequency != "A" or h[0] == day]
+        if frequency == "A":  # every run: earlier runs only count for the attempt number
+            earlier = [h for h in task["history"] if h[0] == day]
+        else:
+            earlier = [h for h in task["history"] if same_period(h[0], day, frequency)]
+            if not initiation and any(status == DONE for _, status, _ in earlier):
+                continue
+        attempts = [h[2] for h in earlier]
         attempt = max(attempts, default=0) + 1
         state = {
             "ExecutionID": a.execution_id,
