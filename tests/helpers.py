@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from etl_monitor import ETLMonitorFramework
@@ -21,6 +22,13 @@ def commit_count(warehouse: str, monitor: ETLMonitorFramework, table: str) -> in
     """Delta commits of one table, counted from its _delta_log."""
     log = Path(warehouse) / monitor.catalog / monitor.schema / table / "_delta_log"
     return len(list(log.glob("*.json")))
+
+
+def last_commit(warehouse: str, monitor: ETLMonitorFramework, table: str) -> list[dict]:
+    """The actions of a table's latest Delta commit."""
+    log = Path(warehouse) / monitor.catalog / monitor.schema / table / "_delta_log"
+    latest = max(log.glob("*.json"))
+    return [json.loads(line) for line in latest.read_text().splitlines() if line.strip()]
 
 
 def register_hr(monitor: ETLMonitorFramework, tasks: int = 3, frequency: str = "D") -> None:

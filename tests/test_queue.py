@@ -218,7 +218,9 @@ def test_status_reset_one_task_and_day_replay(hr: ETLMonitorFramework):
     hr.generate_execution_steps(e, P, L, "2026-04-09")
     for task_id in (1, 2, 3, 9):
         _run(hr, e, task_id)
-    assert hr.status_reset(P, L, execution_id=e, task_id=2, workflow_id=1) == 1  # initiation still queued
+    assert (
+        hr.status_reset(P, L, execution_id=e, task_id=2, workflow_id=1) == 1
+    )  # initiation still queued
     assert statuses(hr, e)[(2, 1)] == "RQUE" and statuses(hr, e)[(1, 1)] == "DONE"
     _run(hr, e, 2)
     # day replay: everything of the date, DONE included; a new execution then queues every task
