@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
+from datetime import datetime
 from typing import Any
 
 import click
@@ -12,22 +14,43 @@ from rich.console import Console
 from rich.table import Table
 
 from . import __version__
-from .errors import ETLMonitorError, InvalidArgumentError
+from .errors import ETLMonitorError, InvalidArgumentError, NotFoundError
 
-console = Console()
+console = Console(width=None if sys.stdout.isatty() else 160)
+_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
-def emit(data: dict[str, Any] | list[dict[str, Any]], fmt: str, title: str = "") -> None:
-    """Print records as a rich table, or as JSON with --format json."""
+def cell(value: Any) -> str:
+    """Compact text for a table cell: short execution ids, timestamps to the second, 2-decimal floats."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ", timespec="seconds")
+    if isinstance(value, float):
+        return f"{value:.2f}"
+    if isinstance(value, str) and _UUID.match(value):
+        return value[:8]
+    return str(value)
+
+
+def emit(
+    data: dict[str, Any] | list[dict[str, Any]],
+    fmt: str,
+    title: str = "",
+    columns: list[str] | None = None,
+) -> None:
+    """Print records as a rich table (optionally only `columns`), or all of them as JSON with --format json."""
     if fmt == "json":
         click.echo(json.dumps(data, indent=2, default=str))
         return
+    if columns is not None and isinstance(data, list):
+        data = [{c: r.get(c) for c in columns} for r in data]
     table = Table(title=title or None)
     if isinstance(data, dict):  # one record: a field / value table reads better
         table.add_column("field")
         table.add_column("value")
         for key, value in data.items():
-            table.add_row(key, "" if value is None else str(value))
+            table.add_row(key, cell(value))
         console.print(table)
         return
     records = data
@@ -35,16 +58,31 @@ def emit(data: dict[str, Any] | list[dict[str, Any]], fmt: str, title: str = "")
     for column in columns:
         table.add_column(column)
     for record in records:
-        table.add_row(*("" if record.get(c) is None else str(record.get(c)) for c in columns))
+        table.add_row(*(cell(record.get(c)) for c in columns))
     console.print(table)
 
 
-def _framework(warehouse: str | None, catalog: str, schema: str, engine: str):
+def _framework(
+    warehouse: str | None, catalog: str, schema: str, engine: str, *, existing: bool = False
+):
+    """A framework on the embedded engine; with existing=True the schema must have been set up."""
     from . import local
     from .framework import ETLMonitorFramework
 
     spark = local.spark_session(warehouse, catalogs=(catalog,), engine=engine)
-    return ETLMonitorFramework(spark, catalog, schema)
+    monitor = ETLMonitorFramework(spark, catalog, schema)
+    if existing:
+        if not spark.catalog.tableExists(f"{catalog}.{schema}.ETLProcessingEvents"):
+            raise NotFoundError(
+                f"no etl_monitor schema {catalog}.{schema} under {local.warehouse_root(warehouse)}; "
+                "run 'etl-monitor setup' (or 'etl-monitor demo') first"
+            )
+        monitor.setup()  # the embedded engine keeps views in memory: recreate them (changes no row)
+    return monitor
+
+
+def _rows(df: Any) -> list[dict[str, Any]]:
+    return [r.asDict() for r in df.collect()]
 
 
 def engine_options(command):
@@ -112,6 +150,240 @@ def setup(warehouse: str | None, catalog: str, schema: str, engine: str, fmt: st
         },
         fmt,
         "setup",
+    )
+
+
+SUMMARY_COLUMNS = [
+    "ExecutionID",
+    "ProcessingDate",
+    "RunStatus",
+    "TotalTasks",
+    "DoneTasks",
+    "FailedTasks",
+    "QueuedTasks",
+    "RunningTasks",
+    "SkippedTasks",
+    "MaxAttemptNo",
+    "DurationSeconds",
+    "IsLatestExecution",
+]
+DETAIL_COLUMNS = [
+    "ExecutionID",
+    "TaskID",
+    "WorkFlowID",
+    "SequenceID",
+    "TaskName",
+    "EffectiveStatus",
+    "AttemptNo",
+    "DurationSeconds",
+    "SLABreached",
+    "LogMessage",
+]
+PENDING_COLUMNS = [
+    "TaskID",
+    "WorkFlowID",
+    "SequenceID",
+    "TaskName",
+    "StatusCode",
+    "AttemptNo",
+    "FileName",
+    "ParameterName",
+    "ActiveValue",
+]
+WATERMARK_COLUMNS = [
+    "ParameterName",
+    "ParameterType",
+    "ActiveValue",
+    "LastChangedOn",
+    "LastChangeReason",
+]
+FAILURE_COLUMNS = [
+    "ExecutionID",
+    "TaskID",
+    "TaskName",
+    "StatusCode",
+    "AttemptNo",
+    "TaskMandatory",
+    "LogMessage",
+]
+PROCESS_COLUMNS = [
+    "ProjectCode",
+    "ProcessLoad",
+    "ProcessingDate",
+    "ProcessStatus",
+    "TotalTasks",
+    "DoneTasks",
+    "FailedTasks",
+    "Executions",
+    "LatestExecutionID",
+]
+
+
+def _process_args(command):
+    command = click.argument("process_load")(command)
+    return click.argument("project_code")(command)
+
+
+@main.command()
+@engine_options
+def demo(warehouse: str | None, catalog: str, schema: str, engine: str, fmt: str) -> None:
+    """Run the sample process end to end: parallel tasks, a failure, a retry, the views."""
+    from .demo import L, P, run_demo
+
+    monitor = _framework(warehouse, catalog, schema if schema != "etl" else "etl_demo", engine)
+    say = (lambda _: None) if fmt == "json" else console.print
+    result = run_demo(monitor, say)
+    views = {
+        "v_runSummary": (
+            [
+                r
+                for r in _rows(
+                    monitor.get_status(P, L, processing_date=result["date"], summary_mode=True)
+                )
+                if r["ExecutionID"] in (result["first"], result["retry"])
+            ],
+            SUMMARY_COLUMNS,
+        ),
+        "v_taskDetail (retry)": (
+            _rows(monitor.get_status(P, L, execution_id=result["retry"])),
+            DETAIL_COLUMNS,
+        ),
+        "v_processStatus": (_view(monitor, "v_processStatus", P, L), PROCESS_COLUMNS),
+        "v_currentFailures": (_view(monitor, "v_currentFailures", P, L), FAILURE_COLUMNS),
+        "v_mandatoryBlockers": (_view(monitor, "v_mandatoryBlockers", P, L), FAILURE_COLUMNS),
+        "v_watermarks": (_view(monitor, "v_watermarks", P, L), WATERMARK_COLUMNS),
+    }
+    if fmt == "json":
+        emit({"result": result, "views": {k: v[0] for k, v in views.items()}}, fmt)
+    else:
+        for title, (records, columns) in views.items():
+            emit(records, fmt, title, columns) if records else console.print(
+                f"[bold]{title}[/bold]: no rows"
+            )
+        console.print(
+            f"demo finished in {result['seconds']:.1f}s; data in {monitor.schema} under "
+            f"{monitor.engine.warehouse_root}; try: etl-monitor status {P} {L} --schema {monitor.schema}"
+        )
+    if not result["retry_ok"]:
+        raise ETLMonitorError("the retry did not finish DONE")
+
+
+def _view(monitor: Any, view: str, project_code: str, process_load: str) -> list[dict[str, Any]]:
+    df = monitor.executor.dataframe(
+        f"SELECT * FROM {monitor.table_name(view)} WHERE ProjectCode = :p AND ProcessLoad = :l",
+        {"p": project_code, "l": process_load},
+    )
+    return _rows(df)
+
+
+@main.command()
+@_process_args
+@click.option("--execution-id", default=None, help="One execution's task detail.")
+@click.option("--date", "processing_date", default=None, help="Processing date (YYYY-MM-DD).")
+@click.option("--summary", is_flag=True, help="Run rollups (v_runSummary) instead of task detail.")
+@engine_options
+def status(
+    project_code,
+    process_load,
+    execution_id,
+    processing_date,
+    summary,
+    warehouse,
+    catalog,
+    schema,
+    engine,
+    fmt,
+) -> None:
+    """Task detail or run summaries of a process."""
+    monitor = _framework(warehouse, catalog, schema, engine, existing=True)
+    records = _rows(
+        monitor.get_status(project_code, process_load, execution_id, processing_date, summary)
+    )
+    emit(
+        records,
+        fmt,
+        "v_runSummary" if summary else "v_taskDetail",
+        SUMMARY_COLUMNS if summary else DETAIL_COLUMNS,
+    )
+
+
+@main.command()
+@click.argument("execution_id")
+@_process_args
+@click.option(
+    "--date", "processing_date", default=None, help="Processing date when generating (YYYY-MM-DD)."
+)
+@click.option("--sequence-id", type=int, default=None, help="Only this stage.")
+@engine_options
+def pending(
+    execution_id,
+    project_code,
+    process_load,
+    processing_date,
+    sequence_id,
+    warehouse,
+    catalog,
+    schema,
+    engine,
+    fmt,
+) -> None:
+    """Runnable tasks of an execution (generates its steps on first call)."""
+    monitor = _framework(warehouse, catalog, schema, engine, existing=True)
+    records = monitor.get_pending_tasks(
+        execution_id, project_code, process_load, processing_date, sequence_id=sequence_id
+    )
+    emit(records, fmt, "pending tasks", PENDING_COLUMNS)
+
+
+@main.command()
+@_process_args
+@engine_options
+def watermarks(project_code, process_load, warehouse, catalog, schema, engine, fmt) -> None:
+    """Current watermarks and flags of a process, with their ActiveValue."""
+    monitor = _framework(warehouse, catalog, schema, engine, existing=True)
+    emit(
+        _view(monitor, "v_watermarks", project_code, process_load),
+        fmt,
+        "v_watermarks",
+        WATERMARK_COLUMNS,
+    )
+
+
+@main.command()
+@_process_args
+@click.option(
+    "--execution-id", default=None, help="Reset the failed and skipped steps of this execution."
+)
+@click.option(
+    "--date", "processing_date", default=None, help="Without --execution-id: replay this whole day."
+)
+@click.option("--task-id", type=int, default=None)
+@click.option("--workflow-id", type=int, default=None)
+@click.option("--force", is_flag=True, help="Also reset RUNNING steps (their process died).")
+@engine_options
+def reset(
+    project_code,
+    process_load,
+    execution_id,
+    processing_date,
+    task_id,
+    workflow_id,
+    force,
+    warehouse,
+    catalog,
+    schema,
+    engine,
+    fmt,
+) -> None:
+    """Re-queue failed steps, one task, or a whole day."""
+    monitor = _framework(warehouse, catalog, schema, engine, existing=True)
+    count = monitor.status_reset(
+        project_code, process_load, execution_id, processing_date, task_id, workflow_id, force=force
+    )
+    emit(
+        {"project_code": project_code, "process_load": process_load, "steps_reset": count},
+        fmt,
+        "reset",
     )
 
 

@@ -94,7 +94,8 @@ def spark_session(
         # Sail reads its configuration from the environment when the server starts.
         os.environ["SAIL_CATALOG__LIST"] = _catalog_list([*names, "spark_catalog"])
         os.environ["SAIL_CATALOG__DEFAULT_CATALOG"] = "spark_catalog"
-        os.environ.setdefault("RUST_LOG", "error")
+        # Sail logs its own internal commit retries as errors; failures reach us as exceptions.
+        os.environ.setdefault("RUST_LOG", "off")
         Path(root).mkdir(parents=True, exist_ok=True)
         server = SparkConnectServer(ip="127.0.0.1", port=0)
         server.start(background=True)

@@ -184,14 +184,13 @@ class SqlExecutor:
 
     # -- statements ----------------------------------------------------------------------
     def query(self, text: str, args: Mapping[str, Any] | None = None) -> list[Any]:
-        """Run a SELECT (named parameters allowed) and return its rows."""
+        """Run a SELECT (named parameters allowed) and return its rows; transient errors are retried."""
         statement = Statement(text, dict(args) if args else None, "query")
-        self._record(statement)
-        return (
-            self.spark.sql(text, args=dict(args)).collect()
-            if args
-            else self.spark.sql(text).collect()
-        )
+        if args:
+            return self._with_retry(
+                statement, lambda: self.spark.sql(text, args=dict(args)).collect()
+            )
+        return self._with_retry(statement, lambda: self.spark.sql(text).collect())
 
     def dataframe(self, text: str, args: Mapping[str, Any] | None = None) -> Any:
         """A lazy DataFrame for a SELECT (recorded now, executed by the caller)."""

@@ -108,30 +108,50 @@ TASK_DETAIL = View(
 
 
 def _counts(alias: str) -> str:
-    """Per-status task counts and the rolled-up status of a set of v_taskDetail rows."""
+    """Per-status task counts (the initiation step is not a task) and the rolled-up status.
+
+    The status is FAIL when a task or the initiation step failed, RUNNING while one runs
+    (the initiation step runs for the whole execution when an orchestrator uses it),
+    STALE when only stale steps still "run", QUEUED while tasks wait, SUPERSEDED when the
+    only waiting tasks were taken over by a later execution, else DONE.
+    """
     d = alias
     work = f"NOT {d}.IsInitiation"
+
+    def count(condition: str, tasks_only: bool = True) -> str:
+        return f"COUNT(CASE WHEN {work + ' AND ' if tasks_only else ''}{condition} THEN 1 END)"
+
+    status = f"{d}.EffectiveStatus"
+    fresh_running = f"{status} = '{RUNNING}' AND NOT {d}.IsStale"
+    queued, failed, stale = (
+        f"{status} IN {_in(QUEUED)}",
+        f"{status} IN {_in(FAILED)}",
+        f"{d}.IsStale",
+    )
+    is_done, is_fail = f"{status} = '{DONE}'", f"{status} = '{FAIL}'"
+    is_cancelled, is_skipped = f"{status} = '{CANCELLED}'", f"{status} = '{SKIPPED}'"
     return (
         f"  COUNT(CASE WHEN {work} THEN 1 END) AS TotalTasks,\n"
-        f"  COUNT(CASE WHEN {work} AND {d}.EffectiveStatus IN {_in(QUEUED)} THEN 1 END) AS QueuedTasks,\n"
-        f"  COUNT(CASE WHEN {d}.EffectiveStatus = '{RUNNING}' AND NOT {d}.IsStale THEN 1 END) AS RunningTasks,\n"
-        f"  COUNT(CASE WHEN {d}.IsStale THEN 1 END) AS StaleTasks,\n"
-        f"  COUNT(CASE WHEN {work} AND {d}.EffectiveStatus = '{DONE}' THEN 1 END) AS DoneTasks,\n"
-        f"  COUNT(CASE WHEN {d}.EffectiveStatus = '{FAIL}' THEN 1 END) AS FailedTasks,\n"
-        f"  COUNT(CASE WHEN {d}.EffectiveStatus = '{CANCELLED}' THEN 1 END) AS CancelledTasks,\n"
-        f"  COUNT(CASE WHEN {work} AND {d}.EffectiveStatus = '{SKIPPED}' THEN 1 END) AS SkippedTasks,\n"
-        f"  COUNT(CASE WHEN {d}.SLABreached THEN 1 END) AS SLABreachedTasks,\n"
-        f"  CASE WHEN COUNT(CASE WHEN {d}.EffectiveStatus IN {_in(FAILED)} THEN 1 END) > 0 THEN '{FAIL}'\n"
-        f"       WHEN COUNT(CASE WHEN {d}.EffectiveStatus = '{RUNNING}' AND NOT {d}.IsStale THEN 1 END) > 0 THEN '{RUNNING}'\n"
-        f"       WHEN COUNT(CASE WHEN {d}.IsStale THEN 1 END) > 0 THEN 'STALE'\n"
-        f"       WHEN COUNT(CASE WHEN {work} AND {d}.EffectiveStatus IN {_in(QUEUED)} THEN 1 END) > 0 THEN 'QUEUED'\n"
+        f"  {count(queued)} AS QueuedTasks,\n"
+        f"  {count(fresh_running)} AS RunningTasks,\n"
+        f"  {count(stale)} AS StaleTasks,\n"
+        f"  {count(is_done)} AS DoneTasks,\n"
+        f"  {count(is_fail)} AS FailedTasks,\n"
+        f"  {count(is_cancelled)} AS CancelledTasks,\n"
+        f"  {count(is_skipped)} AS SkippedTasks,\n"
+        f"  {count(d + '.SLABreached')} AS SLABreachedTasks,\n"
+        f"  CASE WHEN {count(failed, False)} > 0 THEN '{FAIL}'\n"
+        f"       WHEN {count(fresh_running, False)} > 0 THEN '{RUNNING}'\n"
+        f"       WHEN {count(stale, False)} > 0 THEN 'STALE'\n"
+        f"       WHEN {count(queued + ' AND ' + d + '.IsCurrent')} > 0 THEN 'QUEUED'\n"
+        f"       WHEN {count(queued)} > 0 THEN 'SUPERSEDED'\n"
         f"       ELSE '{DONE}' END"
     )
 
 
 RUN_SUMMARY = View(
     "v_runSummary",
-    "One row per execution: task counts per status, start, end, duration and RunStatus (FAIL, RUNNING, STALE, QUEUED, DONE). IsLatestExecution marks the newest execution of a process and date.",
+    "One row per execution: task counts per status, start, end, duration and RunStatus (FAIL, RUNNING, STALE, QUEUED, SUPERSEDED, DONE). IsLatestExecution marks the newest execution of a process and date.",
     "SELECT\n"
     "  d.ExecutionID, d.ProjectCode, d.ProcessLoad, d.ProcessingDate,\n"
     "  MAX(d.AttemptNo) AS MaxAttemptNo,\n" + _counts("d") + " AS RunStatus,\n"

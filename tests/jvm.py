@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from typing import Any
 
 JVM_PRELUDE = """
@@ -45,14 +46,16 @@ def clean_env() -> dict[str, str]:
 
 def run_jvm_script(script: str, payload: Any, timeout: float = 600) -> Any:
     """Run `script` (which prints ``RESULT:<json>``) in a fresh JVM Spark process."""
-    proc = subprocess.run(
-        [sys.executable, "-c", script],
-        input=json.dumps(payload),
-        capture_output=True,
-        text=True,
-        env=clean_env(),
-        timeout=timeout,
-    )
+    with tempfile.TemporaryDirectory(prefix="etlm-jvm-") as workdir:  # warehouse and metastore go here
+        proc = subprocess.run(
+            [sys.executable, "-c", script],
+            input=json.dumps(payload),
+            capture_output=True,
+            text=True,
+            env=clean_env(),
+            timeout=timeout,
+            cwd=workdir,
+        )
     for line in proc.stdout.splitlines():
         if line.startswith("RESULT:"):
             return json.loads(line[len("RESULT:") :])
