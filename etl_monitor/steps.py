@@ -13,7 +13,7 @@ from .context import Context, utcnow
 from .errors import InvalidArgumentError, NotFoundError, StepStateError
 from .events import append_events, stable_event_id, step_event
 from .periods import history_window, render_file_name, same_period
-from .schema import PROCESS, TASKS
+from .schema import PARAMETERS, PROCESS, TASKS
 from .validation import RunArgs, StepKeyArgs, validate
 from .views import CANCELLED, DONE, FAIL, QUEUED, RUNNING, SKIPPED
 from .watermarks import default_processing_date
@@ -155,26 +155,49 @@ def generate_execution_steps(
 def read_step(
     ctx: Context, key: StepKeyArgs, *, with_watermark: bool = False
 ) -> dict[str, Any] | None:
-    """The current state of one step (plus the task's active flag and, optionally, its watermark)."""
+    """The current state of one step, the task's active flag and (optionally) its watermark.
+
+    This is the hot path of every task, so it reads the event log directly (a filtered
+    scan) instead of going through the views; it follows the same rules as
+    ETLProcessingSteps (latest event) and v_watermarks (latest change, else the
+    registered value).
+    """
+    events = ctx.name("ETLProcessingEvents")
+    marks = (
+        ", mark AS (\n"
+        "  SELECT e.ParameterName, e.ValueDateTime, e.ValueINT\n"
+        f"  FROM {events} e JOIN step s ON e.ParameterName = s.SourceSystemCode\n"
+        "  WHERE e.EventType = 'WATERMARK' AND e.ProjectCode = :p AND e.ProcessLoad = :l\n"
+        "  ORDER BY e.EventTime DESC, e.EventID DESC LIMIT 1\n"
+        ")"
+        if with_watermark
+        else ""
+    )
     watermark_cols = (
-        ", w.ParameterName AS WatermarkName, w.ParameterType AS WatermarkType, "
-        "w.ValueDateTime AS WatermarkDateTime, w.ValueINT AS WatermarkInt"
+        ",\n  p.ParameterName AS WatermarkName, p.ParameterType AS WatermarkType,\n"
+        "  CASE WHEN m.ParameterName IS NULL THEN p.ValueDateTime ELSE m.ValueDateTime END AS WatermarkDateTime,\n"
+        "  CASE WHEN m.ParameterName IS NULL THEN p.ValueINT ELSE m.ValueINT END AS WatermarkInt"
         if with_watermark
         else ""
     )
     watermark_join = (
-        f"\nLEFT JOIN {ctx.name('v_watermarks')} w ON w.ProjectCode = s.ProjectCode "
-        "AND w.ProcessLoad = s.ProcessLoad AND w.ParameterName = s.SourceSystemCode"
+        f"\nLEFT JOIN {ctx.name(PARAMETERS)} p ON p.ProjectCode = s.ProjectCode AND p.ProcessLoad = s.ProcessLoad "
+        "AND p.ParameterName = s.SourceSystemCode\n"
+        "LEFT JOIN mark m ON m.ParameterName = s.SourceSystemCode"
         if with_watermark
         else ""
     )
     rows = ctx.executor.query(
+        "WITH step AS (\n"
+        f"  SELECT * FROM {events}\n"
+        "  WHERE EventType = 'STEP' AND ExecutionID = :e AND ProjectCode = :p AND ProcessLoad = :l\n"
+        "    AND TaskID = :t AND WorkFlowID = :w\n"
+        "  ORDER BY EventTime DESC, EventID DESC LIMIT 1\n"
+        f"){marks}\n"
         f"SELECT s.*, t.IsActive AS TaskIsActive{watermark_cols}\n"
-        f"FROM {ctx.name('ETLProcessingSteps')} s\n"
+        "FROM step s\n"
         f"LEFT JOIN {ctx.name(TASKS)} t ON t.ProjectCode = s.ProjectCode AND t.ProcessLoad = s.ProcessLoad "
-        f"AND t.TaskID = s.TaskID AND t.WorkFlowID = s.WorkFlowID{watermark_join}\n"
-        "WHERE s.ExecutionID = :e AND s.ProjectCode = :p AND s.ProcessLoad = :l "
-        "AND s.TaskID = :t AND s.WorkFlowID = :w",
+        f"AND t.TaskID = s.TaskID AND t.WorkFlowID = s.WorkFlowID{watermark_join}",
         {
             "e": key.execution_id,
             "p": key.project_code,

@@ -46,7 +46,9 @@ def clean_env() -> dict[str, str]:
 
 def run_jvm_script(script: str, payload: Any, timeout: float = 600) -> Any:
     """Run `script` (which prints ``RESULT:<json>``) in a fresh JVM Spark process."""
-    with tempfile.TemporaryDirectory(prefix="etlm-jvm-") as workdir:  # warehouse and metastore go here
+    with tempfile.TemporaryDirectory(
+        prefix="etlm-jvm-"
+    ) as workdir:  # warehouse and metastore go here
         proc = subprocess.run(
             [sys.executable, "-c", script],
             input=json.dumps(payload),
