@@ -29,7 +29,9 @@ def commits(root: str) -> int:
 def register(monitor: ETLMonitorFramework, tasks: int) -> None:
     monitor.register_process(P, L)
     for n in range(1, tasks + 1):
-        monitor.register_task(P, L, task_id=n, workflow_id=1, sequence_id=2, source_system_code=f"W{n}")
+        monitor.register_task(
+            P, L, task_id=n, workflow_id=1, sequence_id=2, source_system_code=f"W{n}"
+        )
         monitor.register_parameter(P, L, f"W{n}", "DELTA_DATE")
 
 
@@ -69,16 +71,23 @@ def parallel_stage(monitor: ETLMonitorFramework, tasks: int, threads: int) -> No
     with ThreadPoolExecutor(threads) as pool:
         list(pool.map(work, range(1, tasks + 1)))
     elapsed = time.perf_counter() - t
-    done = sum(1 for r in monitor.spark.table(monitor.table_name("ETLProcessingSteps")).collect()
-               if r.ExecutionID == e and r.StatusCode == "DONE")
-    print(f"{tasks} tasks in {threads} threads: {tasks / elapsed:.1f} tasks/s ({elapsed:.2f} s), "
-          f"{len(errors)} errors, {done}/{tasks} DONE")
+    done = sum(
+        1
+        for r in monitor.spark.table(monitor.table_name("ETLProcessingSteps")).collect()
+        if r.ExecutionID == e and r.StatusCode == "DONE"
+    )
+    print(
+        f"{tasks} tasks in {threads} threads: {tasks / elapsed:.1f} tasks/s ({elapsed:.2f} s), "
+        f"{len(errors)} errors, {done}/{tasks} DONE"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=30)
-    parser.add_argument("--history", type=int, default=0, help="extra executions to write first (log size)")
+    parser.add_argument(
+        "--history", type=int, default=0, help="extra executions to write first (log size)"
+    )
     args = parser.parse_args()
     root = tempfile.mkdtemp(prefix="etlm-bench-")
     monitor = ETLMonitorFramework(spark_session(root), "main", "bench")
