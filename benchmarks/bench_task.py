@@ -12,8 +12,8 @@ import argparse
 import statistics
 import tempfile
 import time
-from datetime import date, timedelta
 from concurrent.futures import ThreadPoolExecutor
+from datetime import date, timedelta
 from pathlib import Path
 
 from etl_monitor import ETLMonitorFramework

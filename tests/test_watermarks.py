@@ -143,7 +143,7 @@ def test_watermark_failure_paths_write_nothing(hr: ETLMonitorFramework, call, er
 
 def test_history_and_restore_before_an_execution(hr: ETLMonitorFramework):
     hr.advance_watermark(P, L, "W1", new_datetime_value=T1)
-    e, t = _done(hr, advance={"new_datetime_value": T2})
+    e, _ = _done(hr, advance={"new_datetime_value": T2})
     assert hr.get_active_watermark(P, L, "W1") == T2
     assert hr.restore_watermark(P, L, "W1", before_execution_id=e) == T1
     assert hr.get_active_watermark(P, L, "W1") == T1
