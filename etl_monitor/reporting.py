@@ -8,6 +8,7 @@ from pydantic import Field, StrictBool, StrictInt, StringConstraints
 
 from .context import Context
 from .events import append_receipt
+from .steps import run_filter
 from .validation import Code, ExecutionId, RunArgs, ShortText, _Args, validate
 
 
@@ -33,16 +34,7 @@ def get_status(
     )
     if not isinstance(summary_mode, bool):
         validate(_Flag, "get_status", summary_mode=summary_mode)
-    filters, args = (
-        ["ProjectCode = :p", "ProcessLoad = :l"],
-        {"p": a.project_code, "l": a.process_load},
-    )
-    if a.execution_id is not None:
-        filters.append("ExecutionID = :e")
-        args["e"] = a.execution_id
-    if a.processing_date is not None:
-        filters.append("ProcessingDate = :d")
-        args["d"] = a.processing_date
+    where, args = run_filter(a)
     view, order = (
         ("v_runSummary", "ORDER BY CreatedOn DESC, ExecutionID")
         if summary_mode
@@ -51,9 +43,7 @@ def get_status(
             "ORDER BY ProcessingDate DESC, CreatedOn DESC, WorkFlowID, SequenceID, TaskID",
         )
     )
-    return ctx.executor.dataframe(
-        f"SELECT * FROM {ctx.name(view)} WHERE {' AND '.join(filters)} {order}", args
-    )
+    return ctx.executor.dataframe(f"SELECT * FROM {ctx.name(view)} WHERE {where} {order}", args)
 
 
 class _Flag(_Args):

@@ -37,6 +37,21 @@ _TASK_COLUMNS = (
 )
 
 
+def run_filter(a: RunArgs) -> tuple[str, dict[str, Any]]:
+    """WHERE text and parameters for a process, narrowed to an execution and a date when given."""
+    filters, args = (
+        ["ProjectCode = :p", "ProcessLoad = :l"],
+        {"p": a.project_code, "l": a.process_load},
+    )
+    if a.execution_id is not None:
+        filters.append("ExecutionID = :e")
+        args["e"] = a.execution_id
+    if a.processing_date is not None:
+        filters.append("ProcessingDate = :d")
+        args["d"] = a.processing_date
+    return " AND ".join(filters), args
+
+
 def generate_execution_id() -> str:
     """A new execution id (UUID4 text)."""
     return str(uuid.uuid4())
@@ -390,20 +405,11 @@ def status_reset(
         raise InvalidArgumentError(
             "status_reset(): give execution_id, processing_date or both", argument="execution_id"
         )
-    filters, args = (
-        ["ProjectCode = :p", "ProcessLoad = :l"],
-        {"p": a.project_code, "l": a.process_load},
-    )
-    if a.execution_id is not None:
-        filters.append("ExecutionID = :e")
-        args["e"] = a.execution_id
-    if a.processing_date is not None:
-        filters.append("ProcessingDate = :d")
-        args["d"] = a.processing_date
+    where, args = run_filter(a)
     rows = [
         r.asDict()
         for r in ctx.executor.query(
-            f"SELECT * FROM {ctx.name('ETLProcessingSteps')} WHERE {' AND '.join(filters)}", args
+            f"SELECT * FROM {ctx.name('ETLProcessingSteps')} WHERE {where}", args
         )
     ]
     if not rows:

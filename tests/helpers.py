@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 from etl_monitor import ETLMonitorFramework
@@ -80,3 +83,18 @@ def statuses(monitor: ETLMonitorFramework, execution_id: str) -> dict[tuple[int,
         (r["TaskID"], r["WorkFlowID"]): r["StatusCode"]
         for r in rows(monitor, "ETLProcessingSteps", ExecutionID=execution_id)
     }
+
+
+def run_cli(*args: str, cwd) -> subprocess.CompletedProcess:
+    """`etl-monitor ARGS` in a fresh process, as a user runs it (no inherited engine settings)."""
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("SPARK_", "SAIL_", "ETL_MONITOR_"))
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "etl_monitor", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=300,
+    )

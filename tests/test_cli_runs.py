@@ -3,35 +3,25 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
 
 import pytest
 
-WAREHOUSE_ENV = "ETL_MONITOR_WAREHOUSE"
+from tests.helpers import run_cli
 
 
-def cli(*args: str, cwd) -> subprocess.CompletedProcess:
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("SPARK_", "SAIL_", "ETL_MONITOR_"))
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "etl_monitor", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=env,
-        timeout=300,
-    )
+def cli_json(*args: str, cwd):
+    """Run a command on the demo schema with --format json and parse its output."""
+    result = run_cli(*args, "--schema", "etl_demo", "--format", "json", cwd=cwd)
+    assert result.returncode == 0, result.stdout + result.stderr[-2000:]
+    return json.loads(result.stdout)
 
 
 @pytest.fixture(scope="module")
 def demo_dir(tmp_path_factory):
     path = tmp_path_factory.mktemp("demo")
     started = time.perf_counter()
-    result = cli("demo", cwd=path)
+    result = run_cli("demo", cwd=path)
     elapsed = time.perf_counter() - started
     assert result.returncode == 0, result.stderr[-3000:]
     return path, result.stdout, elapsed
@@ -50,91 +40,30 @@ def test_demo_runs_under_a_minute_and_shows_the_story(demo_dir):
 
 def test_status_pending_watermarks_and_reset_as_json(demo_dir):
     path, _, _ = demo_dir
-    summary = json.loads(
-        cli(
-            "status",
-            "DEMO",
-            "SALES_DAILY",
-            "--summary",
-            "--schema",
-            "etl_demo",
-            "--format",
-            "json",
-            cwd=path,
-        ).stdout
-    )
+    summary = cli_json("status", "DEMO", "SALES_DAILY", "--summary", cwd=path)
     assert sorted(r["RunStatus"] for r in summary) == ["DONE", "FAIL"]
     first = next(r["ExecutionID"] for r in summary if r["RunStatus"] == "FAIL")
-    detail = json.loads(
-        cli(
-            "status",
-            "DEMO",
-            "SALES_DAILY",
-            "--execution-id",
-            first,
-            "--schema",
-            "etl_demo",
-            "--format",
-            "json",
-            cwd=path,
-        ).stdout
-    )
+    detail = cli_json("status", "DEMO", "SALES_DAILY", "--execution-id", first, cwd=path)
     assert {r["TaskName"]: r["EffectiveStatus"] for r in detail}["Load Returns"] == "FAIL"
-    marks = json.loads(
-        cli(
-            "watermarks",
-            "DEMO",
-            "SALES_DAILY",
-            "--schema",
-            "etl_demo",
-            "--format",
-            "json",
-            cwd=path,
-        ).stdout
-    )
+    marks = cli_json("watermarks", "DEMO", "SALES_DAILY", cwd=path)
     assert {m["ParameterName"]: m["ActiveValue"] for m in marks}["SalesMartById"] == "102000"
-    reset = json.loads(
-        cli(
-            "reset",
-            "DEMO",
-            "SALES_DAILY",
-            "--execution-id",
-            first,
-            "--schema",
-            "etl_demo",
-            "--format",
-            "json",
-            cwd=path,
-        ).stdout
-    )
+    reset = cli_json("reset", "DEMO", "SALES_DAILY", "--execution-id", first, cwd=path)
     assert reset["steps_reset"] == 2  # the failed load and the initiation step
-    pending = json.loads(
-        cli(
-            "pending",
-            first,
-            "DEMO",
-            "SALES_DAILY",
-            "--schema",
-            "etl_demo",
-            "--format",
-            "json",
-            cwd=path,
-        ).stdout
-    )
+    pending = cli_json("pending", first, "DEMO", "SALES_DAILY", cwd=path)
     assert [p["TaskName"] for p in pending] == [
         "Initiation",
         "Load Returns",
         "Build dimensions",
         "Sales mart",
     ]
-    table = cli("pending", first, "DEMO", "SALES_DAILY", "--schema", "etl_demo", cwd=path)
+    table = run_cli("pending", first, "DEMO", "SALES_DAILY", "--schema", "etl_demo", cwd=path)
     assert "Load Returns" in table.stdout and "returns_" in table.stdout
 
 
 def test_cli_errors_have_exit_codes(tmp_path):
-    missing = cli("status", "DEMO", "SALES_DAILY", cwd=tmp_path)
+    missing = run_cli("status", "DEMO", "SALES_DAILY", cwd=tmp_path)
     assert missing.returncode == 3 and "run 'etl-monitor setup'" in missing.stdout
-    assert cli("status", "DEMO", cwd=tmp_path).returncode == 2
-    assert cli("setup", cwd=tmp_path).returncode == 0
-    bad = cli("reset", "DEMO", "SALES_DAILY", "--date", "31/12/2026", cwd=tmp_path)
+    assert run_cli("status", "DEMO", cwd=tmp_path).returncode == 2
+    assert run_cli("setup", cwd=tmp_path).returncode == 0
+    bad = run_cli("reset", "DEMO", "SALES_DAILY", "--date", "31/12/2026", cwd=tmp_path)
     assert bad.returncode == 1 and "processing_date" in bad.stdout

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
@@ -14,6 +11,7 @@ from etl_monitor.engines import DATABRICKS, DELTA_SPARK, detect_engine
 from etl_monitor.local import delta_builder, spark_session, warehouse_root
 from etl_monitor.schema import ALL_TABLES
 from etl_monitor.views import ALL_VIEWS
+from tests.helpers import run_cli
 
 
 def test_local_session_is_sail_with_three_part_names(spark, warehouse):
@@ -83,23 +81,11 @@ def test_engine_detection(monkeypatch):
     assert DATABRICKS.liquid_clustering and not DELTA_SPARK.liquid_clustering
 
 
-def _cli(*args: str, cwd) -> subprocess.CompletedProcess:
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("SPARK_", "SAIL_", "ETL_MONITOR_"))
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "etl_monitor", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=env,
-        timeout=300,
-    )
-
-
 def test_cli_version_and_setup(tmp_path):
-    assert _cli("--version", cwd=tmp_path).stdout.strip() == f"etl-monitor, version {__version__}"
-    first = _cli("setup", "--format", "json", cwd=tmp_path)
+    assert (
+        run_cli("--version", cwd=tmp_path).stdout.strip() == f"etl-monitor, version {__version__}"
+    )
+    first = run_cli("setup", "--format", "json", cwd=tmp_path)
     assert first.returncode == 0, first.stderr
     assert json.loads(first.stdout) | {"seconds": 0} == {
         "catalog": "main",
@@ -115,17 +101,17 @@ def test_cli_version_and_setup(tmp_path):
     assert (
         tmp_path / "etl_monitor_warehouse" / "main" / "etl" / "ETLconfigTasks" / "_delta_log"
     ).is_dir()
-    again = _cli("setup", "--format", "json", cwd=tmp_path)
+    again = run_cli("setup", "--format", "json", cwd=tmp_path)
     assert (
         json.loads(again.stdout)["tables_created"] == 0
         and json.loads(again.stdout)["stages_seeded"] == 0
     )
-    table = _cli("setup", cwd=tmp_path)
+    table = run_cli("setup", cwd=tmp_path)
     assert "tables_created" in table.stdout and table.returncode == 0
 
 
 def test_cli_usage_error_exit_code(tmp_path):
-    result = _cli("setup", "--bogus", cwd=tmp_path)
+    result = run_cli("setup", "--bogus", cwd=tmp_path)
     assert result.returncode == 2 and "No such option" in result.stderr
-    bad = _cli("setup", "--schema", "bad schema", cwd=tmp_path)
+    bad = run_cli("setup", "--schema", "bad schema", cwd=tmp_path)
     assert bad.returncode == 1 and "invalid schema" in bad.stdout
