@@ -111,25 +111,37 @@ def seed_sequences(ctx: Context, *, table_is_new: bool, report: SetupReport) -> 
     report.stages_seeded = seed_ids
 
 
-def run_setup(ctx: Context) -> SetupReport:
-    """Create or upgrade everything; see the module docstring for the guarantees."""
-    started, before = time.perf_counter(), ctx.executor.stats["statements"]
-    report = SetupReport(ctx.catalog, ctx.schema)
+def ensure_objects(
+    ctx: Context, tables: tuple[Table, ...], views: tuple, report: SetupReport
+) -> None:
+    """Create missing tables (or re-attach their files), add missing columns, replace the views."""
+    existing = existing_objects(ctx)
+    for table in tables:
+        _ensure_table(ctx, table, existing, report)
+    for view in views:
+        ctx.executor.execute(
+            view.create_sql(ctx.catalog, ctx.schema, ctx.view_settings), kind="ddl"
+        )
+        report.views.append(view.name)
+
+
+def create_schema(ctx: Context) -> None:
+    """Check the catalog, then create the schema when it is missing."""
     check_catalog(ctx)
     ctx.executor.execute(
         f"CREATE SCHEMA IF NOT EXISTS {qualified(ctx.catalog, ctx.schema)} "
         "COMMENT 'ETL process monitoring (etl_monitor)'",
         kind="ddl",
     )
-    existing = existing_objects(ctx)
-    for table in ALL_TABLES:
-        _ensure_table(ctx, table, existing, report)
+
+
+def run_setup(ctx: Context) -> SetupReport:
+    """Create or upgrade everything; see the module docstring for the guarantees."""
+    started, before = time.perf_counter(), ctx.executor.stats["statements"]
+    report = SetupReport(ctx.catalog, ctx.schema)
+    create_schema(ctx)
+    ensure_objects(ctx, ALL_TABLES, ALL_VIEWS, report)
     seed_sequences(ctx, table_is_new=SEQUENCE.name in report.tables_created, report=report)
-    for view in ALL_VIEWS:
-        ctx.executor.execute(
-            view.create_sql(ctx.catalog, ctx.schema, ctx.view_settings), kind="ddl"
-        )
-        report.views.append(view.name)
     report.statements = ctx.executor.stats["statements"] - before
     report.seconds = time.perf_counter() - started
     log.info("setup: %s", report)

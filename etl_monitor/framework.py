@@ -65,6 +65,14 @@ class ETLMonitorFramework:
         """Back-quoted three-part name of one of the framework's tables or views."""
         return self._ctx.name(check_identifier(name, "table"))
 
+    def monitoring(self, workspace_client: Any = None, **options: Any) -> Any:
+        """The data profiling submodule on the same catalog and schema (see etl_monitor.monitoring)."""
+        from .monitoring import MonitoringFramework
+
+        return MonitoringFramework(
+            self.spark, self.catalog, self.schema, workspace_client, engine=self.engine, **options
+        )
+
     # -- setup ---------------------------------------------------------------------------
     def setup(self) -> SetupReport:
         """Create or upgrade the schema, tables and views, and seed the seven stages.

@@ -301,3 +301,13 @@ def test_task_arguments_validated_before_anything(run, kwargs, message):
     with pytest.raises(InvalidArgumentError, match="log_type"):
         monitor.end_task(e, P, L, 1, 1, log_type="FATAL")
     assert rows(monitor, "ETLProcessingEvents") == before
+
+
+def test_databricks_run_and_cluster_ids_recorded(run, monkeypatch):
+    monitor, e = run
+    monkeypatch.setenv("DATABRICKS_JOB_RUN_ID", "778899")
+    monkeypatch.setenv("DB_CLUSTER_ID", "0412-101010-abcd")
+    with monitor.task(e, P, L, 1, 1, source_run_id="adf-123"):
+        pass
+    step = _step(monitor, e)
+    assert (step["JobRunID"], step["ClusterID"], step["SourceRunID"]) == ("778899", "0412-101010-abcd", "adf-123")

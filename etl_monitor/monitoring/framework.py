@@ -1,0 +1,456 @@
+"""`MonitoringFramework`: Databricks data profiling monitors driven by Delta config tables."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from .. import registry
+from ..bootstrap import SetupReport, create_schema, ensure_objects
+from ..context import Context, utcnow
+from ..engines import Engine, detect_engine
+from ..errors import InvalidArgumentError
+from ..events import new_event_id, spark_schema
+from ..sql import RetryPolicy, SqlExecutor, check_identifier, qualified
+from ..validation import HINTS, validate
+from . import provision, unified
+from .api import make_api
+from .config import (
+    DEFAULT_GROUP,
+    GROUPS,
+    LOG,
+    MONITOR_HINTS,
+    MONITORING_TABLES,
+    STATE,
+    TABLES,
+    GroupArgs,
+    SchemaArgs,
+    TableArgs,
+    table_args,
+    table_row,
+)
+from .provision import ApplyReport, ImpactReport, MonitoringPolicy, TableOutcome
+
+log = logging.getLogger("etl_monitor.monitoring")
+HINTS.update(MONITOR_HINTS)
+RESERVED_GROUPS = {"all", "alerts"}
+
+
+@dataclass
+class CoverageReport:
+    """Monitoring gaps: tables without a monitor, stale monitors, and orphans."""
+
+    unmonitored: list[str] = field(default_factory=list)
+    stale: list[dict[str, Any]] = field(default_factory=list)
+    orphans: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+class MonitoringFramework:
+    """Provision data profiling monitors for the tables listed in Delta config tables.
+
+    >>> mon = MonitoringFramework(spark, "main", "etl", workspace_client=WorkspaceClient())
+    >>> mon.setup(); mon.register_table("main.sales.orders", profile_type="SNAPSHOT")
+    >>> mon.plan(); mon.apply(); mon.create_unified_views()
+    """
+
+    def __init__(
+        self,
+        spark: Any,
+        catalog: str = "main",
+        schema: str = "etl",
+        workspace_client: Any = None,
+        *,
+        policy: MonitoringPolicy | None = None,
+        api: str | None = None,
+        parallelism: int = 8,
+        engine: Engine | None = None,
+        user: str | None = None,
+        retry: RetryPolicy | None = None,
+    ):
+        check_identifier(catalog, "catalog", allow_dash=True)
+        check_identifier(schema, "schema", allow_dash=True)
+        self.spark, self.catalog, self.schema = spark, catalog, schema
+        self.engine = engine or detect_engine(spark)
+        self.executor = SqlExecutor(spark, retry)
+        self._ctx = Context(spark, catalog, schema, self.engine, self.executor, user_override=user)
+        self._workspace_client = workspace_client
+        self._api_choice = api
+        self._api: Any = None
+        self.policy = policy or MonitoringPolicy()
+        self.parallelism = parallelism
+
+    # -- plumbing ----------------------------------------------------------------------------
+    @property
+    def workspace_client(self) -> Any:
+        """The databricks-sdk WorkspaceClient (created from the environment on first use)."""
+        if self._workspace_client is None:
+            from databricks.sdk import WorkspaceClient
+
+            self._workspace_client = WorkspaceClient()
+        return self._workspace_client
+
+    @property
+    def api(self) -> Any:
+        if self._api is None:
+            self._api = make_api(self.workspace_client, self._api_choice)
+        return self._api
+
+    def table_name(self, name: str) -> str:
+        return self._ctx.name(check_identifier(name, "table"))
+
+    def _rows(self, table: str) -> list[dict[str, Any]]:
+        return [r.asDict() for r in self.executor.query(f"SELECT * FROM {self._ctx.name(table)}")]
+
+    # -- config ------------------------------------------------------------------------------
+    def setup(self) -> SetupReport:
+        """Create the config tables, the provisioning log and the state view (idempotent)."""
+        started, before = time.perf_counter(), self.executor.stats["statements"]
+        report = SetupReport(self.catalog, self.schema)
+        create_schema(self._ctx)
+        ensure_objects(self._ctx, MONITORING_TABLES, (STATE,), report)
+        report.statements = self.executor.stats["statements"] - before
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def register_group(
+        self,
+        group: str,
+        notification_emails: list[str] | None = None,
+        drift_threshold: float = 0.2,
+        owner: str | None = None,
+        description: str | None = None,
+        is_active: bool = True,
+    ) -> None:
+        """Add or update a monitor group (alert addresses, drift threshold, owner)."""
+        a = validate(
+            GroupArgs,
+            "register_group",
+            group=group,
+            notification_emails=notification_emails or [],
+            drift_threshold=drift_threshold,
+            owner=owner,
+            description=description,
+            is_active=is_active,
+        )
+        if a.group.lower() in RESERVED_GROUPS:
+            raise InvalidArgumentError(
+                f"register_group(): {group!r} is reserved for the all-groups views",
+                argument="group",
+                value=group,
+            )
+        registry.upsert(
+            self._ctx,
+            GROUPS,
+            {
+                "GroupName": a.group,
+                "NotificationEmails": ",".join(a.notification_emails) or None,
+                "DriftThreshold": a.drift_threshold,
+                "Owner": a.owner,
+                "Description": a.description,
+                "IsActive": a.is_active,
+            },
+        )
+
+    def register_table(self, table_name: str, **settings: Any) -> None:
+        """Add or update one monitored table.
+
+        Settings: profile_type (SNAPSHOT, TIMESERIES, INFERENCE), output_schema_name,
+        timestamp_column, granularities, prediction_column, label_column, model_id_column,
+        problem_type, baseline_table_name, slicing_exprs, schedule_cron, schedule_timezone,
+        monitor_group, owner, runbook_url, lineage_url, drift_threshold, is_active.
+        """
+        a = self._table_args("register_table", table_name, settings)
+        registry.upsert(self._ctx, TABLES, table_row(a))
+
+    def _table_args(self, function: str, table_name: str, settings: dict[str, Any]) -> TableArgs:
+        a = validate(TableArgs, function, table_name=table_name, **settings)
+        if a.monitor_group.lower() in RESERVED_GROUPS:
+            raise InvalidArgumentError(
+                f"{function}(): monitor_group {a.monitor_group!r} is reserved",
+                argument="monitor_group",
+                value=a.monitor_group,
+            )
+        return a
+
+    def import_yaml(self, path: str | Path) -> list[str]:
+        """Load a data-profiling-orchestrator YAML file into the config tables; returns the tables.
+
+        ``profile_defaults`` fill each table's settings; ``alerting.group_notifications`` and
+        ``alerting.drift_threshold`` become groups; ``policy`` replaces this framework's
+        policy. Tag discovery is not imported (list the tables explicitly). Everything is
+        validated before anything is written.
+        """
+        import yaml
+
+        doc = yaml.safe_load(Path(path).read_text()) or {}
+        defaults = dict(doc.get("profile_defaults") or {})
+        alerting = doc.get("alerting") or {}
+        rename = {"granularity": "granularities", "timeseries_timestamp_column": "timestamp_column"}
+        keep = set(TableArgs.model_fields) - {"table_name"}
+        tables = []
+        for name, overrides in (doc.get("monitored_tables") or {}).items():
+            merged = {rename.get(k, k): v for k, v in {**defaults, **(overrides or {})}.items()}
+            merged = {k: v for k, v in merged.items() if k in keep}
+            tables.append(self._table_args("import_yaml", name, merged))
+        groups = {g: emails for g, emails in (alerting.get("group_notifications") or {}).items()}
+        group_args = [
+            validate(
+                GroupArgs,
+                "import_yaml",
+                group=g,
+                notification_emails=list(e or []),
+                drift_threshold=alerting.get("drift_threshold", 0.2),
+            )
+            for g, e in groups.items()
+        ]
+        if "default_notifications" in alerting or DEFAULT_GROUP in {
+            t.monitor_group for t in tables
+        }:
+            group_args.append(
+                validate(
+                    GroupArgs,
+                    "import_yaml",
+                    group=DEFAULT_GROUP,
+                    notification_emails=list(alerting.get("default_notifications") or []),
+                    drift_threshold=alerting.get("drift_threshold", 0.2),
+                )
+            )
+        if doc.get("policy"):
+            self.policy = validate(
+                MonitoringPolicy,
+                "import_yaml",
+                **{k: v for k, v in doc["policy"].items() if k in MonitoringPolicy.model_fields},
+            )
+        for g in group_args:
+            self.register_group(g.group, g.notification_emails, g.drift_threshold)
+        for t in tables:
+            registry.upsert(self._ctx, TABLES, table_row(t))
+        return [t.table_name for t in tables]
+
+    # -- plan and apply ------------------------------------------------------------------------
+    def plan(self, *, delete_inactive: bool = False) -> ImpactReport:
+        """What apply() would do, per table, with reasons; makes no change anywhere."""
+        groups = {g["GroupName"]: g for g in self._rows(GROUPS.name)}
+        tables = sorted(self._rows(TABLES.name), key=lambda r: r["TableName"])
+        return provision.make_plan(
+            self.api,
+            tables,
+            groups,
+            self.policy,
+            table_args,
+            delete_inactive=delete_inactive,
+            parallelism=self.parallelism,
+        )
+
+    def apply(
+        self,
+        *,
+        delete_inactive: bool = False,
+        refresh: bool = False,
+        wait: bool = False,
+        timeout: float = 3600,
+        poll: float = 30,
+        unified_views: bool = True,
+        progress: Callable[[TableOutcome], None] | None = None,
+    ) -> ApplyReport:
+        """Create, update (and, when asked, delete) monitors to match the config tables.
+
+        A re-run with no config change makes no mutating API call. Each outcome is
+        appended to ETLmonitorLog. With refresh=True a refresh is started for every
+        created or updated monitor (and waited for, polling, with wait=True).
+        """
+        started = time.perf_counter()
+        run_id = provision.new_run_id()
+        plan = self.plan(delete_inactive=delete_inactive)
+        outcomes = provision.apply_plan(self.api, plan, self.parallelism, progress)
+        refreshes: dict[str, tuple[str, str]] = {}
+        if refresh:
+            touched = [
+                o.table_name for o in outcomes if o.action in (provision.CREATE, provision.UPDATE)
+            ]
+            if wait:
+                refreshes = provision.wait_for_refreshes(
+                    self.api, touched, timeout=timeout, poll=poll
+                )
+            else:
+                refreshes = {t: (self.api.refresh(t), "PENDING") for t in touched}
+        self._log(run_id, outcomes, refreshes)
+        counts = {
+            a: sum(1 for o in outcomes if o.action == a)
+            for a in (provision.CREATE, provision.UPDATE, provision.SKIP, provision.ERROR)
+        }
+        report = ApplyReport(
+            run_id=run_id,
+            tables_discovered=len(outcomes),
+            monitors_created=counts[provision.CREATE],
+            monitors_updated=counts[provision.UPDATE],
+            monitors_skipped=counts[provision.SKIP],
+            monitors_failed=counts[provision.ERROR],
+            outcomes=outcomes,
+        )
+        if unified_views:
+            views = self.create_unified_views()
+            report.unified_drift_views, report.unified_profile_views = (
+                views.drift_views,
+                views.profile_views,
+            )
+        report.seconds = time.perf_counter() - started
+        log.info(
+            "apply %s: %d created, %d updated, %d skipped, %d failed",
+            run_id,
+            report.monitors_created,
+            report.monitors_updated,
+            report.monitors_skipped,
+            report.monitors_failed,
+        )
+        return report
+
+    def _log(
+        self, run_id: str, outcomes: list[TableOutcome], refreshes: dict[str, tuple[str, str]]
+    ) -> None:
+        now, user = utcnow(), self._ctx.user
+        rows = []
+        for o in outcomes:
+            a = o.actual
+            refresh_id, refresh_state = refreshes.get(o.table_name, (None, None))
+            values = {
+                "EventID": new_event_id(),
+                "EventTime": now,
+                "RunID": run_id,
+                "TableName": o.table_name,
+                "Action": o.action,
+                "Message": o.reason,
+                "Api": self.api.name,
+                "ObjectID": (a.object_id if a else None),
+                "MonitorStatus": a.status if a else None,
+                "ProfileMetricsTable": a.profile_metrics_table if a else None,
+                "DriftMetricsTable": a.drift_metrics_table if a else None,
+                "DashboardID": a.dashboard_id if a else None,
+                "MonitorVersion": a.monitor_version if a else None,
+                "RefreshID": refresh_id,
+                "RefreshState": refresh_state,
+                "LastRefreshTime": now if refresh_id else None,
+                "CreatedBy": user,
+            }
+            rows.append(tuple(values.get(c) for c in LOG.column_names))
+        self.executor.append(self._ctx.name(LOG), rows, spark_schema(LOG))
+
+    def state(self) -> dict[str, dict[str, Any]]:
+        """Current monitor state per table (from the provisioning log)."""
+        return {r["TableName"]: r for r in self._rows(STATE.name)}
+
+    # -- unified views -----------------------------------------------------------------------
+    def create_unified_views(self) -> unified.UnifiedViewsReport:
+        """Per group and for all groups: a drift and a profile view over the metric tables; plus drift alerts.
+
+        A table whose metric tables do not exist (yet) is left out and reported; a group
+        with no ready table gets a typed empty view.
+        """
+        report = unified.UnifiedViewsReport()
+        state = self.state()
+        sources: dict[str, list[tuple[str, str, set, str, set]]] = {}
+        groups = {g["GroupName"] for g in self._rows(GROUPS.name) if g["IsActive"] is not False}
+        for row in self._rows(TABLES.name):
+            if row["IsActive"] is False:
+                continue
+            args = table_args(row)
+            groups.add(args.monitor_group)
+            known = state.get(args.table_name, {})
+            out = args.output_schema_name or ".".join(args.table_name.split(".")[:2])
+            leaf = args.table_name.split(".")[-1]
+            profile = known.get("ProfileMetricsTable") or f"{out}.{leaf}_profile_metrics"
+            drift = known.get("DriftMetricsTable") or f"{out}.{leaf}_drift_metrics"
+            missing = [t for t in (profile, drift) if not self.spark.catalog.tableExists(t)]
+            if missing:
+                report.left_out[args.table_name] = (
+                    f"metric tables not found yet: {', '.join(missing)}"
+                )
+                continue
+            entry = (
+                profile,
+                unified._paths(self.executor.table_schema(qualified(*profile.split(".")))),
+                drift,
+                unified._paths(self.executor.table_schema(qualified(*drift.split(".")))),
+            )
+            sources.setdefault(args.monitor_group, []).append((args.table_name, *entry))
+        for group in sorted(groups | {"all"}):
+            members = [m for g, ms in sources.items() if group in ("all", g) for m in ms]
+            report.included[group] = [m[0] for m in members]
+            for kind, columns, drift in (
+                ("profile", unified.PROFILE_COLUMNS, False),
+                ("drift", unified.DRIFT_COLUMNS, True),
+            ):
+                branches = [
+                    (m[0], m[1], m[2]) if kind == "profile" else (m[0], m[3], m[4]) for m in members
+                ]
+                name = f"v_monitor_{kind}_{group}"
+                body = unified.view_sql(
+                    self.catalog, self.schema, unified.union_sql(columns, branches), drift
+                )
+                self.executor.execute(
+                    f"CREATE OR REPLACE VIEW {self._ctx.name(name)} AS\n{body}", kind="ddl"
+                )
+                (report.drift_views if drift else report.profile_views)[group] = (
+                    f"{self.catalog}.{self.schema}.{name}"
+                )
+        alerts = "v_monitor_drift_alerts"
+        self.executor.execute(
+            f"CREATE OR REPLACE VIEW {self._ctx.name(alerts)} AS\n"
+            f"SELECT * FROM {self._ctx.name('v_monitor_drift_all')} WHERE is_drift_alert",
+            kind="ddl",
+        )
+        report.alerts_view = f"{self.catalog}.{self.schema}.{alerts}"
+        return report
+
+    # -- coverage ----------------------------------------------------------------------------
+    def coverage(self, schemas: list[str] | None = None, stale_days: int = 30) -> CoverageReport:
+        """Tables in `schemas` (catalog.schema) with no monitor, monitors not refreshed in
+        `stale_days`, and config rows or monitors whose table is gone."""
+        from .api import is_not_found
+
+        report = CoverageReport()
+        state = self.state()
+        config = {r["TableName"]: r for r in self._rows(TABLES.name)}
+        monitored = {
+            t
+            for t, s in state.items()
+            if s["LastAction"]
+            in (provision.CREATE, provision.UPDATE, provision.UNCHANGED, provision.DEACTIVATED)
+        }
+        for full in schemas or []:
+            catalog, schema = validate(SchemaArgs, "coverage", schema_name=full).schema_name.split(".")
+            for info in self.workspace_client.tables.list(catalog_name=catalog, schema_name=schema):
+                name = info.full_name or f"{catalog}.{schema}.{info.name}"
+                if name not in monitored and not name.endswith(
+                    ("_profile_metrics", "_drift_metrics")
+                ):
+                    report.unmonitored.append(name)
+        cutoff = datetime.now(timezone.utc) - timedelta(days=stale_days)
+        for table in sorted(monitored):
+            s = state[table]
+            last = s["LastRefreshTime"] or s["UpdatedOn"]
+            if last is not None and last.replace(tzinfo=timezone.utc) < cutoff:
+                report.stale.append({"table_name": table, "last_refresh": last, "days": stale_days})
+        for table in sorted(set(config) | monitored):
+            try:
+                self.api.table(table, cached=False)
+            except Exception as error:
+                if not is_not_found(error):
+                    raise
+                report.orphans.append(
+                    {
+                        "table_name": table,
+                        "in_config": table in config,
+                        "has_monitor": table in monitored,
+                    }
+                )
+        report.unmonitored.sort()
+        return report

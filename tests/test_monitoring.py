@@ -1,0 +1,357 @@
+"""The monitoring submodule against an emulated workspace (real databricks-sdk) and the embedded engine."""
+
+from __future__ import annotations
+
+import pytest
+
+from etl_monitor import ETLMonitorFramework, InvalidArgumentError
+from etl_monitor.monitoring import MonitoringFramework, MonitoringPolicy
+from tests.emulator import DatabricksEmulator
+from tests.helpers import rows
+
+COLUMNS = ["id", "ts", "region", "amount", "pred", "label", "model"]
+
+
+@pytest.fixture(scope="module")
+def emulator():
+    with DatabricksEmulator() as emu:
+        yield emu
+
+
+@pytest.fixture
+def mon(monitor: ETLMonitorFramework, emulator: DatabricksEmulator) -> MonitoringFramework:
+    """A monitoring framework on a fresh schema; the emulated workspace has main.<schema>_src tables."""
+    src = f"main.{monitor.schema}_src"
+    emulator.add_schema(src)
+    emulator.add_schema(f"main.{monitor.schema}_mon")
+    for name in ("orders", "churn", "stores"):
+        emulator.add_table(f"{src}.{name}", COLUMNS)
+    emulator.reset_log()
+    emulator.clear_faults()
+    m = monitor.monitoring(emulator.client())
+    m.setup()
+    m.src, m.out = src, f"main.{monitor.schema}_mon"  # type: ignore[attr-defined]
+    return m
+
+
+def _register(m: MonitoringFramework, **overrides) -> None:
+    m.register_group("sales", ["sales-team@example.com"], 0.3, owner="Sales")
+    m.register_table(
+        f"{m.src}.orders",
+        profile_type="TIMESERIES",
+        timestamp_column="ts",
+        granularities=["1 day"],
+        monitor_group="sales",
+        slicing_exprs=["region"],
+        output_schema_name=m.out,
+        owner="ops",
+        runbook_url="https://runbooks.example.com/orders",
+        **overrides,
+    )
+    m.register_table(
+        f"{m.src}.churn",
+        profile_type="INFERENCE",
+        timestamp_column="ts",
+        granularities="1 day",
+        prediction_column="pred",
+        label_column="label",
+        model_id_column="model",
+        problem_type="PROBLEM_TYPE_CLASSIFICATION",
+        output_schema_name=m.out,
+    )
+    m.register_table(f"{m.src}.stores", output_schema_name=m.out)
+
+
+def test_setup_is_idempotent(mon: MonitoringFramework):
+    again = mon.setup()
+    assert again.tables_created == [] and again.views == ["ETLmonitorState"]
+
+
+def test_create_then_unchanged_rerun_makes_no_mutating_call(mon: MonitoringFramework, emulator):
+    _register(mon)
+    report = mon.apply()
+    assert (report.tables_discovered, report.monitors_created, report.monitors_failed) == (3, 3, 0)
+    assert emulator.count("POST", "/api/data-quality/v1/monitors") == 3
+    sent = next(
+        m for m in emulator.monitors.values() if m["data_profiling_config"].get("time_series")
+    )
+    cfg = sent["data_profiling_config"]
+    assert cfg["time_series"] == {
+        "timestamp_column": "ts",
+        "granularities": ["AGGREGATION_GRANULARITY_1_DAY"],
+    }
+    assert cfg["slicing_exprs"] == ["region"]
+    assert cfg["notification_settings"]["on_failure"]["email_addresses"] == [
+        "sales-team@example.com"
+    ]
+    emulator.reset_log()
+    fresh = MonitoringFramework(
+        mon.spark, mon.catalog, mon.schema, emulator.client()
+    )  # a new process, no cache
+    again = fresh.apply()
+    assert [o.action for o in again.outcomes] == ["unchanged"] * 3
+    assert emulator.mutating_count() == 0
+    state = fresh.state()
+    assert state[f"{mon.src}.orders"]["ProfileMetricsTable"] == f"{mon.out}.orders_profile_metrics"
+    assert state[f"{mon.src}.orders"]["MonitorStatus"] == "DATA_PROFILING_STATUS_ACTIVE"
+
+
+def test_config_change_updates_only_that_monitor(mon: MonitoringFramework, emulator):
+    _register(mon)
+    mon.apply()
+    emulator.reset_log()
+    mon.register_table(f"{mon.src}.stores", output_schema_name=mon.out, slicing_exprs=["region"])
+    plan = mon.plan()
+    assert {o.table_name.split(".")[-1]: (o.action, o.changes) for o in plan.outcomes}[
+        "stores"
+    ] == ("update", ["slicing_exprs"])
+    assert emulator.mutating_count() == 0  # plan makes no change
+    report = mon.apply()
+    assert report.monitors_updated == 1 and report.monitors_created == 0
+    assert emulator.count("PATCH") == 1 and emulator.mutating_count() == 1
+
+
+def test_already_exists_is_reconciled(mon: MonitoringFramework, emulator):
+    _register(mon)
+    emulator.fail(
+        "POST",
+        "/api/data-quality/v1/monitors",
+        409,
+        "RESOURCE_ALREADY_EXISTS",
+        "Monitor already exists",
+        times=1,
+    )
+    report = mon.apply()
+    assert report.monitors_failed == 0
+    assert sum(1 for o in report.outcomes if "already existed" in o.reason) == 1
+
+
+def test_failures_are_isolated_and_recorded(mon: MonitoringFramework, emulator):
+    _register(mon)
+    emulator.fail(
+        "POST",
+        "/api/data-quality/v1/monitors",
+        403,
+        "PERMISSION_DENIED",
+        "no MANAGE on table",
+        times=1,
+    )
+    report = mon.apply()
+    assert (report.monitors_created, report.monitors_failed) == (2, 1)
+    (failed,) = [o for o in report.outcomes if o.action == "error"]
+    assert "PermissionDenied" in failed.reason and "no MANAGE on table" in failed.reason
+    logged = rows(mon, "ETLmonitorLog", Action="error")
+    assert [r["Message"] for r in logged] == [failed.reason]
+    # the next run creates the one that failed
+    assert mon.apply().monitors_created == 1
+
+
+def test_transient_errors_are_retried(mon: MonitoringFramework, emulator):
+    _register(mon)
+    emulator.fail(
+        "POST", "/api/data-quality/v1/monitors", 429, "REQUEST_LIMIT_EXCEEDED", "slow down", times=3
+    )
+    emulator.fail("POST", "/api/data-quality/v1/monitors", 500, "INTERNAL_ERROR", "boom", times=1)
+    report = mon.apply()
+    assert (report.monitors_created, report.monitors_failed) == (3, 0)
+
+
+def test_legacy_api(mon: MonitoringFramework, emulator):
+    legacy = MonitoringFramework(
+        mon.spark, mon.catalog, mon.schema, emulator.client(), api="quality_monitors"
+    )
+    legacy.src, legacy.out = mon.src, mon.out  # type: ignore[attr-defined]
+    _register(legacy)
+    report = legacy.apply()
+    assert report.monitors_created == 3 and emulator.count("POST", "/monitor") == 3
+    info = emulator.legacy_monitors[f"{mon.src}.orders"]
+    assert info["time_series"] == {"timestamp_col": "ts", "granularities": ["1 day"]}
+    emulator.reset_log()
+    assert [o.action for o in legacy.apply().outcomes] == ["unchanged"] * 3
+    assert emulator.mutating_count() == 0
+
+
+def test_inactive_rows_reported_and_deleted_only_when_asked(mon: MonitoringFramework, emulator):
+    _register(mon)
+    mon.apply()
+    mon.register_table(f"{mon.src}.stores", output_schema_name=mon.out, is_active=False)
+    emulator.reset_log()
+    report = mon.apply()
+    assert {o.table_name.split(".")[-1]: o.action for o in report.outcomes}[
+        "stores"
+    ] == "deactivated"
+    assert emulator.mutating_count() == 0
+    deleted = mon.apply(delete_inactive=True)
+    assert {o.table_name.split(".")[-1]: o.action for o in deleted.outcomes}["stores"] == "delete"
+    assert emulator.count("DELETE") == 1
+
+
+def test_plan_reports_each_skip_and_error_reason(mon: MonitoringFramework, emulator):
+    mon.policy = MonitoringPolicy(
+        forbidden_patterns=[r"_tmp$"],
+        require_owner=False,
+        max_monitors=2,
+        require_baseline_for_inference=True,
+    )
+    emulator.add_table(f"{mon.src}.scratch_tmp", COLUMNS)
+    other = f"main.{mon.schema}_other"
+    emulator.add_schema(other)
+    emulator.add_table(f"{other}.orders", COLUMNS)
+    mon.register_table(
+        f"{mon.src}.orders",
+        profile_type="TIMESERIES",
+        timestamp_column="when",
+        granularities="1 day",
+        output_schema_name=mon.out,
+    )
+    mon.register_table(f"{mon.src}.scratch_tmp", output_schema_name=mon.out)
+    mon.register_table(
+        f"{mon.src}.churn",
+        profile_type="INFERENCE",
+        timestamp_column="ts",
+        granularities="1 day",
+        prediction_column="pred",
+        model_id_column="model",
+        problem_type="REGRESSION",
+        output_schema_name=mon.out,
+    )
+    mon.register_table(f"{mon.src}.missing", output_schema_name=mon.out)
+    mon.register_table(
+        f"{other}.orders", output_schema_name=mon.out
+    )  # same leaf as src.orders, same output
+    mon.register_table(f"{mon.src}.stores", output_schema_name=f"{mon.out}", is_active=False)
+    for n in range(3):
+        emulator.add_table(f"{mon.src}.extra{n}", COLUMNS)
+        mon.register_table(f"{mon.src}.extra{n}", output_schema_name=mon.out)
+    plan = {o.table_name.split(".", 1)[1]: (o.action, o.reason) for o in mon.plan().outcomes}
+    s = mon.schema
+    assert plan[f"{s}_src.scratch_tmp"] == (
+        "error",
+        "policy: name matches forbidden pattern '_tmp$'",
+    )
+    assert plan[f"{s}_src.churn"] == (
+        "error",
+        "policy: an INFERENCE monitor needs a baseline_table_name",
+    )
+    assert plan[f"{s}_src.missing"] == ("error", f"table main.{s}_src.missing not found")
+    assert plan[f"{s}_src.orders"][0] == "error" and "same leaf name" in plan[f"{s}_src.orders"][1]
+    assert plan[f"{s}_other.orders"][0] == "error"
+    assert plan[f"{s}_src.stores"] == ("skip", "inactive")
+    quota = sorted(a for k, (a, _) in plan.items() if "extra" in k)
+    assert quota == ["create", "create", "skip"]
+    assert "quota of 2 monitors" in next(
+        r for k, (a, r) in plan.items() if a == "skip" and "extra" in k
+    )
+    mon.policy = MonitoringPolicy()
+    mon.register_table(f"{other}.orders", output_schema_name=other)
+    plan = {o.table_name.split(".", 1)[1]: (o.action, o.reason) for o in mon.plan().outcomes}
+    assert plan[f"{s}_src.orders"] == (
+        "error",
+        f"column 'when' (from timestamp_column) not found in main.{s}_src.orders; available: "
+        f"{sorted(COLUMNS)}",
+    )
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"table_name": "orders"}, "table_name"),
+        ({"table_name": "a.b.c", "profile_type": "STREAM"}, "profile_type"),
+        (
+            {"table_name": "a.b.c", "profile_type": "TIMESERIES"},
+            "needs timestamp_column, granularities",
+        ),
+        ({"table_name": "a.b.c", "granularities": ["2 days"]}, "granularities"),
+        ({"table_name": "a.b.c", "runbook_url": "javascript:alert(1)"}, "runbook_url"),
+        ({"table_name": "a.b.c", "drift_threshold": 3}, "drift_threshold"),
+        ({"table_name": "a.b.c", "monitor_group": "all"}, "reserved"),
+        ({"table_name": "a.b.c", "timestamp_column": "ts; DROP"}, "timestamp_column"),
+    ],
+)
+def test_register_table_validates_before_writing(mon: MonitoringFramework, kwargs, message):
+    with pytest.raises(InvalidArgumentError, match=message):
+        mon.register_table(**kwargs)
+    assert rows(mon, "ETLmonitorTables") == []
+
+
+def test_register_group_validates(mon: MonitoringFramework):
+    with pytest.raises(InvalidArgumentError, match="notification_emails"):
+        mon.register_group("ops", ["not-an-address"])
+    with pytest.raises(InvalidArgumentError, match="notification_emails"):
+        mon.register_group("ops", [f"a{i}@x.com" for i in range(6)])
+    assert rows(mon, "ETLmonitorGroups") == []
+
+
+def test_import_orchestrator_yaml(mon: MonitoringFramework, tmp_path):
+    config = tmp_path / "dpo.yaml"
+    config.write_text(f"""
+catalog_name: main
+warehouse_id: abc
+profile_defaults:
+  profile_type: INFERENCE
+  output_schema_name: {mon.out}
+  prediction_column: pred
+  model_id_column: model
+  timestamp_column: ts
+  problem_type: PROBLEM_TYPE_CLASSIFICATION
+  granularity: "1 day"
+alerting:
+  drift_threshold: 0.25
+  default_notifications: ["ops@example.com"]
+  group_notifications:
+    ml_team: ["ml@example.com"]
+policy:
+  forbidden_patterns: [".*_tmp$"]
+monitored_tables:
+  {mon.src}.churn:
+    label_column: label
+    monitor_group: ml_team
+    owner: "Ann O'Hara"
+  {mon.src}.orders:
+    profile_type: TIMESERIES
+""")
+    assert mon.import_yaml(config) == [f"{mon.src}.churn", f"{mon.src}.orders"]
+    tables = {r["TableName"]: r for r in rows(mon, "ETLmonitorTables")}
+    churn = tables[f"{mon.src}.churn"]
+    assert (
+        churn["ProfileType"],
+        churn["LabelColumn"],
+        churn["Granularities"],
+        churn["Owner"],
+        churn["ProblemType"],
+    ) == ("INFERENCE", "label", "1 day", "Ann O'Hara", "CLASSIFICATION")
+    assert tables[f"{mon.src}.orders"]["ProfileType"] == "TIMESERIES"
+    groups = {r["GroupName"]: r for r in rows(mon, "ETLmonitorGroups")}
+    assert (
+        groups["ml_team"]["NotificationEmails"] == "ml@example.com"
+        and groups["ml_team"]["DriftThreshold"] == 0.25
+    )
+    assert groups["default"]["NotificationEmails"] == "ops@example.com"
+    assert mon.policy.forbidden_patterns == [".*_tmp$"]
+
+
+def test_refresh_and_wait(mon: MonitoringFramework, emulator):
+    _register(mon)
+    report = mon.apply(refresh=True, wait=True, poll=0.01)
+    states = {
+        r["TableName"].split(".")[-1]: r["RefreshState"] for r in rows(mon, "ETLmonitorState")
+    }
+    assert states == {"orders": "SUCCESS", "churn": "SUCCESS", "stores": "SUCCESS"}
+    assert report.monitors_created == 3
+
+
+def test_coverage(mon: MonitoringFramework, emulator):
+    _register(mon)
+    mon.apply()
+    emulator.add_table(f"{mon.src}.unwatched", COLUMNS)
+    emulator.remove_table(f"{mon.src}.stores")
+    report = mon.coverage([mon.src], stale_days=30)
+    assert report.unmonitored == [f"{mon.src}.unwatched"]
+    assert report.orphans == [
+        {"table_name": f"{mon.src}.stores", "in_config": True, "has_monitor": True}
+    ]
+    assert report.stale == []
+    stale = mon.coverage([mon.src], stale_days=0)
+    assert sorted(s["table_name"] for s in stale.stale) == sorted(
+        f"{mon.src}.{t}" for t in ("churn", "orders", "stores")
+    )
