@@ -98,3 +98,54 @@ def run_cli(*args: str, cwd) -> subprocess.CompletedProcess:
         env=env,
         timeout=300,
     )
+
+
+PROFILE_METRICS_DDL = (
+    "`window` STRUCT<`start`: TIMESTAMP, `end`: TIMESTAMP>, log_type STRING, logging_table_commit_version INT, "
+    "monitor_version BIGINT, granularity STRING, slice_key STRING, slice_value STRING, column_name STRING, "
+    "`count` BIGINT, data_type STRING, num_nulls BIGINT, `avg` DOUBLE, quantiles ARRAY<DOUBLE>, `min` DOUBLE, "
+    "`max` DOUBLE, stddev DOUBLE, num_zeros BIGINT, num_nan BIGINT, min_length DOUBLE, max_length DOUBLE, "
+    "avg_length DOUBLE, non_null_columns ARRAY<STRING>, frequent_items ARRAY<STRUCT<item: STRING, `count`: BIGINT>>, "
+    "median DOUBLE, distinct_count BIGINT, percent_nan DOUBLE, percent_null DOUBLE, percent_zeros DOUBLE, "
+    "percent_distinct DOUBLE"
+)
+DRIFT_METRICS_DDL = (
+    "`window` STRUCT<`start`: TIMESTAMP, `end`: TIMESTAMP>, granularity STRING, monitor_version BIGINT, "
+    "slice_key STRING, slice_value STRING, column_name STRING, data_type STRING, "
+    "window_cmp STRUCT<`start`: TIMESTAMP, `end`: TIMESTAMP>, drift_type STRING, count_delta DOUBLE, "
+    "avg_delta DOUBLE, percent_null_delta DOUBLE, percent_zeros_delta DOUBLE, percent_distinct_delta DOUBLE, "
+    "non_null_columns_delta STRUCT<added: INT, missing: INT>, js_distance DOUBLE, "
+    "ks_test STRUCT<statistic: DOUBLE, pvalue: DOUBLE>, wasserstein_distance DOUBLE, "
+    "population_stability_index DOUBLE, chi_squared_test STRUCT<statistic: DOUBLE, pvalue: DOUBLE>, "
+    "tv_distance DOUBLE, l_infinity_distance DOUBLE"
+)
+
+
+def create_metric_tables(
+    spark, output_schema: str, leaf: str, js_distance: float, rows: int = 1, extra: str = ""
+) -> None:
+    """Profile and drift metric tables with the Databricks layout (plus `extra` custom columns), with rows."""
+    spark.sql(f"CREATE SCHEMA IF NOT EXISTS {output_schema}")
+    extra_ddl = f", {extra}" if extra else ""
+    spark.sql(
+        f"CREATE TABLE IF NOT EXISTS {output_schema}.{leaf}_profile_metrics ({PROFILE_METRICS_DDL}{extra_ddl}) USING DELTA"
+    )
+    spark.sql(
+        f"CREATE TABLE IF NOT EXISTS {output_schema}.{leaf}_drift_metrics ({DRIFT_METRICS_DDL}) USING DELTA"
+    )
+    window = "named_struct('start', TIMESTAMP'2026-04-09 00:00:00', 'end', TIMESTAMP'2026-04-10 00:00:00')"
+    for n in range(rows):
+        extra_values = ", 42.0" if extra else ""
+        spark.sql(
+            f"INSERT INTO {output_schema}.{leaf}_profile_metrics VALUES ({window}, 'INPUT', 3, 1, '1 day', NULL, NULL, "
+            f"'amount', {100 + n}, 'double', 2, 10.5, array(1.0, 2.0), 0.0, 99.0, 3.2, 1, 0, NULL, NULL, "
+            f"10.0, array('amount'), CAST(NULL AS ARRAY<STRUCT<item: STRING, `count`: BIGINT>>), 11.0, 50, 0.0, 2.0, 1.0, "
+            f"50.0{extra_values})"
+        )
+        spark.sql(
+            f"INSERT INTO {output_schema}.{leaf}_drift_metrics VALUES ({window}, '1 day', 1, NULL, NULL, 'amount', "
+            f"'double', named_struct('start', TIMESTAMP'2026-04-08 00:00:00', 'end', TIMESTAMP'2026-04-09 00:00:00'), "
+            f"'CONSECUTIVE', 5.0, 0.5, 0.1, 0.0, 1.5, named_struct('added', 0, 'missing', 1), {js_distance}, "
+            "named_struct('statistic', 0.3, 'pvalue', 0.01), 1.2, 0.05, named_struct('statistic', 2.5, 'pvalue', 0.2), "
+            "0.1, 0.2)"
+        )

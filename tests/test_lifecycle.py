@@ -310,4 +310,8 @@ def test_databricks_run_and_cluster_ids_recorded(run, monkeypatch):
     with monitor.task(e, P, L, 1, 1, source_run_id="adf-123"):
         pass
     step = _step(monitor, e)
-    assert (step["JobRunID"], step["ClusterID"], step["SourceRunID"]) == ("778899", "0412-101010-abcd", "adf-123")
+    assert (step["JobRunID"], step["ClusterID"], step["SourceRunID"]) == (
+        "778899",
+        "0412-101010-abcd",
+        "adf-123",
+    )

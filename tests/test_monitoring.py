@@ -355,3 +355,75 @@ def test_coverage(mon: MonitoringFramework, emulator):
     assert sorted(s["table_name"] for s in stale.stale) == sorted(
         f"{mon.src}.{t}" for t in ("churn", "orders", "stores")
     )
+
+
+def test_unified_views_over_metric_tables(mon: MonitoringFramework, spark):
+    from tests.helpers import create_metric_tables
+
+    _register(mon)  # orders (group sales, threshold 0.3), churn and stores (group default)
+    mon.apply(unified_views=False)
+    create_metric_tables(spark, mon.out, "orders", js_distance=0.45, rows=2)
+    create_metric_tables(
+        spark, mon.out, "churn", js_distance=0.1, extra="`my_custom_metric` DOUBLE"
+    )
+    # stores: its metric tables do not exist yet
+    report = mon.create_unified_views()
+    assert report.left_out == {
+        f"{mon.src}.stores": f"metric tables not found yet: {mon.out}.stores_profile_metrics, "
+        f"{mon.out}.stores_drift_metrics"
+    }
+    assert report.included == {
+        "all": [f"{mon.src}.churn", f"{mon.src}.orders"],
+        "default": [f"{mon.src}.churn"],
+        "sales": [f"{mon.src}.orders"],
+    }
+    drift = rows(mon, "v_monitor_drift_all")
+    assert len(drift) == 3
+    orders = next(r for r in drift if r["source_table"] == f"{mon.src}.orders")
+    assert (
+        orders["monitor_group"],
+        orders["owner"],
+        orders["runbook_url"],
+        orders["drift_threshold"],
+    ) == ("sales", "ops", "https://runbooks.example.com/orders", 0.3)
+    assert (orders["ks_statistic"], orders["ks_pvalue"], orders["chi_squared_statistic"]) == (
+        0.3,
+        0.01,
+        2.5,
+    )
+    assert (orders["non_null_columns_missing"], orders["is_drift_alert"]) == (1, True)
+    churn = next(r for r in drift if r["source_table"] == f"{mon.src}.churn")
+    assert (churn["drift_threshold"], churn["is_drift_alert"]) == (
+        0.2,
+        False,
+    )  # no group row: the default
+    alerts = rows(mon, "v_monitor_drift_alerts")
+    assert {r["source_table"] for r in alerts} == {f"{mon.src}.orders"} and len(alerts) == 2
+    profile = sorted(rows(mon, "v_monitor_profile_sales"), key=lambda r: r["row_count"])
+    assert [
+        (r["row_count"], r["percent_null"], r["avg_length"], r["window_start"].isoformat())
+        for r in profile
+    ] == [(100, 2.0, 10.0, "2026-04-09T00:00:00"), (101, 2.0, 10.0, "2026-04-09T00:00:00")]
+    assert "my_custom_metric" not in rows(mon, "v_monitor_profile_default")[0]
+    # every column is a scalar for JDBC clients
+    allowed = {"string", "int", "bigint", "boolean", "double", "timestamp"}
+    for view in (
+        "v_monitor_drift_all",
+        "v_monitor_profile_all",
+        "v_monitor_drift_sales",
+        "v_monitor_drift_alerts",
+    ):
+        types = {f.dataType.simpleString() for f in spark.table(mon.table_name(view)).schema.fields}
+        assert types <= allowed, (view, types)
+
+
+def test_group_without_ready_tables_gets_typed_empty_view(mon: MonitoringFramework, spark):
+    mon.register_group("empty_team", ["e@example.com"])
+    mon.register_table(f"{mon.src}.stores", output_schema_name=mon.out, monitor_group="empty_team")
+    report = mon.create_unified_views()
+    assert report.included["empty_team"] == []
+    assert rows(mon, "v_monitor_drift_empty_team") == []
+    assert (
+        spark.table(mon.table_name("v_monitor_drift_empty_team")).columns
+        == spark.table(mon.table_name("v_monitor_drift_all")).columns
+    )

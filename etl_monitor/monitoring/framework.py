@@ -382,7 +382,10 @@ class MonitoringFramework:
             )
             sources.setdefault(args.monitor_group, []).append((args.table_name, *entry))
         for group in sorted(groups | {"all"}):
-            members = [m for g, ms in sources.items() if group in ("all", g) for m in ms]
+            members = sorted(
+                (m for g, ms in sources.items() if group in ("all", g) for m in ms),
+                key=lambda m: m[0],
+            )
             report.included[group] = [m[0] for m in members]
             for kind, columns, drift in (
                 ("profile", unified.PROFILE_COLUMNS, False),
@@ -426,7 +429,9 @@ class MonitoringFramework:
             in (provision.CREATE, provision.UPDATE, provision.UNCHANGED, provision.DEACTIVATED)
         }
         for full in schemas or []:
-            catalog, schema = validate(SchemaArgs, "coverage", schema_name=full).schema_name.split(".")
+            catalog, schema = validate(SchemaArgs, "coverage", schema_name=full).schema_name.split(
+                "."
+            )
             for info in self.workspace_client.tables.list(catalog_name=catalog, schema_name=schema):
                 name = info.full_name or f"{catalog}.{schema}.{info.name}"
                 if name not in monitored and not name.endswith(
