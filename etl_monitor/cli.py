@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from . import __version__
-from .errors import ETLMonitorError, InvalidArgumentError, NotFoundError
+from .errors import ETLMonitorError, InvalidArgumentError, NotFoundError, ValidationFailedError
 
 console = Console(width=None if sys.stdout.isatty() else 160)
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -396,9 +396,18 @@ def run() -> None:
     except click.ClickException as error:
         error.show()
         sys.exit(2)
-    except InvalidArgumentError as error:
+    except (InvalidArgumentError, ValidationFailedError) as error:
         console.print(f"[red]invalid input:[/red] {error}")
         sys.exit(1)
     except ETLMonitorError as error:
         console.print(f"[red]error:[/red] {error}")
         sys.exit(3)
+
+
+def _register_subcommands() -> None:
+    from .monitoring.cli import monitors
+
+    main.add_command(monitors)
+
+
+_register_subcommands()

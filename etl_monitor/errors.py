@@ -20,6 +20,10 @@ class InvalidIdentifierError(InvalidArgumentError):
     """A catalog, schema, table or column name does not match the allowed pattern."""
 
 
+class ValidationFailedError(ETLMonitorError):
+    """A configuration (not a single argument) failed validation; the CLI exits with 1."""
+
+
 class NotFoundError(ETLMonitorError, LookupError):
     """A referenced object (catalog, process, task, sequence, parameter) does not exist."""
 

@@ -427,3 +427,74 @@ def test_group_without_ready_tables_gets_typed_empty_view(mon: MonitoringFramewo
         spark.table(mon.table_name("v_monitor_drift_empty_team")).columns
         == spark.table(mon.table_name("v_monitor_drift_all")).columns
     )
+
+
+def test_monitors_cli(tmp_path, emulator):
+    import json
+    import os
+    import subprocess
+    import sys
+
+    emulator.add_schema("main.cli_src")
+    for name in ("a", "b"):
+        emulator.add_table(f"main.cli_src.{name}", COLUMNS)
+    config = tmp_path / "dpo.yaml"
+    config.write_text(
+        "profile_defaults:\n  profile_type: SNAPSHOT\nmonitored_tables:\n"
+        "  main.cli_src.a: {}\n  main.cli_src.b:\n    slicing_exprs: [region]\n"
+    )
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("SPARK_", "SAIL_", "ETL_MONITOR_", "DATABRICKS_"))
+    }
+    env |= {
+        "DATABRICKS_HOST": emulator.url,
+        "DATABRICKS_TOKEN": "test-token",
+        "NO_PROXY": "127.0.0.1,localhost",
+    }
+
+    def cli(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "etl_monitor", "monitors", *args, "--schema", "mon_cli"],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            env=env,
+            timeout=300,
+        )
+
+    assert cli("import", str(config)).returncode == 0
+    assert cli("validate").returncode == 0
+    planned = cli("plan", "--format", "json")
+    assert planned.returncode == 0, planned.stdout + planned.stderr
+    assert json.loads(planned.stdout)["counts"] == {"create": 2}
+    refused = cli("apply")
+    assert refused.returncode == 2 and "--confirm" in refused.stderr
+    applied = cli("apply", "--confirm", "--format", "json")
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert json.loads(applied.stdout)["monitors_created"] == 2
+    again = json.loads(cli("apply", "--confirm", "--format", "json").stdout)
+    assert again["monitors_created"] == 0 and [t["action"] for t in again["tables"]] == [
+        "unchanged",
+        "unchanged",
+    ]
+    table = cli("apply", "--confirm")
+    assert "unchanged" in table.stdout and table.returncode == 0
+    coverage = json.loads(
+        cli("coverage", "--schema-to-check", "main.cli_src", "--format", "json").stdout
+    )
+    assert coverage["unmonitored"] == [] and coverage["orphans"] == []
+    views = json.loads(cli("views", "--format", "json").stdout)
+    assert (
+        views["left_out"]
+        == {
+            "main.cli_src.a": "metric tables not found yet: main.cli_src.a_profile_metrics, "
+            "main.cli_src.a_drift_metrics"
+        }
+        or "main.cli_src.a" in views["left_out"]
+    )
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("monitored_tables:\n  main.cli_src.a:\n    profile_type: TIMESERIES\n")
+    invalid = cli("import", str(bad))
+    assert invalid.returncode == 1 and "needs timestamp_column" in invalid.stdout

@@ -1,0 +1,190 @@
+"""`etl-monitor monitors ...`: validate, import, plan, apply, coverage and views from the shell.
+
+The workspace comes from the usual databricks-sdk settings (DATABRICKS_HOST and
+DATABRICKS_TOKEN, or --profile); the config tables live on the engine the other commands use.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+from ..cli import console, emit, engine_options
+from ..errors import ETLMonitorError, ValidationFailedError
+from .config import table_args
+
+PLAN_COLUMNS = ["table_name", "action", "reason", "group", "changes"]
+
+
+def _monitoring(warehouse: str | None, catalog: str, schema: str, engine: str, profile: str | None):
+    from ..cli import _framework
+
+    workspace = None
+    if profile:
+        from databricks.sdk import WorkspaceClient
+
+        workspace = WorkspaceClient(profile=profile)
+    mon = _framework(warehouse, catalog, schema, engine).monitoring(workspace)
+    mon.setup()
+    return mon
+
+
+def workspace_options(command):
+    return click.option(
+        "--profile", default=None, help="databricks-sdk config profile (default: environment)."
+    )(engine_options(command))
+
+
+@click.group()
+def monitors() -> None:
+    """Databricks data profiling monitors for the tables in the config tables."""
+
+
+@monitors.command("import")
+@click.argument("yaml_file", type=click.Path(exists=True, dir_okay=False))
+@workspace_options
+def import_(yaml_file: str, warehouse, catalog, schema, engine, fmt, profile) -> None:
+    """Load a data-profiling-orchestrator YAML file into the config tables."""
+    tables = _monitoring(warehouse, catalog, schema, engine, profile).import_yaml(yaml_file)
+    emit({"tables_imported": len(tables), "tables": ", ".join(tables)}, fmt, "import")
+
+
+@monitors.command()
+@workspace_options
+def validate(warehouse, catalog, schema, engine, fmt, profile) -> None:
+    """Check every config row and the policy, without calling the workspace."""
+    from .provision import policy_violations
+
+    mon = _monitoring(warehouse, catalog, schema, engine, profile)
+    problems = []
+    for row in mon._rows("ETLmonitorTables"):
+        try:
+            args = table_args(row)
+        except Exception as error:
+            problems.append({"table_name": row["TableName"], "problem": str(error)})
+            continue
+        problems += [
+            {"table_name": args.table_name, "problem": p}
+            for p in policy_violations(args, mon.policy)
+        ]
+    emit(problems or [{"table_name": "", "problem": "no problems"}], fmt, "validate")
+    if problems:
+        raise ValidationFailedError(f"{len(problems)} problem(s) in the monitoring config")
+
+
+@monitors.command()
+@click.option("--delete-inactive", is_flag=True, help="Plan deleting monitors of inactive rows.")
+@workspace_options
+def plan(delete_inactive, warehouse, catalog, schema, engine, fmt, profile) -> None:
+    """What apply would do, per table, with reasons (no change anywhere)."""
+    report = _monitoring(warehouse, catalog, schema, engine, profile).plan(
+        delete_inactive=delete_inactive
+    )
+    if fmt == "json":
+        emit(report.as_dict(), fmt)
+    else:
+        emit([o.as_dict() for o in report.outcomes], fmt, "plan", PLAN_COLUMNS)
+        console.print(f"monitors after apply: {report.monitors_after} of {report.quota}")
+    if not report.ok:
+        raise ValidationFailedError("the plan has errors; apply would skip those tables")
+
+
+@monitors.command()
+@click.option("--confirm", is_flag=True, help="Required: make the changes.")
+@click.option(
+    "--delete-inactive", is_flag=True, help="Delete monitors whose config row is inactive."
+)
+@click.option(
+    "--refresh", is_flag=True, help="Start a refresh of every created or updated monitor."
+)
+@click.option("--wait", is_flag=True, help="With --refresh: wait for the refreshes, polling.")
+@workspace_options
+def apply(
+    confirm, delete_inactive, refresh, wait, warehouse, catalog, schema, engine, fmt, profile
+) -> None:
+    """Create and update monitors to match the config tables, then the unified views."""
+    if not confirm:
+        raise click.UsageError(
+            "apply changes monitors in the workspace: run 'monitors plan' first, then add --confirm"
+        )
+    mon = _monitoring(warehouse, catalog, schema, engine, profile)
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=console,
+        disable=fmt == "json",
+    ) as bar:
+        task = bar.add_task("provisioning", total=None)
+
+        def tick(_: Any) -> None:
+            bar.advance(task)
+
+        report = mon.apply(
+            delete_inactive=delete_inactive, refresh=refresh, wait=wait, progress=tick
+        )
+    if fmt == "json":
+        emit(report.as_dict(), fmt)
+    else:
+        emit([o.as_dict() for o in report.outcomes], fmt, f"apply {report.run_id}", PLAN_COLUMNS)
+        console.print(
+            f"created {report.monitors_created}, updated {report.monitors_updated}, skipped "
+            f"{report.monitors_skipped}, failed {report.monitors_failed} in {report.seconds:.1f}s"
+        )
+    if report.monitors_failed:
+        raise ETLMonitorError(
+            f"{report.monitors_failed} table(s) failed; see the table above and ETLmonitorLog"
+        )
+
+
+@monitors.command()
+@click.option(
+    "--schema-to-check",
+    "schemas",
+    multiple=True,
+    help="catalog.schema to look for unmonitored tables.",
+)
+@click.option("--stale-days", type=int, default=30, show_default=True)
+@workspace_options
+def coverage(schemas, stale_days, warehouse, catalog, schema, engine, fmt, profile) -> None:
+    """Unmonitored tables, stale monitors and orphans."""
+    report = _monitoring(warehouse, catalog, schema, engine, profile).coverage(
+        list(schemas), stale_days
+    )
+    if fmt == "json":
+        emit(report.as_dict(), fmt)
+        return
+    emit(
+        [{"table_name": t} for t in report.unmonitored] or [{"table_name": "(none)"}],
+        fmt,
+        "unmonitored",
+    )
+    emit(report.stale or [{"table_name": "(none)"}], fmt, f"stale (> {stale_days} days)")
+    emit(report.orphans or [{"table_name": "(none)"}], fmt, "orphans")
+
+
+@monitors.command()
+@workspace_options
+def views(warehouse, catalog, schema, engine, fmt, profile) -> None:
+    """(Re)create the unified drift and profile views."""
+    report = _monitoring(warehouse, catalog, schema, engine, profile).create_unified_views()
+    if fmt == "json":
+        emit(report.as_dict(), fmt)
+        return
+    emit(
+        [
+            {
+                "group": g,
+                "drift_view": report.drift_views[g],
+                "profile_view": report.profile_views[g],
+                "tables": len(report.included[g]),
+            }
+            for g in sorted(report.drift_views)
+        ],
+        fmt,
+        "unified views",
+    )
+    for table, why in report.left_out.items():
+        console.print(f"left out {table}: {why}")
