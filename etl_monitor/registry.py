@@ -37,16 +37,28 @@ def upsert(ctx: Context, table: Table, values: Mapping[str, Any], *, insert: boo
 
     With ``insert=False`` only existing rows are updated (for partial updates).
     """
+    upsert_many(ctx, table, [values], insert=insert)
+
+
+def upsert_many(
+    ctx: Context, table: Table, rows: list[Mapping[str, Any]], *, insert: bool = True
+) -> None:
+    """MERGE many rows (same columns, unique keys; the last one wins) in one statement and commit."""
+    if not rows:
+        return
     now, user = utcnow(), ctx.user
-    row = {**values, "CreatedOn": now, "CreatedBy": user, "ModifiedOn": now, "ModifiedBy": user}
-    unknown = set(row) - set(table.column_names)
+    audit = {"CreatedOn": now, "CreatedBy": user, "ModifiedOn": now, "ModifiedBy": user}
+    by_key = {tuple(r[k] for k in table.key): {**r, **audit} for r in rows}
+    first = next(iter(by_key.values()))
+    unknown = set(first) - set(table.column_names)
     assert not unknown, f"columns not in {table.name}: {unknown}"
-    cols = [c for c in table.column_names if c in row]
+    cols = [c for c in table.column_names if c in first]
     data = [c for c in cols if c not in table.key and c not in _AUDIT]
     on = " AND ".join(f"t.{quote(k)} = s.{quote(k)}" for k in table.key)
     changed = " OR ".join(f"NOT (t.{quote(c)} <=> s.{quote(c)})" for c in data)
     updates = ", ".join(f"t.{quote(c)} = s.{quote(c)}" for c in [*data, "ModifiedOn", "ModifiedBy"])
-    with ctx.executor.temp_rows([[row[c] for c in cols]], table.spark_schema(cols)) as src:
+    values = [[r[c] for c in cols] for r in by_key.values()]
+    with ctx.executor.temp_rows(values, table.spark_schema(cols)) as src:
         ctx.executor.execute(
             f"MERGE INTO {ctx.name(table)} AS t USING {src} AS s\nON {on}\n"
             f"WHEN MATCHED AND ({changed}) THEN UPDATE SET {updates}"
@@ -57,7 +69,7 @@ def upsert(ctx: Context, table: Table, values: Mapping[str, Any], *, insert: boo
                 else ""
             )
         )
-    log.info("registered %s %s", table.name, {k: row[k] for k in table.key})
+    log.info("registered %d row(s) in %s", len(by_key), table.name)
 
 
 def _require_process(

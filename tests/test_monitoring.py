@@ -492,3 +492,56 @@ def test_monitors_cli(tmp_path, emulator):
     bad.write_text("monitored_tables:\n  main.cli_src.a:\n    profile_type: TIMESERIES\n")
     invalid = cli("import", str(bad))
     assert invalid.returncode == 1 and "needs timestamp_column" in invalid.stdout
+
+
+def test_two_hundred_tables_in_one_run(mon: MonitoringFramework, emulator):
+    schema = f"main.{mon.schema}_many"
+    emulator.add_schema(schema)
+    for n in range(200):
+        emulator.add_table(f"{schema}.t{n:03d}", COLUMNS)
+    mon.policy = MonitoringPolicy(max_monitors=1000)
+    assert (
+        mon.register_tables(
+            [
+                {
+                    "table_name": f"{schema}.t{n:03d}",
+                    "profile_type": "TIMESERIES",
+                    "timestamp_column": "ts",
+                    "granularities": ["1 day"],
+                    "monitor_group": f"team{n % 4}",
+                }
+                for n in range(200)
+            ]
+        )
+        == 200
+    )
+    emulator.fail(
+        "POST", "/api/data-quality/v1/monitors", 429, "REQUEST_LIMIT_EXCEEDED", "slow down", times=5
+    )
+    emulator.fail("POST", "/api/data-quality/v1/monitors", 500, "INTERNAL_ERROR", "boom", times=3)
+    report = mon.apply(unified_views=False)
+    assert (report.tables_discovered, report.monitors_created, report.monitors_failed) == (
+        200,
+        200,
+        0,
+    )
+    assert len(rows(mon, "ETLmonitorState")) == 200
+    emulator.reset_log()
+    again = MonitoringFramework(
+        mon.spark,
+        mon.catalog,
+        mon.schema,
+        emulator.client(),
+        policy=MonitoringPolicy(max_monitors=1000),
+    ).apply(unified_views=False)
+    assert [o.action for o in again.outcomes] == [
+        "unchanged"
+    ] * 200 and emulator.mutating_count() == 0
+
+
+def test_register_tables_is_all_or_nothing(mon: MonitoringFramework):
+    with pytest.raises(InvalidArgumentError, match="profile_type"):
+        mon.register_tables(
+            [{"table_name": "a.b.c"}, {"table_name": "a.b.d", "profile_type": "NOPE"}]
+        )
+    assert rows(mon, "ETLmonitorTables") == []

@@ -170,6 +170,22 @@ class MonitoringFramework:
         a = self._table_args("register_table", table_name, settings)
         registry.upsert(self._ctx, TABLES, table_row(a))
 
+    def register_tables(self, tables: list[dict[str, Any]]) -> int:
+        """Add or update many monitored tables in one statement; each dict has table_name and settings.
+
+        Every entry is validated first: one bad entry raises and nothing is written.
+        """
+        parsed = [
+            self._table_args(
+                "register_tables",
+                t.get("table_name"),
+                {k: v for k, v in t.items() if k != "table_name"},
+            )
+            for t in tables
+        ]
+        registry.upsert_many(self._ctx, TABLES, [table_row(a) for a in parsed])
+        return len(parsed)
+
     def _table_args(self, function: str, table_name: str, settings: dict[str, Any]) -> TableArgs:
         a = validate(TableArgs, function, table_name=table_name, **settings)
         if a.monitor_group.lower() in RESERVED_GROUPS:
@@ -231,8 +247,7 @@ class MonitoringFramework:
             )
         for g in group_args:
             self.register_group(g.group, g.notification_emails, g.drift_threshold)
-        for t in tables:
-            registry.upsert(self._ctx, TABLES, table_row(t))
+        registry.upsert_many(self._ctx, TABLES, [table_row(t) for t in tables])
         return [t.table_name for t in tables]
 
     # -- plan and apply ------------------------------------------------------------------------
