@@ -545,3 +545,27 @@ def test_register_tables_is_all_or_nothing(mon: MonitoringFramework):
             [{"table_name": "a.b.c"}, {"table_name": "a.b.d", "profile_type": "NOPE"}]
         )
     assert rows(mon, "ETLmonitorTables") == []
+
+
+def test_policy_owner_naming_and_max_tables(mon: MonitoringFramework):
+    mon.policy = MonitoringPolicy(
+        require_owner=True,
+        naming_patterns=[r"\.orders$", r"\.churn$"],
+        max_tables=1,
+        require_slicing=True,
+    )
+    mon.register_table(
+        f"{mon.src}.orders", output_schema_name=mon.out, owner="ops", slicing_exprs=["region"]
+    )
+    mon.register_table(
+        f"{mon.src}.churn", output_schema_name=mon.out, owner="ops", slicing_exprs=["region"]
+    )
+    mon.register_table(f"{mon.src}.stores", output_schema_name=mon.out)
+    plan = {o.table_name.split(".")[-1]: (o.action, o.reason) for o in mon.plan().outcomes}
+    assert plan["stores"] == (
+        "error",
+        "policy: name matches none of the naming patterns ['\\\\.orders$', "
+        "'\\\\.churn$']; an owner is required; at least one slicing expression is required",
+    )
+    assert plan["churn"] == ("create", "no monitor yet")
+    assert plan["orders"] == ("error", "policy: more than max_tables=1 tables")
