@@ -411,3 +411,41 @@ def _register_subcommands() -> None:
 
 
 _register_subcommands()
+
+
+@main.group("sql")
+def sql_files() -> None:
+    """The SQL files in sql/, rendered from the schema definitions."""
+
+
+@sql_files.command("render")
+@click.option(
+    "--out",
+    default="sql",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Folder to write.",
+)
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Only report files that differ from the rendering (exit 1 if any).",
+)
+def sql_render(out: str, check: bool) -> None:
+    """Write (or check) the DDL of every table and view."""
+    from pathlib import Path
+
+    from . import sqlfiles
+
+    if check:
+        stale = sqlfiles.drift(Path(out))
+        for rel in stale:
+            console.print(f"out of date: {out}/{rel}")
+        if stale:
+            raise ValidationFailedError(
+                f"{len(stale)} file(s) in {out}/ differ; run 'etl-monitor sql render'"
+            )
+        console.print(f"{out}/ is in sync")
+        return
+    paths = sqlfiles.write(Path(out))
+    console.print(f"wrote {len(paths)} files under {out}/")
