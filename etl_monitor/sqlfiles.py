@@ -6,8 +6,10 @@ what the code renders, so the SQL that DBAs read is the SQL the library runs.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+from . import adf
 from .engines import DATABRICKS, Engine
 from .monitoring.config import MONITORING_TABLES, STATE
 from .schema import ALL_TABLES, SEQUENCE, SEQUENCE_SEEDS
@@ -145,6 +147,8 @@ def rendered(
     for name in ADF_LOOKUPS:
         files[f"adf/{name}.sql"] = head + adf_lookup(name, catalog, schema) + ";\n"
     files.update(_sqlserver_files(catalog, schema))
+    lookups = {name: adf_lookup(name, adf.CATALOG, adf.SCHEMA) for name in ADF_LOOKUPS}
+    files["adf/pipeline_template.json"] = json.dumps(adf.pipelines(lookups), indent=2) + "\n"
     return files
 
 
