@@ -73,6 +73,20 @@ class ETLMonitorFramework:
             self.spark, self.catalog, self.schema, workspace_client, engine=self.engine, **options
         )
 
+    def publish_dashboard(
+        self,
+        workspace_client: Any,
+        warehouse_id: str,
+        parent_path: str = "/Shared/etl_monitor",
+        display_name: str = "ETL Monitor",
+    ) -> str:
+        """Create or update, then publish, the Lakeview dashboard over this schema's views; returns its id."""
+        from .dashboards import publish
+
+        return publish(
+            workspace_client, self.catalog, self.schema, warehouse_id, parent_path, display_name
+        )
+
     # -- setup ---------------------------------------------------------------------------
     def setup(self) -> SetupReport:
         """Create or upgrade the schema, tables and views, and seed the seven stages.

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from . import adf
+from . import adf, dashboards
 from .engines import DATABRICKS, Engine
 from .monitoring.config import MONITORING_TABLES, STATE
 from .schema import ALL_TABLES, SEQUENCE, SEQUENCE_SEEDS
@@ -149,6 +149,9 @@ def rendered(
     files.update(_sqlserver_files(catalog, schema))
     lookups = {name: adf_lookup(name, adf.CATALOG, adf.SCHEMA) for name in ADF_LOOKUPS}
     files["adf/pipeline_template.json"] = json.dumps(adf.pipelines(lookups), indent=2) + "\n"
+    files["dashboards/etl_monitor.lvdash.json"] = (
+        json.dumps(dashboards.definition(catalog, schema), indent=2) + "\n"
+    )
     return files
 
 
