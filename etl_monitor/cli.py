@@ -2,124 +2,17 @@
 
 from __future__ import annotations
 
-import json
 import logging
-import re
 import sys
-from datetime import datetime
 from typing import Any
 
 import click
-from rich.console import Console
-from rich.table import Table
 
 from . import __version__
-from .errors import ETLMonitorError, InvalidArgumentError, NotFoundError, ValidationFailedError
-
-console = Console(width=None if sys.stdout.isatty() else 160)
-_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-
-
-def cell(value: Any) -> str:
-    """Compact text for a table cell: short execution ids, timestamps to the second, 2-decimal floats."""
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return value.isoformat(sep=" ", timespec="seconds")
-    if isinstance(value, float):
-        return f"{value:.2f}"
-    if isinstance(value, str) and _UUID.match(value):
-        return value[:8]
-    return str(value)
-
-
-def emit(
-    data: dict[str, Any] | list[dict[str, Any]],
-    fmt: str,
-    title: str = "",
-    columns: list[str] | None = None,
-) -> None:
-    """Print records as a rich table (optionally only `columns`), or all of them as JSON with --format json."""
-    if fmt == "json":
-        click.echo(json.dumps(data, indent=2, default=str))
-        return
-    if columns is not None and isinstance(data, list):
-        data = [{c: r.get(c) for c in columns} for r in data]
-    table = Table(title=title or None)
-    if isinstance(data, dict):  # one record: a field / value table reads better
-        table.add_column("field")
-        table.add_column("value")
-        for key, value in data.items():
-            table.add_row(key, cell(value))
-        console.print(table)
-        return
-    records = data
-    columns = list(dict.fromkeys(k for r in records for k in r))
-    for column in columns:
-        table.add_column(column)
-    for record in records:
-        table.add_row(*(cell(record.get(c)) for c in columns))
-    console.print(table)
-
-
-def _framework(
-    warehouse: str | None, catalog: str, schema: str, engine: str, *, existing: bool = False
-):
-    """A framework on the embedded engine; with existing=True the schema must have been set up."""
-    from . import local
-    from .framework import ETLMonitorFramework
-
-    spark = local.spark_session(warehouse, catalogs=(catalog,), engine=engine)
-    monitor = ETLMonitorFramework(spark, catalog, schema)
-    if existing:
-        if not spark.catalog.tableExists(f"{catalog}.{schema}.ETLProcessingEvents"):
-            raise NotFoundError(
-                f"no etl_monitor schema {catalog}.{schema} under {local.warehouse_root(warehouse)}; "
-                "run 'etl-monitor setup' (or 'etl-monitor demo') first"
-            )
-        monitor.setup()  # the embedded engine keeps views in memory: recreate them (changes no row)
-    return monitor
-
-
-def _rows(df: Any) -> list[dict[str, Any]]:
-    return [r.asDict() for r in df.collect()]
-
-
-def engine_options(command):
-    """--warehouse, --catalog, --schema and --engine, shared by every command."""
-    for option in reversed(
-        [
-            click.option(
-                "--warehouse",
-                envvar="ETL_MONITOR_WAREHOUSE",
-                default=None,
-                help="Warehouse directory of the embedded engine [default: ./etl_monitor_warehouse].",
-            ),
-            click.option(
-                "--catalog", default="main", show_default=True, help="Catalog of the framework."
-            ),
-            click.option(
-                "--schema", default="etl", show_default=True, help="Schema of the framework."
-            ),
-            click.option(
-                "--engine",
-                type=click.Choice(["sail", "delta"]),
-                default="sail",
-                show_default=True,
-                help="Embedded Sail, or JVM Spark with delta-spark (needs Maven).",
-            ),
-            click.option(
-                "--format",
-                "fmt",
-                type=click.Choice(["table", "json"]),
-                default="table",
-                show_default=True,
-                help="Output format.",
-            ),
-        ]
-    ):
-        command = option(command)
-    return command
+from .catalogue_cli import catalogue
+from .cli_common import _framework, _rows, console, emit, engine_options
+from .errors import ETLMonitorError, InvalidArgumentError, ValidationFailedError
+from .monitoring.cli import monitors
 
 
 @click.group()
@@ -404,13 +297,8 @@ def run() -> None:
         sys.exit(3)
 
 
-def _register_subcommands() -> None:
-    from .monitoring.cli import monitors
-
-    main.add_command(monitors)
-
-
-_register_subcommands()
+main.add_command(monitors)
+main.add_command(catalogue)
 
 
 @main.group("sql")

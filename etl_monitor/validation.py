@@ -279,14 +279,16 @@ def validate(model: type[M], function: str, **arguments: Any) -> M:
             arg = loc[0] if loc else None  # a model-level check has no location
             value = item.get("input")
             message = item["msg"].removeprefix("Value error, ")
-            if arg and arg in model.model_fields:
+            if item["type"] == "extra_forbidden":
+                text = f"unexpected argument {arg!r} (allowed: {', '.join(model.model_fields)})"
+            elif arg and arg in model.model_fields:
                 hint = HINTS.get(arg)
                 text = f"invalid {arg}={value!r}: {message}" + (
                     f" (allowed: {hint})" if hint else ""
                 )
             else:
                 text = message
-            if first_arg is None and arg in model.model_fields:
+            if first_arg is None and arg is not None:
                 first_arg, first_value = arg, value
             if text not in problems:
                 problems.append(text)

@@ -11,7 +11,7 @@ from typing import Any
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-from ..cli import console, emit, engine_options
+from ..cli_common import console, emit, engine_options
 from ..errors import ETLMonitorError, ValidationFailedError
 from .config import table_args
 
@@ -19,7 +19,7 @@ PLAN_COLUMNS = ["table_name", "action", "reason", "group", "changes"]
 
 
 def _monitoring(warehouse: str | None, catalog: str, schema: str, engine: str, profile: str | None):
-    from ..cli import _framework
+    from ..cli_common import _framework
 
     workspace = None
     if profile:
