@@ -73,6 +73,19 @@ class ETLMonitorFramework:
             self.spark, self.catalog, self.schema, workspace_client, engine=self.engine, **options
         )
 
+    def sample_usage(self, workspace_client: Any = None, target: str | None = None) -> str:
+        """Copy the sample notebooks into a workspace folder (through databricks-sdk) or a local folder.
+
+        With a workspace client the default folder is
+        ``/Workspace/Users/<you>/etl_monitor/sample_usage``; without one, ``target`` (default
+        ``./etl_monitor_sample_usage``) on the local disk. Returns where they went.
+        """
+        from .samples import copy_to_folder, copy_to_workspace
+
+        if workspace_client is not None:
+            return copy_to_workspace(workspace_client, target)
+        return copy_to_folder(target or "etl_monitor_sample_usage")
+
     def publish_dashboard(
         self,
         workspace_client: Any,

@@ -32,6 +32,7 @@ Simplifications, deliberately kept:
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import copy
 import json
@@ -362,6 +363,12 @@ class DatabricksEmulator:
         self.validate_columns = validate_columns
         self.monitors: dict[str, JSON] = {}
         """Data-quality monitors as GET returns them, keyed by ``object_id``."""
+        self.user_name = "someone@example.com"
+        """What GET /Me answers."""
+        self.workspace_dirs: set[str] = set()
+        """Workspace folders made with mkdirs."""
+        self.workspace_files: dict[str, JSON] = {}
+        """Imported workspace objects by path: decoded content, format and language."""
         self.dashboards: dict[str, JSON] = {}
         """Lakeview draft dashboards keyed by ``dashboard_id``."""
         self.published: dict[str, JSON] = {}
@@ -700,6 +707,9 @@ class DatabricksEmulator:
             ("GET", dq_one + "/refreshes", self._dq_list_refreshes),
             ("GET", dq_one + "/refreshes" + rid, self._dq_get_refresh),
             ("POST", dq_one + "/refreshes" + rid + "/cancel", self._dq_cancel),
+            ("GET", "/api/2\\.0/preview/scim/v2/Me", self._me),
+            ("POST", "/api/2\\.0/workspace/mkdirs", self._ws_mkdirs),
+            ("POST", "/api/2\\.0/workspace/import", self._ws_import),
             ("GET", lv, self._lv_list),
             ("POST", lv, self._lv_create),
             ("GET", lv_one, self._lv_get),
@@ -708,6 +718,31 @@ class DatabricksEmulator:
             ("GET", lv_one + "/published", self._lv_get_published),
         ]
         return [(verb, re.compile(pattern), handler) for verb, pattern, handler in routes]
+
+    # -- workspace files ---------------------------------------------------------------------
+
+    def _me(self, params: dict[str, str], query: dict[str, str], body: Any) -> JSON:
+        return {"userName": self.user_name, "id": "1"}
+
+    def _ws_mkdirs(self, params: dict[str, str], query: dict[str, str], body: Any) -> JSON:
+        self.workspace_dirs.add(body["path"])
+        return {}
+
+    def _ws_import(self, params: dict[str, str], query: dict[str, str], body: Any) -> JSON:
+        path = body["path"]
+        parent = path.rsplit("/", 1)[0]
+        if not any(d == parent or d.startswith(parent + "/") for d in self.workspace_dirs):
+            raise ApiError(
+                404, "RESOURCE_DOES_NOT_EXIST", f"The parent folder ({parent}) does not exist."
+            )
+        if path in self.workspace_files and not body.get("overwrite"):
+            raise ApiError(400, "RESOURCE_ALREADY_EXISTS", f"{path} already exists.")
+        self.workspace_files[path] = {
+            "content": base64.b64decode(body.get("content", "")).decode(),
+            "format": body.get("format"),
+            "language": body.get("language"),
+        }
+        return {}
 
     # -- Lakeview dashboards -------------------------------------------------------------------
 

@@ -1,0 +1,60 @@
+"""The sample notebooks that ship with the package, and copying them where users work."""
+
+from __future__ import annotations
+
+import base64
+import shutil
+import site
+import sys
+from pathlib import Path
+from typing import Any
+
+from .errors import NotFoundError
+
+
+def notebooks_dir() -> Path:
+    """Where the notebooks are: the source checkout, or the installed data files."""
+    candidates = [
+        Path(__file__).resolve().parents[1] / "sample_usage",  # a source checkout (also editable installs)
+        Path(sys.prefix) / "share" / "etl_monitor" / "sample_usage",  # installed from a wheel
+        Path(site.getuserbase()) / "share" / "etl_monitor" / "sample_usage",
+    ] / "sample_usage",
+    ]
+    for folder in candidates:
+        if any(folder.glob("*.py")):
+            return folder
+    raise NotFoundError(f"sample notebooks not found in {', '.join(str(c) for c in candidates)}")
+
+
+def notebooks() -> list[Path]:
+    return sorted(
+        p
+        for p in notebooks_dir().glob("*.py")
+        if p.read_text().startswith("# Databricks notebook source")
+    )
+
+
+def copy_to_folder(target: str | Path) -> str:
+    folder = Path(target).resolve()
+    folder.mkdir(parents=True, exist_ok=True)
+    for notebook in notebooks():
+        shutil.copyfile(notebook, folder / notebook.name)
+    return str(folder)
+
+
+def copy_to_workspace(workspace_client: Any, folder: str | None = None) -> str:
+    """Import every notebook (source format, Python) into a workspace folder, overwriting older copies."""
+    from databricks.sdk.service.workspace import ImportFormat, Language
+
+    if folder is None:
+        folder = f"/Workspace/Users/{workspace_client.current_user.me().user_name}/etl_monitor/sample_usage"
+    workspace_client.workspace.mkdirs(folder)
+    for notebook in notebooks():
+        workspace_client.workspace.import_(
+            path=f"{folder}/{notebook.stem}",
+            content=base64.b64encode(notebook.read_bytes()).decode(),
+            format=ImportFormat.SOURCE,
+            language=Language.PYTHON,
+            overwrite=True,
+        )
+    return folder
