@@ -15,10 +15,10 @@ from .errors import NotFoundError
 def notebooks_dir() -> Path:
     """Where the notebooks are: the source checkout, or the installed data files."""
     candidates = [
-        Path(__file__).resolve().parents[1] / "sample_usage",  # a source checkout (also editable installs)
+        Path(__file__).resolve().parents[1]
+        / "sample_usage",  # a source checkout (also editable installs)
         Path(sys.prefix) / "share" / "etl_monitor" / "sample_usage",  # installed from a wheel
         Path(site.getuserbase()) / "share" / "etl_monitor" / "sample_usage",
-    ] / "sample_usage",
     ]
     for folder in candidates:
         if any(folder.glob("*.py")):
