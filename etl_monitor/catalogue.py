@@ -49,8 +49,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict
 
 from .errors import InvalidArgumentError, NotFoundError
-from .registry import upsert_many
-from .schema import ORGANISATION, PARAMETERS, PROCESS, PROJECT, SEQUENCE, TASKS, Table
+from .registry import ROW_SPECS, RowSpec, upsert_many
+from .schema import SEQUENCE
 from .validation import (
     OrganisationArgs,
     ParameterArgs,
@@ -79,123 +79,14 @@ Kind = Literal["organisation", "project", "sequence", "process", "task", "parame
 Action = Literal["add", "update", "unchanged", "not_in_file"]
 
 
-@dataclass(frozen=True)
-class _Spec:
-    """One config table: its argument model and the argument -> column mapping the registry uses."""
-
-    kind: Kind
-    table: Table
-    model: type[_Args]
-    columns: tuple[tuple[str, str], ...]
-    constants: tuple[tuple[str, Any], ...] = ()
-
-    @property
-    def key_fields(self) -> tuple[str, ...]:
-        by_column = {c: f for f, c in self.columns}
-        return tuple(by_column[c] for c in self.table.key)
-
-    def row(self, args: _Args) -> dict[str, Any]:
-        """The row register_* writes for these (validated) arguments."""
-        return {c: getattr(args, f) for f, c in self.columns} | dict(self.constants)
-
-    def fields(self, row: Mapping[str, Any]) -> dict[str, Any]:
-        """A table row as argument values, datetimes as UTC."""
-        return {f: _norm(row.get(c)) for f, c in self.columns}
-
-    def key(self, values: Mapping[str, Any]) -> tuple[Any, ...]:
-        return tuple(values[f] for f in self.key_fields)
+SPECS = ROW_SPECS
 
 
-# The mappings below are those of etl_monitor.registry.register_* (tested to agree).
-_KEY = (("project_code", "ProjectCode"), ("process_load", "ProcessLoad"))
-SPECS: dict[Kind, _Spec] = {
-    "organisation": _Spec(
-        "organisation",
-        ORGANISATION,
-        OrganisationArgs,
-        (
-            ("org_code", "OrgCode"),
-            ("name", "OrgName"),
-            ("description", "Description"),
-            ("is_active", "IsActive"),
-        ),
-    ),
-    "project": _Spec(
-        "project",
-        PROJECT,
-        ProjectArgs,
-        (
-            ("project_code", "ProjectCode"),
-            ("org_code", "OrgCode"),
-            ("name", "ProjectName"),
-            ("description", "Description"),
-            ("owner", "Owner"),
-            ("is_active", "IsActive"),
-        ),
-    ),
-    "sequence": _Spec(
-        "sequence",
-        SEQUENCE,
-        SequenceArgs,
-        (
-            ("sequence_id", "SequenceID"),
-            ("sequence_code", "SequenceCode"),
-            ("description", "Description"),
-        ),
-        (("IsFrameworkManaged", False),),
-    ),
-    "process": _Spec(
-        "process",
-        PROCESS,
-        ProcessArgs,
-        (
-            *_KEY,
-            ("name", "ProcessName"),
-            ("description", "Description"),
-            ("owner", "Owner"),
-            ("load_frequency", "LoadFrequency"),
-            ("is_active", "IsActive"),
-        ),
-    ),
-    "task": _Spec(
-        "task",
-        TASKS,
-        TaskArgs,
-        (
-            *_KEY,
-            ("task_id", "TaskID"),
-            ("workflow_id", "WorkFlowID"),
-            ("sequence_id", "SequenceID"),
-            ("task_name", "TaskName"),
-            ("source_type", "SourceType"),
-            ("source_system_code", "SourceSystemCode"),
-            ("task_mandatory", "TaskMandatory"),
-            ("is_active", "IsActive"),
-            ("load_frequency", "LoadFrequency"),
-            ("file_mask", "FileMask"),
-            ("file_extension", "FileExtension"),
-            ("source_path", "SourcePath"),
-            ("target_path", "TargetPath"),
-            ("sla_minutes", "SLAMinutes"),
-            ("description", "Description"),
-        ),
-    ),
-    "parameter": _Spec(
-        "parameter",
-        PARAMETERS,
-        ParameterArgs,
-        (
-            *_KEY,
-            ("parameter_name", "ParameterName"),
-            ("parameter_type", "ParameterType"),
-            ("value_datetime", "ValueDateTime"),
-            ("value_int", "ValueINT"),
-            ("value_bit", "ValueBIT"),
-            ("description", "Description"),
-            ("is_active", "IsActive"),
-        ),
-    ),
-}
+def _fields(spec: RowSpec, row: Mapping[str, Any]) -> dict[str, Any]:
+    """A table row as argument values, datetimes as UTC."""
+    return {f: _norm(row.get(c)) for f, c in spec.columns}
+
+
 #: Write order: what a row refers to is written before it.
 ORDER: tuple[Kind, ...] = ("organisation", "project", "sequence", "process", "task", "parameter")
 _PROCESS_ONLY = {"external", "tasks", "parameters"}
@@ -486,7 +377,7 @@ def _read(monitor: Any) -> dict[Kind, dict[tuple[Any, ...], dict[str, Any]]]:
         spec = SPECS[kind]
         where = " WHERE NOT (IsFrameworkManaged <=> TRUE)" if kind == "sequence" else ""
         rows = ctx.executor.query(f"SELECT * FROM {ctx.name(spec.table)}{where}")
-        values = [spec.fields(r.asDict()) for r in rows]
+        values = [_fields(spec, r.asDict()) for r in rows]
         out[kind] = {spec.key(v): v for v in sorted(values, key=lambda v: _sort_key(spec.key(v)))}
     return out
 
@@ -527,7 +418,7 @@ def plan(monitor: Any, catalogue: Catalogue) -> CataloguePlan:
     changes: list[CatalogueChange] = []
     for kind, path, args in entries:
         spec = SPECS[kind]
-        wanted = spec.fields(spec.row(args))
+        wanted = _fields(spec, spec.row(args))
         key = spec.key(wanted)
         if kind in ("task", "parameter") and key[:2] not in processes:
             raise NotFoundError(
@@ -578,7 +469,9 @@ def apply(monitor: Any, catalogue: Catalogue) -> CataloguePlan:
 
 
 # -- export ---------------------------------------------------------------------------------
-def _yaml_entry(spec: _Spec, values: Mapping[str, Any], skip: Iterable[str] = ()) -> dict[str, Any]:
+def _yaml_entry(
+    spec: RowSpec, values: Mapping[str, Any], skip: Iterable[str] = ()
+) -> dict[str, Any]:
     """Argument values in model order; a None is left out when None is also the default."""
     out: dict[str, Any] = {}
     for name, info in spec.model.model_fields.items():

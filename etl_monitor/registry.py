@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from .context import Context, utcnow
@@ -24,12 +25,128 @@ from .validation import (
     SequenceArgs,
     TaskArgs,
     TaskKeyArgs,
+    _Args,
     validate,
 )
 
 log = logging.getLogger("etl_monitor.registry")
 
 _AUDIT = ("CreatedOn", "CreatedBy", "ModifiedOn", "ModifiedBy")
+
+
+@dataclass(frozen=True)
+class RowSpec:
+    """One config table: its argument model and the argument -> column mapping the registry uses."""
+
+    kind: str
+    table: Table
+    model: type[_Args]
+    columns: tuple[tuple[str, str], ...]
+    constants: tuple[tuple[str, Any], ...] = ()
+
+    @property
+    def key_fields(self) -> tuple[str, ...]:
+        by_column = {c: f for f, c in self.columns}
+        return tuple(by_column[c] for c in self.table.key)
+
+    def row(self, args: _Args) -> dict[str, Any]:
+        """The row register_* writes for these (validated) arguments."""
+        return {c: getattr(args, f) for f, c in self.columns} | dict(self.constants)
+
+    def key(self, values: Mapping[str, Any]) -> tuple[Any, ...]:
+        return tuple(values[f] for f in self.key_fields)
+
+
+# What register_* write: argument -> column, per config table (the catalogue uses the same).
+_KEY = (("project_code", "ProjectCode"), ("process_load", "ProcessLoad"))
+ROW_SPECS: dict[str, RowSpec] = {
+    "organisation": RowSpec(
+        "organisation",
+        ORGANISATION,
+        OrganisationArgs,
+        (
+            ("org_code", "OrgCode"),
+            ("name", "OrgName"),
+            ("description", "Description"),
+            ("is_active", "IsActive"),
+        ),
+    ),
+    "project": RowSpec(
+        "project",
+        PROJECT,
+        ProjectArgs,
+        (
+            ("project_code", "ProjectCode"),
+            ("org_code", "OrgCode"),
+            ("name", "ProjectName"),
+            ("description", "Description"),
+            ("owner", "Owner"),
+            ("is_active", "IsActive"),
+        ),
+    ),
+    "sequence": RowSpec(
+        "sequence",
+        SEQUENCE,
+        SequenceArgs,
+        (
+            ("sequence_id", "SequenceID"),
+            ("sequence_code", "SequenceCode"),
+            ("description", "Description"),
+        ),
+        (("IsFrameworkManaged", False),),
+    ),
+    "process": RowSpec(
+        "process",
+        PROCESS,
+        ProcessArgs,
+        (
+            *_KEY,
+            ("name", "ProcessName"),
+            ("description", "Description"),
+            ("owner", "Owner"),
+            ("load_frequency", "LoadFrequency"),
+            ("is_active", "IsActive"),
+        ),
+    ),
+    "task": RowSpec(
+        "task",
+        TASKS,
+        TaskArgs,
+        (
+            *_KEY,
+            ("task_id", "TaskID"),
+            ("workflow_id", "WorkFlowID"),
+            ("sequence_id", "SequenceID"),
+            ("task_name", "TaskName"),
+            ("source_type", "SourceType"),
+            ("source_system_code", "SourceSystemCode"),
+            ("task_mandatory", "TaskMandatory"),
+            ("is_active", "IsActive"),
+            ("load_frequency", "LoadFrequency"),
+            ("file_mask", "FileMask"),
+            ("file_extension", "FileExtension"),
+            ("source_path", "SourcePath"),
+            ("target_path", "TargetPath"),
+            ("sla_minutes", "SLAMinutes"),
+            ("description", "Description"),
+        ),
+    ),
+    "parameter": RowSpec(
+        "parameter",
+        PARAMETERS,
+        ParameterArgs,
+        (
+            *_KEY,
+            ("parameter_name", "ParameterName"),
+            ("parameter_type", "ParameterType"),
+            ("value_datetime", "ValueDateTime"),
+            ("value_int", "ValueINT"),
+            ("value_bit", "ValueBIT"),
+            ("description", "Description"),
+            ("is_active", "IsActive"),
+        ),
+    ),
+}
 
 
 def upsert(ctx: Context, table: Table, values: Mapping[str, Any], *, insert: bool = True) -> None:
@@ -103,32 +220,12 @@ def _require_process(
 
 def register_organisation(ctx: Context, org_code: str, **kwargs: Any) -> None:
     a = validate(OrganisationArgs, "register_organisation", org_code=org_code, **kwargs)
-    upsert(
-        ctx,
-        ORGANISATION,
-        {
-            "OrgCode": a.org_code,
-            "OrgName": a.name,
-            "Description": a.description,
-            "IsActive": a.is_active,
-        },
-    )
+    upsert(ctx, ORGANISATION, ROW_SPECS["organisation"].row(a))
 
 
 def register_project(ctx: Context, project_code: str, **kwargs: Any) -> None:
     a = validate(ProjectArgs, "register_project", project_code=project_code, **kwargs)
-    upsert(
-        ctx,
-        PROJECT,
-        {
-            "ProjectCode": a.project_code,
-            "OrgCode": a.org_code,
-            "ProjectName": a.name,
-            "Description": a.description,
-            "Owner": a.owner,
-            "IsActive": a.is_active,
-        },
-    )
+    upsert(ctx, PROJECT, ROW_SPECS["project"].row(a))
 
 
 def register_process(ctx: Context, project_code: str, process_load: str, **kwargs: Any) -> None:
@@ -139,19 +236,7 @@ def register_process(ctx: Context, project_code: str, process_load: str, **kwarg
         process_load=process_load,
         **kwargs,
     )
-    upsert(
-        ctx,
-        PROCESS,
-        {
-            "ProjectCode": a.project_code,
-            "ProcessLoad": a.process_load,
-            "ProcessName": a.name,
-            "Description": a.description,
-            "Owner": a.owner,
-            "LoadFrequency": a.load_frequency,
-            "IsActive": a.is_active,
-        },
-    )
+    upsert(ctx, PROCESS, ROW_SPECS["process"].row(a))
 
 
 def register_task(ctx: Context, project_code: str, process_load: str, **kwargs: Any) -> None:
@@ -159,29 +244,7 @@ def register_task(ctx: Context, project_code: str, process_load: str, **kwargs: 
         TaskArgs, "register_task", project_code=project_code, process_load=process_load, **kwargs
     )
     _require_process(ctx, a.project_code, a.process_load, a.sequence_id)
-    upsert(
-        ctx,
-        TASKS,
-        {
-            "ProjectCode": a.project_code,
-            "ProcessLoad": a.process_load,
-            "TaskID": a.task_id,
-            "WorkFlowID": a.workflow_id,
-            "SequenceID": a.sequence_id,
-            "TaskName": a.task_name,
-            "SourceType": a.source_type,
-            "SourceSystemCode": a.source_system_code,
-            "TaskMandatory": a.task_mandatory,
-            "IsActive": a.is_active,
-            "LoadFrequency": a.load_frequency,
-            "FileMask": a.file_mask,
-            "FileExtension": a.file_extension,
-            "SourcePath": a.source_path,
-            "TargetPath": a.target_path,
-            "SLAMinutes": a.sla_minutes,
-            "Description": a.description,
-        },
-    )
+    upsert(ctx, TASKS, ROW_SPECS["task"].row(a))
 
 
 def register_parameter(
@@ -202,21 +265,7 @@ def register_parameter(
         **kwargs,
     )
     _require_process(ctx, a.project_code, a.process_load)
-    upsert(
-        ctx,
-        PARAMETERS,
-        {
-            "ProjectCode": a.project_code,
-            "ProcessLoad": a.process_load,
-            "ParameterName": a.parameter_name,
-            "ParameterType": a.parameter_type,
-            "ValueDateTime": a.value_datetime,
-            "ValueINT": a.value_int,
-            "ValueBIT": a.value_bit,
-            "Description": a.description,
-            "IsActive": a.is_active,
-        },
-    )
+    upsert(ctx, PARAMETERS, ROW_SPECS["parameter"].row(a))
 
 
 def set_task_active(
@@ -270,13 +319,4 @@ def register_sequence(ctx: Context, sequence_id: int, sequence_code: str, **kwar
         sequence_code=sequence_code,
         **kwargs,
     )
-    upsert(
-        ctx,
-        SEQUENCE,
-        {
-            "SequenceID": a.sequence_id,
-            "SequenceCode": a.sequence_code,
-            "Description": a.description,
-            "IsFrameworkManaged": False,
-        },
-    )
+    upsert(ctx, SEQUENCE, ROW_SPECS["sequence"].row(a))
