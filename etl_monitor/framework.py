@@ -381,8 +381,12 @@ class ETLMonitorFramework:
         sequence_id: Any,
         processing_date: Any,
     ):
-        validate(_Compat, function, sequence_id=sequence_id, processing_date=processing_date)
-        return validate(
+        """The step key, and what the caller expects of the step (a mismatch is logged; the step wins)."""
+        compat = validate(
+            _Compat, function, sequence_id=sequence_id, processing_date=processing_date
+        )
+        expected = {"SequenceID": compat.sequence_id, "ProcessingDate": compat.processing_date}
+        return expected, validate(
             lifecycle.StepKeyArgs,
             function,
             execution_id=execution_id,
@@ -411,7 +415,7 @@ class ETLMonitorFramework:
         generated) nothing is written and the body should do nothing. An exception in
         the body is recorded and re-raised unchanged.
         """
-        key = self._step(
+        expected, key = self._step(
             "task",
             execution_id,
             project_code,
@@ -422,7 +426,7 @@ class ETLMonitorFramework:
             processing_date,
         )
         event = lifecycle.parse_event("task", source_type=source_type, source_run_id=source_run_id)
-        return TaskContext(self._ctx, key, event)
+        return TaskContext(self._ctx, key, event, expected)
 
     def start_task(
         self,
@@ -440,7 +444,7 @@ class ETLMonitorFramework:
         log_message: str | None = None,
     ) -> TaskRun:
         """Record that a task started (for jobs and ADF that cannot use ``task()``)."""
-        key = self._step(
+        expected, key = self._step(
             "start_task",
             execution_id,
             project_code,
@@ -457,7 +461,7 @@ class ETLMonitorFramework:
             source_run_id=source_run_id,
             log_message=log_message,
         )
-        return lifecycle.start(self._ctx, key, event)
+        return lifecycle.start(self._ctx, key, event, expected)
 
     def end_task(
         self,
@@ -476,7 +480,7 @@ class ETLMonitorFramework:
         source_run_id: str | None = None,
     ) -> str:
         """Record DONE; a DELTA_DATE watermark named by the task's SourceSystemCode advances to its start time."""
-        key = self._step(
+        expected, key = self._step(
             "end_task",
             execution_id,
             project_code,
@@ -494,7 +498,7 @@ class ETLMonitorFramework:
             log_code=log_code,
             source_run_id=source_run_id,
         )
-        return lifecycle.end(self._ctx, key, event)
+        return lifecycle.end(self._ctx, key, event, expected=expected)
 
     def fail_task(
         self,
@@ -513,7 +517,7 @@ class ETLMonitorFramework:
         source_run_id: str | None = None,
     ) -> str:
         """Record FAIL with a message (verbatim), type and code."""
-        key = self._step(
+        expected, key = self._step(
             "fail_task",
             execution_id,
             project_code,
@@ -531,7 +535,7 @@ class ETLMonitorFramework:
             log_code=log_code,
             source_run_id=source_run_id,
         )
-        return lifecycle.fail(self._ctx, key, event)
+        return lifecycle.fail(self._ctx, key, event, expected=expected)
 
     # -- watermarks and modes --------------------------------------------------------------
     def advance_watermark(

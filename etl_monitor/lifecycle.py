@@ -141,9 +141,27 @@ def _inactive_reason(state: dict[str, Any] | None) -> str | None:
     return None
 
 
-def start(ctx: Context, key: StepKeyArgs, event: EventArgs) -> TaskRun:
+def warn_mismatch(
+    function: str, state: dict[str, Any] | None, expected: dict[str, Any] | None
+) -> None:
+    """Log when a caller's sequence_id / processing_date disagree with the step (the step's own win)."""
+    for column, value in (expected or {}).items():
+        if state is not None and value is not None and state.get(column) != value:
+            log.warning(
+                "%s: %s=%r given, but the step has %r; using the step's",
+                function,
+                column,
+                value,
+                state.get(column),
+            )
+
+
+def start(
+    ctx: Context, key: StepKeyArgs, event: EventArgs, expected: dict[str, Any] | None = None
+) -> TaskRun:
     """Record RUNNING and return an active TaskRun, or an inactive one that wrote nothing."""
     state = read_step(ctx, key, with_watermark=True)
+    warn_mismatch("start_task", state, expected)
     reason = _inactive_reason(state)
     run = TaskRun(ctx, key, state, reason)
     if reason:
@@ -175,11 +193,16 @@ def start(ctx: Context, key: StepKeyArgs, event: EventArgs) -> TaskRun:
 
 
 def _state_for_end(
-    ctx: Context, run: TaskRun | None, key: StepKeyArgs, function: str
+    ctx: Context,
+    run: TaskRun | None,
+    key: StepKeyArgs,
+    function: str,
+    expected: dict[str, Any] | None = None,
 ) -> TaskRun | None:
     if run is not None:
         return run
     state = read_step(ctx, key, with_watermark=True)
+    warn_mismatch(function, state, expected)
     if state is None:
         raise StepStateError(
             f"{function}(): execution {key.execution_id} has no step for task_id={key.task_id} "
@@ -194,9 +217,16 @@ def _state_for_end(
     return TaskRun(ctx, key, state, None)
 
 
-def end(ctx: Context, key: StepKeyArgs, event: EventArgs, run: TaskRun | None = None) -> str:
+def end(
+    ctx: Context,
+    key: StepKeyArgs,
+    event: EventArgs,
+    run: TaskRun | None = None,
+    *,
+    expected: dict[str, Any] | None = None,
+) -> str:
     """Record DONE and, in the same commit, the task's watermark advances; returns the status."""
-    run = _state_for_end(ctx, run, key, "end_task")
+    run = _state_for_end(ctx, run, key, "end_task", expected)
     if run is None:
         return DONE
     state, now = run.state, event.timestamp or utcnow()
@@ -254,9 +284,10 @@ def fail(
     *,
     error: BaseException | None = None,
     status: str = FAIL,
+    expected: dict[str, Any] | None = None,
 ) -> str:
     """Record FAIL (or CANCELLED) with the message verbatim, the exception type and the traceback."""
-    run = _state_for_end(ctx, run, key, "fail_task")
+    run = _state_for_end(ctx, run, key, "fail_task", expected)
     if run is None:
         raise StepStateError(
             "fail_task(): the step is already DONE; status_reset() it to run it again"
@@ -293,13 +324,19 @@ def fail(
 class TaskContext:
     """``with monitor.task(...) as t:`` records RUNNING, then DONE, or FAIL / CANCELLED and re-raises."""
 
-    def __init__(self, ctx: Context, key: StepKeyArgs, event: EventArgs):
-        self._ctx, self._key, self._event = ctx, key, event
+    def __init__(
+        self,
+        ctx: Context,
+        key: StepKeyArgs,
+        event: EventArgs,
+        expected: dict[str, Any] | None = None,
+    ):
+        self._ctx, self._key, self._event, self._expected = ctx, key, event, expected
         self._token: Any = None
         self.run: TaskRun | None = None
 
     def __enter__(self) -> TaskRun:
-        self.run = start(self._ctx, self._key, self._event)
+        self.run = start(self._ctx, self._key, self._event, self._expected)
         self._token = active_runs.set((*active_runs.get(), self.run))
         return self.run
 

@@ -315,3 +315,17 @@ def test_databricks_run_and_cluster_ids_recorded(run, monkeypatch):
         "0412-101010-abcd",
         "adf-123",
     )
+
+
+def test_mismatched_sequence_or_date_is_logged_and_the_step_wins(run, caplog):
+    monitor, e = run
+    with caplog.at_level("WARNING", logger="etl_monitor.lifecycle"):
+        started = monitor.start_task(e, P, L, 1, 1, sequence_id=7, processing_date="2030-01-01")
+        monitor.end_task(
+            e, P, L, 1, 1, sequence_id=2, processing_date="2026-04-09"
+        )  # matches: no warning
+    assert started.active and _step(monitor, e)["StatusCode"] == "DONE"
+    messages = [r.getMessage() for r in caplog.records]
+    assert any("SequenceID=7 given, but the step has 2" in m for m in messages)
+    assert any("ProcessingDate=datetime.date(2030, 1, 1) given" in m for m in messages)
+    assert not any("end_task" in m for m in messages)
