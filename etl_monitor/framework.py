@@ -380,13 +380,17 @@ class ETLMonitorFramework:
         workflow_id: int,
         sequence_id: Any,
         processing_date: Any,
-    ):
-        """The step key, and what the caller expects of the step (a mismatch is logged; the step wins)."""
+        **event: Any,
+    ) -> tuple[dict[str, Any], Any, Any]:
+        """Validate a lifecycle call: what the caller expects of the step, the step key, the event.
+
+        A mismatch between the expectation and the step is logged; the step's own values win.
+        """
         compat = validate(
             _Compat, function, sequence_id=sequence_id, processing_date=processing_date
         )
         expected = {"SequenceID": compat.sequence_id, "ProcessingDate": compat.processing_date}
-        return expected, validate(
+        key = validate(
             lifecycle.StepKeyArgs,
             function,
             execution_id=execution_id,
@@ -395,6 +399,7 @@ class ETLMonitorFramework:
             task_id=task_id,
             workflow_id=workflow_id,
         )
+        return expected, key, lifecycle.parse_event(function, **event)
 
     def task(
         self,
@@ -415,7 +420,7 @@ class ETLMonitorFramework:
         generated) nothing is written and the body should do nothing. An exception in
         the body is recorded and re-raised unchanged.
         """
-        expected, key = self._step(
+        expected, key, event = self._step(
             "task",
             execution_id,
             project_code,
@@ -424,8 +429,9 @@ class ETLMonitorFramework:
             workflow_id,
             sequence_id,
             processing_date,
+            source_type=source_type,
+            source_run_id=source_run_id,
         )
-        event = lifecycle.parse_event("task", source_type=source_type, source_run_id=source_run_id)
         return TaskContext(self._ctx, key, event, expected)
 
     def start_task(
@@ -444,7 +450,7 @@ class ETLMonitorFramework:
         log_message: str | None = None,
     ) -> TaskRun:
         """Record that a task started (for jobs and ADF that cannot use ``task()``)."""
-        expected, key = self._step(
+        expected, key, event = self._step(
             "start_task",
             execution_id,
             project_code,
@@ -453,9 +459,6 @@ class ETLMonitorFramework:
             workflow_id,
             sequence_id,
             processing_date,
-        )
-        event = lifecycle.parse_event(
-            "start_task",
             source_type=source_type,
             timestamp=timestamp,
             source_run_id=source_run_id,
@@ -480,7 +483,7 @@ class ETLMonitorFramework:
         source_run_id: str | None = None,
     ) -> str:
         """Record DONE; a DELTA_DATE watermark named by the task's SourceSystemCode advances to its start time."""
-        expected, key = self._step(
+        expected, key, event = self._step(
             "end_task",
             execution_id,
             project_code,
@@ -489,9 +492,6 @@ class ETLMonitorFramework:
             workflow_id,
             sequence_id,
             processing_date,
-        )
-        event = lifecycle.parse_event(
-            "end_task",
             timestamp=timestamp,
             log_message=log_message,
             log_type=log_type,
@@ -517,7 +517,7 @@ class ETLMonitorFramework:
         source_run_id: str | None = None,
     ) -> str:
         """Record FAIL with a message (verbatim), type and code."""
-        expected, key = self._step(
+        expected, key, event = self._step(
             "fail_task",
             execution_id,
             project_code,
@@ -526,9 +526,6 @@ class ETLMonitorFramework:
             workflow_id,
             sequence_id,
             processing_date,
-        )
-        event = lifecycle.parse_event(
-            "fail_task",
             timestamp=timestamp,
             log_message=log_message,
             log_type=log_type,
