@@ -1,29 +1,62 @@
-"""Session-wide fixtures: one embedded engine per test session, a fresh schema per test.
+"""Session-wide fixtures: each engine started once per test session, a fresh schema per test.
 
-Every statement any executor issues during the session is captured, so the dialect
-check (run last) can parse them all with the real Spark parser.
+Every test that asks for `spark` (or a framework) runs once per engine: ``sail`` (the
+embedded engine) and ``delta`` (JVM Spark 4 with delta-spark behind a Spark Connect server,
+as Databricks Connect and serverless reach it; the classic py4j path runs in child
+processes, see tests/test_classic_delta.py). ``ETL_MONITOR_TEST_ENGINES=sail`` narrows it.
+
+Each engine's tests run under its own non-UTC driver time zone (`TEST_TIME_ZONES`): a
+negative offset for one engine, a positive one for the other.
+
+Every statement any executor issues is captured per engine, so the dialect check (run
+last) can parse them all with the real Spark parser.
 """
 
 from __future__ import annotations
 
+import os
+import time
 import uuid
 from collections.abc import Iterator
 
 import pytest
 
 from etl_monitor import ETLMonitorFramework
+from etl_monitor.errors import EngineError
 from etl_monitor.sql import Statement, add_statement_listener
 
+ENGINE_NAMES = [
+    e.strip() for e in os.environ.get("ETL_MONITOR_TEST_ENGINES", "sail,delta").split(",") if e
+]
+#: The local engine behind each test engine, in this process and in child processes.
+SESSION_ENGINE = {"sail": "sail", "delta": "delta-connect"}
+CHILD_ENGINE = {"sail": "sail", "delta": "delta"}
+TEST_TIME_ZONES = {"sail": "America/New_York", "delta": "Europe/Berlin"}
+
 CAPTURED: list[Statement] = []
+_ORIGINAL_TZ = os.environ.get("TZ")
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "dialect: checks captured SQL; runs last")
+    config.addinivalue_line(
+        "markers", "requires(capability): skip on engines lacking an engines.CAPABILITIES entry"
+    )
+
+
+@pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Run the dialect check after everything else, so it sees every statement."""
     items.sort(key=lambda item: item.get_closest_marker("dialect") is not None)
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "dialect: checks captured SQL; runs last")
+def set_driver_time_zone(zone: str | None) -> None:
+    """Make this process's local time zone `zone` (None: the zone the session began with)."""
+    if zone is None:
+        os.environ.pop("TZ", None)
+    else:
+        os.environ["TZ"] = zone
+    time.tzset()
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -33,18 +66,83 @@ def capture_statements() -> Iterator[list[Statement]]:
     remove()
 
 
-@pytest.fixture(scope="session")
-def warehouse(tmp_path_factory: pytest.TempPathFactory) -> str:
-    return str(tmp_path_factory.mktemp("warehouse"))
+@pytest.fixture(scope="session", params=ENGINE_NAMES)
+def engine_name(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture(autouse=True)
+def driver_time_zone(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """Each engine's tests run in that engine's non-UTC driver time zone."""
+    callspec = getattr(request.node, "callspec", None)
+    name = callspec.params.get("engine_name") if callspec else None
+    zone = TEST_TIME_ZONES.get(name) if name else None
+    if zone:
+        set_driver_time_zone(zone)
+    yield zone
+    if zone:
+        set_driver_time_zone(_ORIGINAL_TZ)
 
 
 @pytest.fixture(scope="session")
-def spark(warehouse: str):
+def warehouse(tmp_path_factory: pytest.TempPathFactory, engine_name: str) -> str:
+    return str(tmp_path_factory.mktemp(f"warehouse-{engine_name}"))
+
+
+def _require_delta_jars() -> None:
+    from etl_monitor import delta_jars
+
+    try:
+        delta_jars.delta_jars()
+    except EngineError as error:
+        reason = f"the Delta jars cannot be had on this machine: {error}"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(reason, pytrace=False)
+        pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def spark(warehouse: str, engine_name: str):
     from etl_monitor import local
 
-    session = local.spark_session(warehouse)
+    if engine_name == "delta":
+        _require_delta_jars()
+    session = local.spark_session(warehouse, engine=SESSION_ENGINE[engine_name])
     yield session
     local.stop(warehouse)
+
+
+@pytest.fixture(scope="session")
+def engine(spark):
+    """The `Engine` the session runs on (its capabilities)."""
+    from etl_monitor.engines import detect_engine
+
+    return detect_engine(spark)
+
+
+@pytest.fixture(autouse=True)
+def _requires(request: pytest.FixtureRequest) -> None:
+    """`@pytest.mark.requires("optimize")` skips, naming the engine difference, where it is lacking."""
+    marker = request.node.get_closest_marker("requires")
+    if marker is None:
+        return
+    engine = request.getfixturevalue("engine")
+    for capability in marker.args:
+        reason = engine.lacks(capability)
+        if reason:
+            pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def catalog(engine) -> str:
+    """The catalog a framework lives in on this engine."""
+    return engine.default_catalog
+
+
+@pytest.fixture(scope="session")
+def child_engine(engine_name: str) -> str:
+    """The `etl_monitor.local` engine a child process of this test starts."""
+    return CHILD_ENGINE[engine_name]
 
 
 @pytest.fixture
@@ -53,9 +151,9 @@ def schema_name() -> str:
 
 
 @pytest.fixture
-def fresh(spark, schema_name: str) -> ETLMonitorFramework:
+def fresh(spark, catalog: str, schema_name: str) -> ETLMonitorFramework:
     """A framework on a schema that does not exist yet."""
-    return ETLMonitorFramework(spark, "main", schema_name)
+    return ETLMonitorFramework(spark, catalog, schema_name)
 
 
 @pytest.fixture

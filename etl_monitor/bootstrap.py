@@ -12,10 +12,11 @@ import os
 import time
 from dataclasses import dataclass, field
 
-from .context import Context, utcnow
+from .context import Context
 from .errors import CatalogNotFoundError
 from .schema import ALL_TABLES, SEQUENCE, SEQUENCE_SEEDS, Table
 from .sql import qualified, quote
+from .timestamps import utcnow
 from .views import ALL_VIEWS
 
 log = logging.getLogger("etl_monitor.setup")
@@ -119,9 +120,7 @@ def ensure_objects(
     for table in tables:
         _ensure_table(ctx, table, existing, report)
     for view in views:
-        ctx.executor.execute(
-            view.create_sql(ctx.catalog, ctx.schema, ctx.view_settings), kind="ddl"
-        )
+        ctx.create_view(view.name, view.create_sql(ctx.catalog, ctx.schema, ctx.view_settings))
         report.views.append(view.name)
 
 

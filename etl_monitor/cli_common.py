@@ -84,7 +84,9 @@ def _framework(
 
 
 def _rows(df: Any) -> list[dict[str, Any]]:
-    return [r.asDict() for r in df.collect()]
+    from .timestamps import rows_from_spark
+
+    return [r.asDict() for r in rows_from_spark(df.collect())]
 
 
 def engine_options(command):

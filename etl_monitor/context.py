@@ -6,17 +6,12 @@ import getpass
 import os
 import threading
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Any
 
+from . import view_files
 from .engines import Engine
 from .schema import Table
 from .sql import SqlExecutor, qualified
-
-
-def utcnow() -> datetime:
-    """Current time, timezone-aware UTC (Spark stores it as TIMESTAMP)."""
-    return datetime.now(timezone.utc)
 
 
 @dataclass
@@ -36,6 +31,14 @@ class Context:
     def name(self, table: Table | str) -> str:
         """Back-quoted three-part name of a table or view in this schema."""
         return qualified(self.catalog, self.schema, table if isinstance(table, str) else table.name)
+
+    def create_view(self, name: str, statement: str) -> None:
+        """Run a CREATE OR REPLACE VIEW; on a local engine also keep it for the next process."""
+        self.executor.execute(statement, kind="ddl")
+        if self.engine.warehouse_root:
+            view_files.record(
+                self.engine.warehouse_root, self.catalog, self.schema, name, statement
+            )
 
     @property
     def view_settings(self) -> dict[str, int]:

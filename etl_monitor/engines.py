@@ -1,7 +1,8 @@
 """What differs between Databricks, open-source Delta Lake and the embedded Sail engine, as data.
 
 Every engine quirk the library knows about lives here; the rest of the code asks an
-`Engine` what to do instead of checking which engine it runs on.
+`Engine` what to do instead of checking which engine it runs on. Tests that cannot hold on
+one engine skip with `Engine.lacks(capability)`, whose reason is `CAPABILITIES[capability]`.
 """
 
 from __future__ import annotations
@@ -13,14 +14,29 @@ from typing import Any
 ENGINE_CONF_KEY = "etl_monitor.engine"
 WAREHOUSE_CONF_KEY = "etl_monitor.warehouse"
 
+#: Each capability an engine may lack, and what that means for a reader of a skip reason.
+CAPABILITIES: dict[str, str] = {
+    "liquid_clustering": "CREATE TABLE ... CLUSTER BY (liquid clustering)",
+    "alter_add_columns": "ALTER TABLE ... ADD COLUMNS (schema evolution by DDL)",
+    "change_data_feed": "the delta.enableChangeDataFeed table property",
+    "current_user_function": "a non-empty current_user()",
+    "table_history": "DESCRIBE HISTORY (commits read from the table's history)",
+    "optimize": "OPTIMIZE (file compaction by SQL)",
+    "dml_parameters": "named parameters in DML statements (spark.sql(..., args=...))",
+    "persistent_catalog": "a catalog that outlives the session (views survive a restart)",
+    "three_level_names": "catalogs other than spark_catalog (three-level names)",
+}
+
 
 @dataclass(frozen=True)
 class Engine:
     """Capabilities of one Spark engine.
 
     name: ``databricks``, ``delta-spark`` or ``sail``.
-    warehouse_root: when set, every table gets an explicit LOCATION under this root, so a
-        new session (whose catalog is empty) can re-attach the tables from their files.
+    default_catalog: the catalog a local framework lives in when none is given.
+    warehouse_root: when set, every table gets an explicit LOCATION under this root and
+        every view is also kept there, so a new session (whose catalog is empty) can
+        re-attach the tables and views from their files.
     """
 
     name: str
@@ -28,6 +44,12 @@ class Engine:
     alter_add_columns: bool
     change_data_feed: bool
     current_user_function: bool
+    table_history: bool
+    optimize: bool
+    dml_parameters: bool
+    persistent_catalog: bool
+    three_level_names: bool
+    default_catalog: str = "main"
     warehouse_root: str | None = None
 
     def table_location(self, catalog: str, schema: str, table: str) -> str | None:
@@ -36,6 +58,15 @@ class Engine:
             return None
         return f"{self.warehouse_root.rstrip('/')}/{catalog}/{schema}/{table}"
 
+    def lacks(self, capability: str) -> str | None:
+        """None when the engine has `capability`, else the reason a test skips.
+
+        Raises:
+            KeyError: `capability` is not one of `CAPABILITIES`.
+        """
+        what = CAPABILITIES[capability]
+        return None if getattr(self, capability) else f"{self.name} lacks {what}"
+
 
 DATABRICKS = Engine(
     "databricks",
@@ -43,14 +74,32 @@ DATABRICKS = Engine(
     alter_add_columns=True,
     change_data_feed=True,
     current_user_function=True,
+    table_history=True,
+    optimize=True,
+    dml_parameters=True,
+    persistent_catalog=True,
+    three_level_names=True,
 )
 DELTA_SPARK = Engine(
     "delta-spark",
-    liquid_clustering=False,
+    liquid_clustering=True,  # Delta 3.1+; the pinned delta-spark has it
     alter_add_columns=True,
     change_data_feed=True,
     current_user_function=True,
+    table_history=True,
+    optimize=True,
+    dml_parameters=True,
+    persistent_catalog=True,
+    three_level_names=False,
+    default_catalog="spark_catalog",
 )
+
+
+def local_delta(warehouse_root: str) -> Engine:
+    """Open-source Delta started by `etl_monitor.local`: an in-memory catalog over one warehouse."""
+    from dataclasses import replace
+
+    return replace(DELTA_SPARK, persistent_catalog=False, warehouse_root=warehouse_root)
 
 
 def sail(warehouse_root: str) -> Engine:
@@ -61,6 +110,11 @@ def sail(warehouse_root: str) -> Engine:
         alter_add_columns=False,
         change_data_feed=False,
         current_user_function=False,
+        table_history=False,
+        optimize=False,
+        dml_parameters=False,
+        persistent_catalog=False,
+        three_level_names=True,
         warehouse_root=warehouse_root,
     )
 
@@ -80,11 +134,12 @@ def detect_engine(spark: Any) -> Engine:
     recognised by its runtime environment; anything else is treated as open-source Delta.
     """
     marker = _conf(spark, ENGINE_CONF_KEY)
+    root = _conf(spark, WAREHOUSE_CONF_KEY)
     if marker == "sail":
-        root = _conf(spark, WAREHOUSE_CONF_KEY) or _conf(spark, "spark.sql.warehouse.dir")
+        root = root or _conf(spark, "spark.sql.warehouse.dir")
         return sail(root or os.path.abspath("etl_monitor_warehouse"))
     if marker == "delta-spark":
-        return DELTA_SPARK
+        return local_delta(root) if root else DELTA_SPARK
     if os.environ.get("DATABRICKS_RUNTIME_VERSION") or _conf(
         spark, "spark.databricks.clusterUsageTags.clusterId"
     ):

@@ -14,8 +14,9 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from .context import Context, utcnow
+from .context import Context
 from .schema import EVENTS, SYSLOGS, Table
+from .timestamps import utcnow
 from .views import STEP_COLUMNS
 
 _NAMESPACE = uuid.UUID("5f1d8a4e-1c55-4a36-9a8e-6a0c7e0f2b11")

@@ -15,12 +15,13 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Any, TypeVar
 
-from .context import Context, utcnow
+from .context import Context
 from .errors import InvalidArgumentError, StepStateError
 from .events import append_events, new_event_id, step_event, watermark_event
 from .runtime import databricks_ids
 from .sql import RetryPolicy
 from .steps import read_step
+from .timestamps import utcnow
 from .validation import EventArgs, StepKeyArgs, utc, validate
 from .views import CANCELLED, DONE, FAIL, FAILED, RUNNING, SKIPPED
 from .watermarks import active_runs, advance_watermark, is_forward

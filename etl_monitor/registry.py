@@ -13,10 +13,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .context import Context, utcnow
+from .context import Context
 from .errors import NotFoundError
 from .schema import ORGANISATION, PARAMETERS, PROCESS, PROJECT, SEQUENCE, TASKS, Table
 from .sql import quote
+from .timestamps import utcnow
 from .validation import (
     OrganisationArgs,
     ParameterArgs,
@@ -193,17 +194,20 @@ def _require_process(
     ctx: Context, project_code: str, process_load: str, sequence_id: int | None = None
 ) -> None:
     """Raise NotFoundError unless the process (and the stage, when given) is registered."""
+    # Counts as joined aggregates, not scalar subqueries: JVM Spark 4.1 leaves named
+    # parameters inside scalar subqueries unbound (UNBOUND_SQL_PARAMETER).
     stage = (
-        f", (SELECT COUNT(*) FROM {ctx.name(SEQUENCE)} WHERE SequenceID = :sequence_id) AS stages"
+        f" CROSS JOIN (SELECT COUNT(*) AS stages FROM {ctx.name(SEQUENCE)} "
+        "WHERE SequenceID = :sequence_id) s"
         if sequence_id is not None
-        else ", 1 AS stages"
+        else " CROSS JOIN (SELECT 1 AS stages) s"
     )
     args: dict[str, Any] = {"project_code": project_code, "process_load": process_load}
     if sequence_id is not None:
         args["sequence_id"] = sequence_id
     row = ctx.executor.query(
-        f"SELECT (SELECT COUNT(*) FROM {ctx.name(PROCESS)} "
-        f"WHERE ProjectCode = :project_code AND ProcessLoad = :process_load) AS processes{stage}",
+        f"SELECT p.processes, s.stages FROM (SELECT COUNT(*) AS processes FROM {ctx.name(PROCESS)} "
+        f"WHERE ProjectCode = :project_code AND ProcessLoad = :process_load) p{stage}",
         args,
     )[0]
     if not row["processes"]:

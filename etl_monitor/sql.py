@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import ConcurrentWriteError, InvalidIdentifierError
+from .timestamps import rows_from_spark
 
 log = logging.getLogger("etl_monitor.sql")
 
@@ -44,6 +45,64 @@ CONFLICT_MARKERS: tuple[str, ...] = (
     # Sail: a reader listing _delta_log while another writer commits can see a gap.
     "Missing commit file",
 )
+
+
+#: The error of an engine that dropped a query's named parameters (delta-io/delta#7640:
+#: open-source Delta's SQL parser on Spark 4.1, always over Spark Connect).
+UNBOUND_PARAMETER_MARKER = "UNBOUND_SQL_PARAMETER"
+_PARAMETER_OR_QUOTED = re.compile(
+    r"'(?:\\.|[^'\\])*'|\"(?:\\.|[^\"\\])*\"|`[^`]*`|(?<![:\w]):([A-Za-z_]\w*)"
+)
+
+
+def bind_parameters_as_subqueries(text: str, names: Sequence[str], view: str) -> str:
+    """Rewrite each ``:name`` outside quotes as ``(SELECT `name` FROM view)``.
+
+    For engines that drop named parameters: the values then travel as a one-row temporary
+    view, never as SQL text.
+
+    Raises:
+        InvalidIdentifierError: the text names a parameter that is not in `names`.
+    """
+
+    def replace(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name is None:
+            return match.group(0)
+        if name not in names:
+            raise InvalidIdentifierError(
+                f"query parameter {name!r} has no value; given: {sorted(names)}",
+                argument="args",
+                value=name,
+            )
+        return f"(SELECT {quote(name)} FROM {view})"
+
+    return _PARAMETER_OR_QUOTED.sub(replace, text)
+
+
+def _parameter_schema(args: Mapping[str, Any]) -> Any:
+    """A StructType for one row of parameter values (NULLs typed as STRING)."""
+    from datetime import date, datetime
+    from decimal import Decimal
+
+    from pyspark.sql import types as T
+
+    def spark_type(value: Any) -> Any:
+        if isinstance(value, bool):
+            return T.BooleanType()
+        if isinstance(value, int):
+            return T.LongType()
+        if isinstance(value, float):
+            return T.DoubleType()
+        if isinstance(value, Decimal):
+            return T.DecimalType(38, 10)
+        if isinstance(value, datetime):
+            return T.TimestampType()
+        if isinstance(value, date):
+            return T.DateType()
+        return T.StringType()
+
+    return T.StructType([T.StructField(k, spark_type(v), True) for k, v in args.items()])
 
 
 def is_transient_conflict(error: BaseException) -> bool:
@@ -124,6 +183,7 @@ def _table_lock(table: str) -> threading.Lock:
 
 
 _listeners: list[Callable[[Statement], None]] = []
+_sessions_dropping_parameters: set[int] = set()
 _listeners_lock = threading.Lock()
 _view_counter = itertools.count()
 
@@ -149,6 +209,18 @@ class SqlExecutor:
         self.retry = retry or RetryPolicy()
         self.stats: Counter[str] = Counter()
         self._lock = threading.Lock()
+        self._parameters_as_subqueries = False
+
+    @property
+    def parameters_as_subqueries(self) -> bool:
+        """True once this session was seen to drop named parameters (`UNBOUND_PARAMETER_MARKER`)."""
+        return self._parameters_as_subqueries or id(self.spark) in _sessions_dropping_parameters
+
+    @parameters_as_subqueries.setter
+    def parameters_as_subqueries(self, value: bool) -> None:
+        self._parameters_as_subqueries = value
+        if value:
+            _sessions_dropping_parameters.add(id(self.spark))
 
     # -- bookkeeping -------------------------------------------------------------------
     def _record(self, statement: Statement) -> None:
@@ -184,18 +256,52 @@ class SqlExecutor:
 
     # -- statements ----------------------------------------------------------------------
     def query(self, text: str, args: Mapping[str, Any] | None = None) -> list[Any]:
-        """Run a SELECT (named parameters allowed) and return its rows; transient errors are retried."""
+        """Run a SELECT (named parameters allowed) and return its rows; transient errors are retried.
+
+        TIMESTAMP values come back as aware UTC datetimes (`timestamps.rows_from_spark`).
+        """
         statement = Statement(text, dict(args) if args else None, "query")
-        if args:
-            return self._with_retry(
-                statement, lambda: self.spark.sql(text, args=dict(args)).collect()
+        if not args:
+            return rows_from_spark(
+                self._with_retry(statement, lambda: self.spark.sql(text).collect())
             )
-        return self._with_retry(statement, lambda: self.spark.sql(text).collect())
+        if not self.parameters_as_subqueries:
+            try:
+                rows = self._with_retry(
+                    statement, lambda: self.spark.sql(text, args=dict(args)).collect()
+                )
+                return rows_from_spark(rows)
+            except Exception as error:
+                if UNBOUND_PARAMETER_MARKER not in str(error):
+                    raise
+                log.info("this engine drops named parameters; binding them as a one-row view")
+                self.parameters_as_subqueries = True
+        with self.temp_rows([tuple(args.values())], _parameter_schema(args)) as view:
+            bound = bind_parameters_as_subqueries(text, list(args), view)
+            rows = self._with_retry(
+                Statement(bound, None, "query"), lambda: self.spark.sql(bound).collect()
+            )
+        return rows_from_spark(rows)
 
     def dataframe(self, text: str, args: Mapping[str, Any] | None = None) -> Any:
         """A lazy DataFrame for a SELECT (recorded now, executed by the caller)."""
         self._record(Statement(text, dict(args) if args else None, "query"))
-        return self.spark.sql(text, args=dict(args)) if args else self.spark.sql(text)
+        if not args:
+            return self.spark.sql(text)
+        if not self.parameters_as_subqueries:
+            try:
+                df = self.spark.sql(text, args=dict(args))
+                df.schema  # noqa: B018 - analyses now, so a dropped parameter shows here
+                return df
+            except Exception as error:
+                if UNBOUND_PARAMETER_MARKER not in str(error):
+                    raise
+                self.parameters_as_subqueries = True
+        name = f"etlm_args_{uuid.uuid4().hex[:12]}_{next(_view_counter)}"
+        self.spark.createDataFrame(
+            [tuple(args.values())], _parameter_schema(args)
+        ).createOrReplaceTempView(name)
+        return self.spark.sql(bind_parameters_as_subqueries(text, list(args), quote(name)))
 
     def execute(self, text: str, *, kind: str = "write") -> list[Any]:
         """Run DDL or DML (no parameters: DML parameters are not portable), retrying conflicts.

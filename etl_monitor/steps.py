@@ -9,11 +9,12 @@ import logging
 import uuid
 from typing import Any
 
-from .context import Context, utcnow
+from .context import Context
 from .errors import InvalidArgumentError, NotFoundError, StepStateError
 from .events import append_events, stable_event_id, step_event
 from .periods import history_window, render_file_name, same_period
 from .schema import PARAMETERS, PROCESS, TASKS
+from .timestamps import utcnow
 from .validation import RunArgs, StepKeyArgs, validate
 from .views import CANCELLED, DONE, FAIL, QUEUED, RUNNING, SKIPPED
 from .watermarks import default_processing_date
@@ -90,9 +91,11 @@ def generate_execution_steps(
     day = a.processing_date or default_processing_date(ctx, a.project_code, a.process_load)
     key = {"p": a.project_code, "l": a.process_load}
     meta = ctx.executor.query(
-        f"SELECT (SELECT COUNT(*) FROM {ctx.name(PROCESS)} WHERE ProjectCode = :p AND ProcessLoad = :l) AS processes, "
-        f"(SELECT COUNT(*) FROM {ctx.name('ETLProcessingSteps')} "
-        "WHERE ExecutionID = :e AND ProjectCode = :p AND ProcessLoad = :l) AS existing",
+        # Joined aggregates: JVM Spark leaves parameters in scalar subqueries unbound.
+        f"SELECT p.processes, x.existing FROM (SELECT COUNT(*) AS processes FROM {ctx.name(PROCESS)} "
+        "WHERE ProjectCode = :p AND ProcessLoad = :l) p CROSS JOIN "
+        f"(SELECT COUNT(*) AS existing FROM {ctx.name('ETLProcessingSteps')} "
+        "WHERE ExecutionID = :e AND ProjectCode = :p AND ProcessLoad = :l) x",
         {**key, "e": a.execution_id},
     )[0]
     if not meta["processes"]:

@@ -8,7 +8,7 @@ what is allowed, and leaves the tables untouched.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
@@ -24,6 +24,7 @@ from pydantic import (
 )
 
 from .errors import InvalidArgumentError
+from .timestamps import utc
 
 CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$"
 CODE_HINT = "1-64 characters of letters, digits, '_', '-' or '.', starting with a letter or digit"
@@ -69,17 +70,6 @@ HINTS: dict[str, str] = {
 
 class _Args(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-def utc(value: datetime | date | None) -> datetime | None:
-    """A timezone-aware UTC datetime (naive input is taken to be UTC already)."""
-    if value is None:
-        return None
-    if not isinstance(value, datetime):
-        value = datetime(value.year, value.month, value.day)
-    if value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc)
 
 
 class OrganisationArgs(_Args):

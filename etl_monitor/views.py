@@ -9,6 +9,7 @@ that a later execution retried successfully is no longer reported.
 from __future__ import annotations
 
 from .schema import EVENTS, View
+from .timestamps import utc_wall_clock
 
 # Step statuses.
 QUEUED = ("NQUE", "RQUE")
@@ -242,8 +243,9 @@ WATERMARKS = View(
     "SELECT r.ProjectCode, r.ProcessLoad, r.ParameterName, r.ParameterType,\n"
     "  r.ValueDateTime, r.ValueINT, r.ValueBIT,\n"
     "  CASE r.ParameterType\n"
-    f"    WHEN 'DELTA_DATE' THEN date_format(COALESCE(r.ValueDateTime, TIMESTAMP'1900-01-01 00:00:00'), \"{_ISO}\")\n"
-    f"    WHEN 'SYSTEM' THEN date_format(COALESCE(r.ValueDateTime, CAST(current_date() AS TIMESTAMP)), \"{_ISO}\")\n"
+    f"    WHEN 'DELTA_DATE' THEN COALESCE(date_format({utc_wall_clock('r.ValueDateTime')}, \"{_ISO}\"), '1900-01-01T00:00:00.000')\n"
+    f"    WHEN 'SYSTEM' THEN COALESCE(date_format({utc_wall_clock('r.ValueDateTime')}, \"{_ISO}\"),\n"
+    f"      date_format({utc_wall_clock('current_timestamp()')}, \"yyyy-MM-dd'T'00:00:00.000\"))\n"
     "    WHEN 'DELTA_ID' THEN CAST(COALESCE(r.ValueINT, 0) AS STRING)\n"
     "    WHEN 'FLAG' THEN CASE WHEN r.ValueBIT THEN '1' ELSE '0' END\n"
     "  END AS ActiveValue,\n"

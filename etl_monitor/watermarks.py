@@ -15,9 +15,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, StrictBool, StrictInt
 
-from .context import Context, utcnow
+from .context import Context
 from .errors import InvalidArgumentError, NotFoundError
 from .events import append_events, watermark_event
+from .timestamps import utcnow
 from .validation import BIGINT_MAX, BIGINT_MIN, Code, ExecutionId, Name, _Args, utc, validate
 
 log = logging.getLogger("etl_monitor.watermarks")

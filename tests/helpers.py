@@ -10,6 +10,7 @@ from pathlib import Path
 
 from etl_monitor import ETLMonitorFramework
 from etl_monitor.schema import ALL_TABLES
+from etl_monitor.timestamps import rows_from_spark
 
 
 def snapshot(monitor: ETLMonitorFramework) -> dict[str, list[tuple]]:
@@ -37,44 +38,60 @@ def last_commit(warehouse: str, monitor: ETLMonitorFramework, table: str) -> lis
 def register_hr(monitor: ETLMonitorFramework, tasks: int = 3, frequency: str = "D") -> None:
     """CORP/HR_DAILY: an initiation task, `tasks` loads in stage 2 (task 1 mandatory) and a stage-3 task 9.
 
-    Each load task N has a DELTA_DATE watermark WN named by its SourceSystemCode.
+    Each load task N has a DELTA_DATE watermark WN named by its SourceSystemCode. Written
+    as one catalogue document (one MERGE per table), the public bulk path.
     """
-    monitor.register_process("CORP", "HR_DAILY", name="HR Daily Load", owner="HR Team")
-    monitor.register_task(
-        "CORP", "HR_DAILY", task_id=0, workflow_id=0, sequence_id=0, task_name="Initiation"
-    )
-    for n in range(1, tasks + 1):
-        monitor.register_task(
-            "CORP",
-            "HR_DAILY",
-            task_id=n,
-            workflow_id=1,
-            sequence_id=2,
-            task_name=f"Load {n}",
-            source_system_code=f"W{n}",
-            task_mandatory=n == 1,
-            load_frequency=frequency,
-            file_mask="load" + str(n) + "_{yyyyMMdd}",
-            file_extension="csv",
-            sla_minutes=60,
-        )
-        monitor.register_parameter("CORP", "HR_DAILY", f"W{n}", "DELTA_DATE")
-    monitor.register_task(
-        "CORP",
-        "HR_DAILY",
-        task_id=9,
-        workflow_id=1,
-        sequence_id=3,
-        task_name="Dimensions",
-        load_frequency=frequency,
-    )
-    monitor.register_parameter("CORP", "HR_DAILY", "SYSDT", "SYSTEM")
+    import yaml
+
+    from etl_monitor import catalogue
+
+    loads = [
+        {
+            "task_id": n,
+            "workflow_id": 1,
+            "sequence_id": 2,
+            "task_name": f"Load {n}",
+            "source_system_code": f"W{n}",
+            "task_mandatory": n == 1,
+            "load_frequency": frequency,
+            "file_mask": "load" + str(n) + "_{yyyyMMdd}",
+            "file_extension": "csv",
+            "sla_minutes": 60,
+        }
+        for n in range(1, tasks + 1)
+    ]
+    process = {
+        "project_code": "CORP",
+        "process_load": "HR_DAILY",
+        "name": "HR Daily Load",
+        "owner": "HR Team",
+        "tasks": [
+            {"task_id": 0, "workflow_id": 0, "sequence_id": 0, "task_name": "Initiation"},
+            *loads,
+            {
+                "task_id": 9,
+                "workflow_id": 1,
+                "sequence_id": 3,
+                "task_name": "Dimensions",
+                "load_frequency": frequency,
+            },
+        ],
+        "parameters": [
+            *(
+                {"parameter_name": f"W{n}", "parameter_type": "DELTA_DATE"}
+                for n in range(1, tasks + 1)
+            ),
+            {"parameter_name": "SYSDT", "parameter_type": "SYSTEM"},
+        ],
+    }
+    doc = yaml.safe_dump({"version": 1, "processes": [process]}, sort_keys=False)
+    catalogue.apply(monitor, catalogue.load(doc))
 
 
 def rows(monitor: ETLMonitorFramework, view: str, **filters) -> list[dict]:
     """All rows of a view or table matching equality filters, as dicts."""
     df = monitor.spark.table(monitor.table_name(view))
-    out = [r.asDict() for r in df.collect()]
+    out = [r.asDict() for r in rows_from_spark(df.collect())]
     return [r for r in out if all(r[k] == v for k, v in filters.items())]
 
 
@@ -149,3 +166,73 @@ def create_metric_tables(
             "named_struct('statistic', 0.3, 'pvalue', 0.01), 1.2, 0.05, named_struct('statistic', 2.5, 'pvalue', 0.2), "
             "0.1, 0.2)"
         )
+
+
+CHILD_PRELUDE = """
+import json, sys
+from etl_monitor import ETLMonitorFramework
+from etl_monitor.local import spark_session
+ARGS = json.loads(sys.argv[1])
+spark = spark_session(ARGS["warehouse"], engine=ARGS["engine"])
+def ready():
+    # A start barrier: tell the parent we are set up, then wait for its go.
+    print("READY", flush=True)
+    sys.stdin.readline()
+def result(value):
+    print("RESULT:" + json.dumps(value), flush=True)
+"""
+
+
+class Child:
+    """A Python child process running `CHILD_PRELUDE` + `script` on a local engine.
+
+    The script reads its arguments from ``ARGS`` (warehouse, engine and what the test
+    passes), may call ``ready()`` to wait at a start barrier, and reports with ``result()``.
+    """
+
+    def __init__(self, script: str, warehouse: str, engine: str, **args) -> None:
+        import tempfile
+
+        self._stderr = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - lives with the child
+        payload = json.dumps({"warehouse": warehouse, "engine": engine, **args})
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("SPARK_", "SAIL_"))}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", CHILD_PRELUDE + script, payload],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._stderr,
+            text=True,
+            env=env,
+        )
+
+    def stderr_tail(self) -> str:
+        self._stderr.seek(0)
+        return self._stderr.read()[-4000:]
+
+    def wait_ready(self) -> None:
+        """Block until the child has called ready() (fails if it exits first)."""
+        for line in self.proc.stdout:
+            if line.strip() == "READY":
+                return
+        raise AssertionError(f"child exited before it was ready:\n{self.stderr_tail()}")
+
+    def go(self) -> None:
+        self.proc.stdin.write("GO\n")
+        self.proc.stdin.flush()
+
+    def result(self, timeout: float = 600):
+        """The value the child passed to result(), once it has exited successfully."""
+        out, _ = self.proc.communicate(timeout=timeout)
+        line = next((x for x in out.splitlines() if x.startswith("RESULT:")), None)
+        assert self.proc.returncode == 0 and line, (
+            f"child failed (exit {self.proc.returncode}):\n{self.stderr_tail()}"
+        )
+        return json.loads(line[len("RESULT:") :])
+
+
+def start_together(children: list[Child]) -> None:
+    """Wait until every child is at its barrier, then release them all."""
+    for child in children:
+        child.wait_ready()
+    for child in children:
+        child.go()

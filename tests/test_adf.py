@@ -28,7 +28,9 @@ def _widgets(notebook: str) -> set[str]:
 
 
 def _lookup_columns(monitor, name: str, **args) -> list[str]:
-    return monitor.spark.sql(sqlfiles.adf_lookup(name, "main", monitor.schema), args=args).columns
+    return monitor.executor.dataframe(
+        sqlfiles.adf_lookup(name, monitor.catalog, monitor.schema), args
+    ).columns
 
 
 def test_template_references_resolve(monitor):

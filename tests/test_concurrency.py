@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 from etl_monitor import ETLMonitorFramework
-from tests.helpers import rows
+from tests.helpers import Child, rows, start_together
 
 P, L = "CORP", "PARALLEL"
 TASKS = range(1, 17)
@@ -59,51 +55,36 @@ def test_sixteen_tasks_in_eight_threads(monitor: ETLMonitorFramework):
 
 
 WORKER = """
-import json, sys, time
-from concurrent.futures import ThreadPoolExecutor
-from etl_monitor import ETLMonitorFramework
-from etl_monitor.local import spark_session
-warehouse, schema, e, start_at, tasks = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4]), json.loads(sys.argv[5])
-monitor = ETLMonitorFramework(spark_session(warehouse), "main", schema)
+monitor = ETLMonitorFramework(spark, ARGS["catalog"], ARGS["schema"])
 monitor.setup()
-time.sleep(max(0.0, start_at - time.time()))
+ready()
 def work(task_id):
-    with monitor.task(e, "CORP", "PARALLEL", task_id, 1) as t:
+    with monitor.task(ARGS["e"], "CORP", "PARALLEL", task_id, 1) as t:
         time.sleep(0.05)
     return [t.status, repr(t.bookkeeping_error) if t.bookkeeping_error else None]
+import time
+from concurrent.futures import ThreadPoolExecutor
 with ThreadPoolExecutor(4) as pool:
-    print("RESULT:" + json.dumps(list(pool.map(work, tasks))))
+    result(list(pool.map(work, ARGS["tasks"])))
 """
 
 
-def test_sixteen_tasks_in_two_processes(monitor: ETLMonitorFramework, warehouse):
+def test_sixteen_tasks_in_two_processes(monitor: ETLMonitorFramework, warehouse, child_engine):
     e = register_parallel(monitor)
-    start_at = time.time() + 10
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SPARK_", "SAIL_"))}
     halves = [list(TASKS)[0::2], list(TASKS)[1::2]]
     children = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-c",
-                WORKER,
-                warehouse,
-                monitor.schema,
-                e,
-                str(start_at),
-                json.dumps(h),
-            ],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=env,
+        Child(
+            WORKER,
+            warehouse,
+            child_engine,
+            catalog=monitor.catalog,
+            schema=monitor.schema,
+            e=e,
+            tasks=h,
         )
         for h in halves
     ]
-    results = []
-    for child in children:
-        out, err = child.communicate(timeout=300)
-        assert child.returncode == 0, err[-3000:]
-        results += json.loads(next(x for x in out.splitlines() if x.startswith("RESULT:"))[7:])
+    start_together(children)
+    results = [r for child in children for r in child.result()]
     assert results == [["DONE", None]] * 16
     assert_all_done(monitor, e)

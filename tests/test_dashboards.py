@@ -15,7 +15,7 @@ def test_every_dataset_runs_and_every_widget_field_exists(monitor, spark):
     monitor.monitoring(
         workspace_client=object()
     ).create_unified_views()  # v_monitor_drift_alerts (empty)
-    doc = dashboards.definition("main", monitor.schema)
+    doc = dashboards.definition(monitor.catalog, monitor.schema)
     columns = {}
     for dataset in doc["datasets"]:
         (query,) = dataset["queryLines"]

@@ -265,7 +265,7 @@ def test_started_twice_is_not_run_twice(run):
 
 def test_stale_running_task_detected(monitor: ETLMonitorFramework, spark):
     register_hr(monitor)
-    stale = ETLMonitorFramework(spark, "main", monitor.schema, stale_after_minutes=1)
+    stale = ETLMonitorFramework(spark, monitor.catalog, monitor.schema, stale_after_minutes=1)
     stale.setup()
     e = stale.generate_execution_id()
     stale.generate_execution_steps(e, P, L, "2026-04-09")

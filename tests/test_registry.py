@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 import pytest
 
 from etl_monitor import ETLMonitorFramework, InvalidArgumentError, NotFoundError
+from etl_monitor.timestamps import rows_from_spark
 from tests.helpers import commit_count, snapshot
 
 NASTY = [
@@ -103,7 +104,7 @@ def test_reregister_updates_in_place_and_keeps_created(
     _task(process, sla_minutes=30)  # identical: no commit at all
     assert commit_count(warehouse, process, "ETLconfigTasks") == commits
 
-    later = ETLMonitorFramework(spark, "main", process.schema, user="someone-else")
+    later = ETLMonitorFramework(spark, process.catalog, process.schema, user="someone-else")
     later.register_task(
         "CORP",
         "HR_DAILY",
@@ -178,10 +179,11 @@ def test_parameter_values(process: ETLMonitorFramework, spark):
     process.register_parameter("CORP", "HR_DAILY", "LoadById", "DELTA_ID", value_int=2**40)
     process.register_parameter("CORP", "HR_DAILY", "FullReload", "FLAG", value_bit=True)
     rows = {
-        r.ParameterName: r for r in spark.table(process.table_name("ETLconfigParameters")).collect()
+        r.ParameterName: r
+        for r in rows_from_spark(spark.table(process.table_name("ETLconfigParameters")).collect())
     }
     assert rows["SYSDT"].ParameterType == "SYSTEM" and rows["SYSDT"].ValueDateTime is None
-    assert rows["LoadEmployees"].ValueDateTime == datetime(2026, 4, 9, 12, 30)
+    assert rows["LoadEmployees"].ValueDateTime == datetime(2026, 4, 9, 12, 30, tzinfo=timezone.utc)
     assert rows["LoadById"].ValueINT == 2**40
     assert rows["FullReload"].ValueBIT is True
 

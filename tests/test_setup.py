@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,7 +10,7 @@ from chispa import assert_df_equality
 from etl_monitor import CatalogNotFoundError, ETLMonitorFramework, InvalidIdentifierError
 from etl_monitor.schema import ALL_TABLES, PROCESS, SEQUENCE_SEEDS
 from etl_monitor.views import ALL_VIEWS
-from tests.helpers import commit_count, snapshot
+from tests.helpers import Child, commit_count, snapshot
 
 
 def _objects(spark, schema: str) -> set[str]:
@@ -83,17 +79,17 @@ def test_edited_and_custom_stages_survive(monitor: ETLMonitorFramework, spark):
 
 def test_older_narrower_table_gains_columns(fresh: ETLMonitorFramework, spark, warehouse):
     """A table made by an older version (fewer columns) is upgraded with its rows intact."""
-    spark.sql(f"CREATE SCHEMA IF NOT EXISTS main.{fresh.schema}")
-    location = Path(warehouse) / "main" / fresh.schema / PROCESS.name
+    spark.sql(f"CREATE SCHEMA IF NOT EXISTS {fresh.catalog}.{fresh.schema}")
+    location = Path(warehouse) / fresh.catalog / fresh.schema / PROCESS.name
     old_columns = [
         c for c in PROCESS.columns if c.name not in ("Owner", "LoadFrequency", "ModifiedBy")
     ]
     cols = ", ".join(c.ddl() for c in old_columns)
     spark.sql(
-        f"CREATE TABLE main.{fresh.schema}.{PROCESS.name} ({cols}) USING DELTA LOCATION '{location}'"
+        f"CREATE TABLE {fresh.catalog}.{fresh.schema}.{PROCESS.name} ({cols}) USING DELTA LOCATION '{location}'"
     )
     spark.sql(
-        f"INSERT INTO main.{fresh.schema}.{PROCESS.name} "
+        f"INSERT INTO {fresh.catalog}.{fresh.schema}.{PROCESS.name} "
         "VALUES ('OLD', 'LEGACY', 'Legacy load', 'kept', true, "
         "TIMESTAMP'2025-01-01 00:00:00', 'old-user', TIMESTAMP'2025-01-02 00:00:00')"
     )
@@ -118,11 +114,11 @@ def test_older_narrower_table_gains_columns(fresh: ETLMonitorFramework, spark, w
     assert fresh.setup().columns_added == {}
 
 
-def test_unknown_catalog_raises_before_creating_anything(spark, schema_name, warehouse):
+def test_unknown_catalog_raises_before_creating_anything(spark, catalog, schema_name, warehouse):
     monitor = ETLMonitorFramework(spark, "no_such_catalog", schema_name)
-    with pytest.raises(CatalogNotFoundError, match=r"no_such_catalog.*available: .*main"):
+    with pytest.raises(CatalogNotFoundError, match=rf"no_such_catalog.*available: .*{catalog}"):
         monitor.setup()
-    assert schema_name not in {r[0] for r in spark.sql("SHOW SCHEMAS IN main").collect()}
+    assert schema_name not in {r[0] for r in spark.sql(f"SHOW SCHEMAS IN {catalog}").collect()}
     assert not (Path(warehouse) / "no_such_catalog").exists()
 
 
@@ -132,27 +128,32 @@ def test_bad_identifiers_rejected(spark, catalog, schema):
         ETLMonitorFramework(spark, catalog, schema)
 
 
-def test_second_process_sees_tables_and_rows(monitor: ETLMonitorFramework, warehouse):
-    """Another process on the same warehouse sees the tables and rows, before and after setup()."""
+def test_second_process_sees_tables_views_and_rows(
+    monitor: ETLMonitorFramework, warehouse, child_engine
+):
+    """Another process on the same warehouse sees the tables, views and rows, before and after setup()."""
     monitor.register_process("CORP", "HR_DAILY", name="HR daily: 'quoted'")
-    script = f"""
-import json
-from etl_monitor import ETLMonitorFramework
-from etl_monitor.local import spark_session
-spark = spark_session({warehouse!r})
-before = [r.ProcessName for r in spark.table("main.{monitor.schema}.ETLconfigProcess").collect()]
-report = ETLMonitorFramework(spark, "main", "{monitor.schema}").setup()
-after = [r.ProcessName for r in spark.table("main.{monitor.schema}.ETLconfigProcess").collect()]
-print("RESULT:" + json.dumps({{"before": before, "after": after, "created": report.tables_created,
-      "stages": report.stages_seeded, "views": report.views}}))
+    monitor.register_parameter("CORP", "HR_DAILY", "SYSDT", "SYSTEM")
+    script = """
+name = lambda t: f"{ARGS['catalog']}.{ARGS['schema']}.{t}"
+before = [r.ProcessName for r in spark.table(name("ETLconfigProcess")).collect()]
+views = sorted(v for v in ARGS["views"] if spark.catalog.tableExists(name(v)))
+processes = [r.ParameterName for r in spark.table(name("v_watermarks")).collect()]
+report = ETLMonitorFramework(spark, ARGS["catalog"], ARGS["schema"]).setup()
+after = [r.ProcessName for r in spark.table(name("ETLconfigProcess")).collect()]
+result({"before": before, "after": after, "created": report.tables_created,
+        "stages": report.stages_seeded, "views": report.views, "seen": views, "processes": processes})
 """
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SPARK_", "SAIL_"))}
-    proc = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=300
-    )
-    line = next((x for x in proc.stdout.splitlines() if x.startswith("RESULT:")), None)
-    assert line, proc.stderr[-3000:]
-    result = json.loads(line[len("RESULT:") :])
+    result = Child(
+        script,
+        warehouse,
+        child_engine,
+        catalog=monitor.catalog,
+        schema=monitor.schema,
+        views=[v.name for v in ALL_VIEWS],
+    ).result()
+    assert result.pop("seen") == sorted(v.name for v in ALL_VIEWS)  # without calling setup()
+    assert result.pop("processes") == ["SYSDT"]
     assert result == {
         "before": ["HR daily: 'quoted'"],
         "after": ["HR daily: 'quoted'"],

@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -20,6 +15,7 @@ from etl_monitor.sql import (
     is_transient_conflict,
     qualified,
 )
+from tests.helpers import Child, start_together
 
 
 @pytest.mark.parametrize(
@@ -143,36 +139,25 @@ def test_parallel_upserts_into_one_table_all_land(monitor: ETLMonitorFramework, 
     assert {r.TaskName for r in rows} == {f"task {i}" for i in range(1, 17)}
 
 
-def test_upserts_from_two_processes_all_land(monitor: ETLMonitorFramework, spark, warehouse):
+def test_upserts_from_two_processes_all_land(
+    monitor: ETLMonitorFramework, spark, warehouse, child_engine
+):
     """Another process MERGEs into the same table at the same moment: conflicts are retried."""
     monitor.register_process("CORP", "HR_DAILY")
-    start_at = time.time() + 8
-    script = f"""
-import json, time
-from etl_monitor import ETLMonitorFramework
-from etl_monitor.local import spark_session
-monitor = ETLMonitorFramework(spark_session({warehouse!r}), "main", "{monitor.schema}")
+    script = """
+monitor = ETLMonitorFramework(spark, ARGS["catalog"], ARGS["schema"])
 monitor.setup()
-time.sleep(max(0, {start_at} - time.time()))
+ready()
 for task_id in range(101, 109):
     monitor.register_task("CORP", "HR_DAILY", task_id=task_id, workflow_id=1, sequence_id=2)
-print("RESULT:" + json.dumps(dict(monitor.executor.stats)))
+result(dict(monitor.executor.stats))
 """
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SPARK_", "SAIL_"))}
-    child = subprocess.Popen(
-        [sys.executable, "-c", script],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
-    time.sleep(max(0, start_at - time.time()))
+    child = Child(script, warehouse, child_engine, catalog=monitor.catalog, schema=monitor.schema)
+    start_together([child])
     for task_id in range(1, 9):
         monitor.register_task("CORP", "HR_DAILY", task_id=task_id, workflow_id=1, sequence_id=2)
-    out, err = child.communicate(timeout=300)
-    assert child.returncode == 0, err[-3000:]
+    stats = child.result()
     rows = spark.table(monitor.table_name("ETLconfigTasks")).collect()
     assert sorted(r.TaskID for r in rows) == [*range(1, 9), *range(101, 109)]
-    stats = json.loads(next(x for x in out.splitlines() if x.startswith("RESULT:"))[7:])
-    print("child stats", stats)
+    print("child stats", stats, "parent stats", dict(monitor.executor.stats))
     assert stats["write"] >= 8

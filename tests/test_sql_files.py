@@ -66,7 +66,7 @@ def test_sqlserver_scripts_parse_as_tsql_and_their_openqueries_run(monitor, spar
     from sqlglot import exp
     from sqlglot.errors import ErrorLevel
 
-    files = sqlfiles.rendered("main", monitor.schema)
+    files = sqlfiles.rendered(monitor.catalog, monitor.schema)
     inner_queries = []
     for rel in (
         "sqlserver/01_linked_server.sql",
@@ -98,27 +98,27 @@ def test_adf_lookups_run_against_the_engine(monitor):
     monitor.generate_execution_steps(e, "CORP", "HR_DAILY", "2026-04-09")
     with monitor.task(e, "CORP", "HR_DAILY", 1, 1):
         pass
-    files = sqlfiles.rendered("main", monitor.schema)
+    files = sqlfiles.rendered(monitor.catalog, monitor.schema)
     key = {"project_code": "CORP", "process_load": "HR_DAILY"}
-    (mark,) = monitor.spark.sql(
+    (mark,) = monitor.executor.query(
         sqlfiles.statements(files["adf/lookup_watermark.sql"])[0],
-        args={**key, "parameter_name": "W1"},
-    ).collect()
+        {**key, "parameter_name": "W1"},
+    )
     assert (
         mark.ParameterType == "DELTA_DATE"
         and mark.ActiveValue.startswith("20")
         and "T" in mark.ActiveValue
     )
-    pending = monitor.spark.sql(
+    pending = monitor.executor.query(
         sqlfiles.statements(files["adf/lookup_pending_tasks.sql"])[0],
-        args={**key, "execution_id": e, "sequence_id": 2},
-    ).collect()
+        {**key, "execution_id": e, "sequence_id": 2},
+    )
     assert [(r.TaskID, r.FileName, r.ParameterName) for r in pending] == [
         (2, "load2_20260409.csv", "W2"),
         (3, "load3_20260409.csv", "W3"),
     ]
-    (blockers,) = monitor.spark.sql(
+    (blockers,) = monitor.executor.query(
         sqlfiles.statements(files["adf/lookup_mandatory_blockers.sql"])[0],
-        args={**key, "execution_id": e},
-    ).collect()
+        {**key, "execution_id": e},
+    )
     assert blockers.Blockers == 0

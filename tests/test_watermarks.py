@@ -10,8 +10,9 @@ from etl_monitor import ETLMonitorFramework, InvalidArgumentError, NotFoundError
 from tests.helpers import register_hr, rows
 
 P, L = "CORP", "HR_DAILY"
-T1 = datetime(2026, 4, 9, 6, 0)
-T2 = datetime(2026, 4, 10, 6, 0)
+UTC = timezone.utc
+T1 = datetime(2026, 4, 9, 6, 0, tzinfo=UTC)
+T2 = datetime(2026, 4, 10, 6, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -42,7 +43,7 @@ def test_delta_date_advances_to_start_time_and_never_back(hr: ETLMonitorFramewor
     assert hr.advance_watermark(P, L, "W1", new_datetime_value=T1) is False  # backwards: ignored
     assert hr.get_active_watermark(P, L, "W1") == T2
     _, t = _done(hr)  # the task started now, which is after T2
-    assert hr.get_active_watermark(P, L, "W1") == t.state["StartTime"].replace(tzinfo=None)
+    assert hr.get_active_watermark(P, L, "W1") == t.state["StartTime"]
 
 
 def test_advance_inside_task_is_the_value_that_sticks(hr: ETLMonitorFramework):
@@ -170,7 +171,7 @@ def test_processing_modes_do_not_undo_each_other(hr: ETLMonitorFramework):
         and hr.get_active_watermark(P, L, "LoadById") == 0
     )
     assert hr.get_active_watermark(P, L, "SYSDT") == datetime(
-        2026, 1, 31
+        2026, 1, 31, tzinfo=UTC
     )  # bulk kept the historic date
     # historic mode sets the default processing date
     e = hr.generate_execution_id()
@@ -212,4 +213,4 @@ def test_registered_timezone_aware_values_are_utc(hr: ETLMonitorFramework):
 
     cet = timezone(timedelta(hours=1))
     hr.advance_watermark(P, L, "W3", new_datetime_value=datetime(2026, 4, 9, 7, 0, tzinfo=cet))
-    assert hr.get_active_watermark(P, L, "W3") == datetime(2026, 4, 9, 6, 0)
+    assert hr.get_active_watermark(P, L, "W3") == datetime(2026, 4, 9, 6, 0, tzinfo=UTC)

@@ -12,11 +12,12 @@ from typing import Any
 
 from .. import registry
 from ..bootstrap import SetupReport, create_schema, ensure_objects
-from ..context import Context, utcnow
+from ..context import Context
 from ..engines import Engine, detect_engine
 from ..errors import InvalidArgumentError
 from ..events import new_event_id, spark_schema
 from ..sql import RetryPolicy, SqlExecutor, check_identifier, qualified
+from ..timestamps import utcnow
 from ..validation import HINTS, validate
 from . import provision, unified
 from .api import make_api
@@ -413,17 +414,17 @@ class MonitoringFramework:
                 body = unified.view_sql(
                     self.catalog, self.schema, unified.union_sql(columns, branches), drift
                 )
-                self.executor.execute(
-                    f"CREATE OR REPLACE VIEW {self._ctx.name(name)} AS\n{body}", kind="ddl"
+                self._ctx.create_view(
+                    name, f"CREATE OR REPLACE VIEW {self._ctx.name(name)} AS\n{body}"
                 )
                 (report.drift_views if drift else report.profile_views)[group] = (
                     f"{self.catalog}.{self.schema}.{name}"
                 )
         alerts = "v_monitor_drift_alerts"
-        self.executor.execute(
+        self._ctx.create_view(
+            alerts,
             f"CREATE OR REPLACE VIEW {self._ctx.name(alerts)} AS\n"
             f"SELECT * FROM {self._ctx.name('v_monitor_drift_all')} WHERE is_drift_alert",
-            kind="ddl",
         )
         report.alerts_view = f"{self.catalog}.{self.schema}.{alerts}"
         return report
