@@ -1,23 +1,23 @@
-"""Cost of one `with monitor.task()` and throughput of a parallel stage, on the embedded engine.
+"""One `with monitor.task()` and a parallel stage, per engine, side by side.
 
-Prints, for one task: statements issued, Delta commits and median wall time; for 16 tasks of
-one stage in 8 threads: tasks per second and errors.
+For one task: statements issued, Delta commits, median and p90 wall time. For 16 tasks of
+one stage in 8 threads: tasks per second, errors and commit conflicts retried. Each
+engine runs in its own process (Sail, and Delta on classic JVM Spark).
 
-Run: python benchmarks/bench_task.py [--runs N] [--history N]
+Run: python benchmarks/bench_task.py [--runs N] [--history N] [--engines sail,delta]
 """
 
 from __future__ import annotations
 
 import argparse
 import statistics
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
-from etl_monitor import ETLMonitorFramework
-from etl_monitor.local import spark_session
+from side_by_side import DEFAULT_ENGINES, run
 
 P, L = "BENCH", "DAILY"
 
@@ -26,7 +26,7 @@ def commits(root: str) -> int:
     return len(list(Path(root).glob("**/ETLProcessingEvents/_delta_log/*.json")))
 
 
-def register(monitor: ETLMonitorFramework, tasks: int) -> None:
+def register(monitor: Any, tasks: int) -> None:
     monitor.register_process(P, L)
     for n in range(1, tasks + 1):
         monitor.register_task(
@@ -35,11 +35,11 @@ def register(monitor: ETLMonitorFramework, tasks: int) -> None:
         monitor.register_parameter(P, L, f"W{n}", "DELTA_DATE")
 
 
-def single_task(monitor: ETLMonitorFramework, root: str, runs: int) -> None:
+def single_task(monitor: Any, root: str, runs: int) -> dict[str, str]:
     times, statements, deltas = [], [], []
-    for run in range(runs):
+    for n in range(runs):
         e = monitor.generate_execution_id()
-        monitor.generate_execution_steps(e, P, L, date(2025, 1, 1) + timedelta(days=run))
+        monitor.generate_execution_steps(e, P, L, date(2025, 1, 1) + timedelta(days=n))
         before_stmt, before_commits = monitor.executor.stats["statements"], commits(root)
         t = time.perf_counter()
         with monitor.task(e, P, L, 1, 1):
@@ -47,23 +47,26 @@ def single_task(monitor: ETLMonitorFramework, root: str, runs: int) -> None:
         times.append((time.perf_counter() - t) * 1000)
         statements.append(monitor.executor.stats["statements"] - before_stmt)
         deltas.append(commits(root) - before_commits)
-    print(
-        f"one task(): {statistics.median(statements):.0f} statements, {statistics.median(deltas):.0f} Delta commits, "
-        f"median {statistics.median(times):.1f} ms (p90 {sorted(times)[int(len(times) * 0.9)]:.1f}) over {runs} runs"
-    )
+    return {
+        "one task(): statements": f"{statistics.median(statements):.0f}",
+        "one task(): Delta commits": f"{statistics.median(deltas):.0f}",
+        "one task(): median ms": f"{statistics.median(times):.0f}",
+        "one task(): p90 ms": f"{sorted(times)[int(len(times) * 0.9)]:.0f}",
+    }
 
 
-def parallel_stage(monitor: ETLMonitorFramework, tasks: int, threads: int) -> None:
+def parallel_stage(monitor: Any, tasks: int, threads: int) -> dict[str, str]:
     e = monitor.generate_execution_id()
     monitor.generate_execution_steps(e, P, L, "2026-04-10")
     errors: list[BaseException] = []
+    retries_before = monitor.executor.stats["retries"]
 
     def work(task_id: int) -> None:
         try:
-            with monitor.task(e, P, L, task_id, 1) as run:
-                assert run.active
-            if run.bookkeeping_error:
-                errors.append(run.bookkeeping_error)
+            with monitor.task(e, P, L, task_id, 1) as step:
+                assert step.active
+            if step.bookkeeping_error:
+                errors.append(step.bookkeeping_error)
         except BaseException as error:  # counted, not raised: the benchmark reports errors
             errors.append(error)
 
@@ -76,10 +79,25 @@ def parallel_stage(monitor: ETLMonitorFramework, tasks: int, threads: int) -> No
         for r in monitor.spark.table(monitor.table_name("ETLProcessingSteps")).collect()
         if r.ExecutionID == e and r.StatusCode == "DONE"
     )
-    print(
-        f"{tasks} tasks in {threads} threads: {tasks / elapsed:.1f} tasks/s ({elapsed:.2f} s), "
-        f"{len(errors)} errors, {done}/{tasks} DONE"
-    )
+    label = f"{tasks} tasks in {threads} threads"
+    return {
+        f"{label}: tasks/s": f"{tasks / elapsed:.1f}",
+        f"{label}: errors": str(len(errors)),
+        f"{label}: conflicts retried": str(monitor.executor.stats["retries"] - retries_before),
+        f"{label}: DONE": f"{done}/{tasks}",
+    }
+
+
+def measure(spark: Any, catalog: str, root: str, args: dict[str, Any]) -> dict[str, str]:
+    from etl_monitor import ETLMonitorFramework
+
+    monitor = ETLMonitorFramework(spark, catalog, "bench")
+    monitor.setup()
+    register(monitor, 16)
+    for _ in range(args["history"]):
+        e = monitor.generate_execution_id()
+        monitor.generate_execution_steps(e, P, L, "2026-01-01")
+    return {**single_task(monitor, root, args["runs"]), **parallel_stage(monitor, 16, 8)}
 
 
 def main() -> None:
@@ -88,16 +106,14 @@ def main() -> None:
     parser.add_argument(
         "--history", type=int, default=0, help="extra executions to write first (log size)"
     )
-    args = parser.parse_args()
-    root = tempfile.mkdtemp(prefix="etlm-bench-")
-    monitor = ETLMonitorFramework(spark_session(root), "main", "bench")
-    monitor.setup()
-    register(monitor, 16)
-    for _ in range(args.history):
-        e = monitor.generate_execution_id()
-        monitor.generate_execution_steps(e, P, L, "2026-01-01")
-    single_task(monitor, root, args.runs)
-    parallel_stage(monitor, 16, 8)
+    parser.add_argument("--engines", default=",".join(DEFAULT_ENGINES))
+    options = parser.parse_args()
+    print(f"task(), {options.runs} runs per engine, {options.history} executions of history")
+    run(
+        "bench_task",
+        {"runs": options.runs, "history": options.history},
+        tuple(options.engines.split(",")),
+    )
 
 
 if __name__ == "__main__":

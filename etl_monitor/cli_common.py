@@ -65,21 +65,27 @@ def emit(
 
 
 def _framework(
-    warehouse: str | None, catalog: str, schema: str, engine: str, *, existing: bool = False
+    warehouse: str | None, catalog: str | None, schema: str, engine: str, *, existing: bool = False
 ):
-    """A framework on the embedded engine; with existing=True the schema must have been set up."""
+    """A framework on a local engine; with existing=True the schema must have been set up.
+
+    catalog None means the engine's own: ``main`` on Sail, ``spark_catalog`` on Delta.
+    """
     from . import local
     from .framework import ETLMonitorFramework
 
-    spark = local.spark_session(warehouse, catalogs=(catalog,), engine=engine)
+    catalog = catalog or local.DEFAULT_CATALOG[engine]
+    spark = local.spark_session(
+        warehouse, catalogs=(catalog,), engine=engine, schemas=(f"{catalog}.{schema}",)
+    )
     monitor = ETLMonitorFramework(spark, catalog, schema)
-    if existing:
-        if not spark.catalog.tableExists(f"{catalog}.{schema}.ETLProcessingEvents"):
-            raise NotFoundError(
-                f"no etl_monitor schema {catalog}.{schema} under {local.warehouse_root(warehouse)}; "
-                "run 'etl-monitor setup' (or 'etl-monitor demo') first"
-            )
-        monitor.setup()  # the embedded engine keeps views in memory: recreate them (changes no row)
+    if existing and not spark.catalog.tableExists(f"{catalog}.{schema}.ETLProcessingEvents"):
+        raise NotFoundError(
+            f"no etl_monitor schema {catalog}.{schema} under {local.warehouse_root(warehouse)}; "
+            "run 'etl-monitor setup' (or 'etl-monitor demo') first"
+        )
+    if existing and not spark.catalog.tableExists(f"{catalog}.{schema}.v_taskDetail"):
+        monitor.setup()  # a warehouse from before views were kept beside the tables
     return monitor
 
 
@@ -100,17 +106,21 @@ def engine_options(command):
                 help="Warehouse directory of the embedded engine [default: ./etl_monitor_warehouse].",
             ),
             click.option(
-                "--catalog", default="main", show_default=True, help="Catalog of the framework."
+                "--catalog",
+                default=None,
+                help="Catalog of the framework [default: main on sail, spark_catalog on Delta].",
             ),
             click.option(
                 "--schema", default="etl", show_default=True, help="Schema of the framework."
             ),
             click.option(
                 "--engine",
-                type=click.Choice(["sail", "delta"]),
+                type=click.Choice(["sail", "delta", "delta-connect"]),
                 default="sail",
                 show_default=True,
-                help="Embedded Sail, or JVM Spark with delta-spark (needs Maven).",
+                help="Embedded Sail; JVM Spark with delta-spark in this process (delta) or "
+                "behind a local Spark Connect server (delta-connect). Delta fetches its jars "
+                "from Maven once, or uses ETL_MONITOR_DELTA_JARS.",
             ),
             click.option(
                 "--format",

@@ -25,6 +25,7 @@ CAPABILITIES: dict[str, str] = {
     "dml_parameters": "named parameters in DML statements (spark.sql(..., args=...))",
     "persistent_catalog": "a catalog that outlives the session (views survive a restart)",
     "three_level_names": "catalogs other than spark_catalog (three-level names)",
+    "classic_client": "a classic (py4j) PySpark client; it is reached through Spark Connect only",
 }
 
 
@@ -49,6 +50,7 @@ class Engine:
     dml_parameters: bool
     persistent_catalog: bool
     three_level_names: bool
+    classic_client: bool = True
     default_catalog: str = "main"
     warehouse_root: str | None = None
 
@@ -115,6 +117,7 @@ def sail(warehouse_root: str) -> Engine:
         dml_parameters=False,
         persistent_catalog=False,
         three_level_names=True,
+        classic_client=False,
         warehouse_root=warehouse_root,
     )
 

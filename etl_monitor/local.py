@@ -19,6 +19,7 @@ from __future__ import annotations
 import atexit
 import logging
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -102,6 +103,7 @@ def spark_session(
     *,
     catalogs: tuple[str, ...] = ("main",),
     engine: str = "sail",
+    schemas: tuple[str, ...] | None = None,
 ) -> Any:
     """A SparkSession on a local engine, with all data under `warehouse`.
 
@@ -110,6 +112,8 @@ def spark_session(
         catalogs: catalogs to create on Sail (Delta has only ``spark_catalog``).
         engine: ``sail`` (default, no JVM), ``delta`` (classic JVM Spark with delta-spark in
             this process) or ``delta-connect`` (a JVM Spark Connect server with delta-spark).
+        schemas: ``catalog.schema`` names whose tables and views to register (default: every
+            table under the warehouse; a warehouse of many schemas starts faster with a few).
 
     Returns:
         A SparkSession; the same one for a repeated call with the same warehouse and engine.
@@ -126,10 +130,15 @@ def spark_session(
         raise EngineError(f"unknown engine {engine!r}; allowed: {', '.join(map(repr, ENGINES))}")
     root = warehouse_root(warehouse)
     with _lock:
+        tables = [
+            t for t in _existing_tables(root) if schemas is None or f"{t[0]}.{t[1]}" in schemas
+        ]
         if (engine, root) in _sessions:
-            return _sessions[(engine, root)][1]
+            spark = _sessions[(engine, root)][1]
+            if schemas is not None:  # a cached session: register what it may not have yet
+                attach(spark, root, tables, jvm=engine != "sail", schemas=schemas)
+            return spark
         Path(root).mkdir(parents=True, exist_ok=True)
-        tables = _existing_tables(root)
         if engine == "sail":
             server, spark = _start_sail(root, catalogs, tables)
         elif engine == "delta":
@@ -137,7 +146,7 @@ def spark_session(
         else:
             server = JvmServer("connect", root)
             spark = server.session()
-        attached = attach(spark, root, tables, jvm=engine != "sail")
+        attached = attach(spark, root, tables, jvm=engine != "sail", schemas=schemas)
         _sessions[(engine, root)] = (server, spark)
         log.info("%s engine, warehouse %s, %d tables attached", engine, root, attached)
         return spark
@@ -224,14 +233,25 @@ def delta_builder(
     return builder
 
 
-def attach(spark: Any, root: str, tables: list[tuple[str, str, str, str]], *, jvm: bool) -> int:
+def attach(
+    spark: Any,
+    root: str,
+    tables: list[tuple[str, str, str, str]],
+    *,
+    jvm: bool,
+    schemas: tuple[str, ...] | None = None,
+) -> int:
     """Register existing Delta directories and re-create kept views; returns the table count.
 
     On JVM Spark only ``spark_catalog`` exists; tables of other catalogs are left alone.
     """
     for statement in attach_statements(root, tables, jvm=jvm):
         _run_attach(spark, statement)
-    pending = [v[2] for v in view_files.recorded(root, _catalogs(tables, jvm))]
+    pending = [
+        v[2]
+        for v in view_files.recorded(root, _catalogs(tables, jvm))
+        if schemas is None or f"{v[0]}.{v[1]}" in schemas
+    ]
     while pending:  # a view may read another: retry until no view can be added
         failed = []
         for statement in pending:
@@ -343,8 +363,11 @@ class JvmServer:
             WAREHOUSE_CONF_KEY: self.root,
             "spark.jars.ivy": str(Path(self._workdir) / "ivy"),
         }
-        if kind == "thrift":  # the Thrift Server needs the Hive catalog classes, kept in its folder
+        if kind == "thrift":  # HiveServer2 needs the Hive catalog, kept in its own folder
             settings["spark.sql.catalogImplementation"] = "hive"
+            settings["spark.sql.warehouse.dir"] = str(Path(self._workdir) / "warehouse")
+            # JDBC sessions load the catalog plugin from the driver's class path, not --jars.
+            settings["spark.driver.extraClassPath"] = os.pathsep.join(delta_jars())
             settings["spark.hadoop.javax.jdo.option.ConnectionURL"] = (
                 f"jdbc:derby:;databaseName={self._workdir}/metastore_db;create=true"
             )
@@ -412,3 +435,4 @@ class JvmServer:
                 self.process.wait()
         if not self._log.closed:
             self._log.close()
+        shutil.rmtree(self._workdir, ignore_errors=True)

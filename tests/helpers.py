@@ -173,7 +173,8 @@ import json, sys
 from etl_monitor import ETLMonitorFramework
 from etl_monitor.local import spark_session
 ARGS = json.loads(sys.argv[1])
-spark = spark_session(ARGS["warehouse"], engine=ARGS["engine"])
+spark = spark_session(ARGS["warehouse"], engine=ARGS["engine"],
+                      schemas=(f"{ARGS['catalog']}.{ARGS['schema']}",) if "schema" in ARGS else None)
 def ready():
     # A start barrier: tell the parent we are set up, then wait for its go.
     print("READY", flush=True)

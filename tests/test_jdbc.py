@@ -10,7 +10,6 @@ bound parameters, and the Spark SQL inside every SQL Server OPENQUERY.
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 from collections.abc import Mapping
@@ -20,7 +19,6 @@ from typing import Any
 import pytest
 
 from etl_monitor import local, sqlfiles, view_files
-from etl_monitor.delta_jars import delta_jars
 from etl_monitor.errors import EngineError
 from etl_monitor.views import ALL_VIEWS
 from tests.helpers import register_hr
@@ -39,7 +37,6 @@ SCALAR_TYPES = {
     "date",
     "timestamp",
 }
-DRIVER_CLASS_PATH = "spark.driver.extraClassPath"
 _QUOTED = re.compile(r"('(?:[^'\\]|\\.)*')")
 _NAMED_MARKER = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
 
@@ -55,21 +52,6 @@ def positional(sql: str, values: Mapping[str, Any]) -> tuple[str, list[Any]]:
     parts = _QUOTED.split(sql)
     parts[::2] = [_NAMED_MARKER.sub(marker, part) for part in parts[::2]]
     return "".join(parts), [values[name] for name in names]
-
-
-def start_thrift_server(root: str) -> local.JvmServer:
-    """`JvmServer("thrift", root)`, with the Delta jars also on the driver's class path.
-
-    Workaround: `JvmServer` passes the Delta jars with ``--jars`` only. The Thrift Server
-    loads the session catalog (DeltaCatalog) when a JDBC session opens, on a Thrift worker
-    thread whose class loader does not see ``--jars``, so every connection fails with
-    ``ClassNotFoundException: org.apache.spark.sql.delta.catalog.DeltaCatalog``.
-    `JvmServer` reads `local.JVM_SETTINGS` when it builds the command, so the setting is
-    added for that moment only.
-    """
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setitem(local.JVM_SETTINGS, DRIVER_CLASS_PATH, os.pathsep.join(delta_jars()))
-        return local.JvmServer("thrift", root)
 
 
 def run_probe(port: int, requests: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -131,7 +113,7 @@ def test_consumer_sql_runs_over_hive_jdbc(monitor, warehouse, engine_name):
     requests = [{"sql": s} for s in ddl] + lookup_requests + view_requests
 
     try:
-        server = start_thrift_server(root)
+        server = local.JvmServer("thrift", root)
     except EngineError as error:
         pytest.fail(f"the Thrift Server did not start: {error}", pytrace=False)
     try:

@@ -3,27 +3,35 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
 from etl_monitor import EngineError, __version__
-from etl_monitor.engines import DATABRICKS, DELTA_SPARK, detect_engine
+from etl_monitor.engines import DATABRICKS, DELTA_SPARK, detect_engine, sail
 from etl_monitor.local import delta_builder, spark_session, warehouse_root
 from etl_monitor.schema import ALL_TABLES
 from etl_monitor.views import ALL_VIEWS
 from tests.helpers import run_cli
 
 
-def test_local_session_is_sail_with_three_part_names(spark, warehouse):
+def test_local_session_engine_catalogs_and_locations(spark, warehouse, engine_name):
     engine = detect_engine(spark)
-    assert engine.name == "sail" and engine.warehouse_root == warehouse
+    assert engine.warehouse_root == warehouse
     assert spark.conf.get("spark.sql.session.timeZone") == "UTC"
-    assert {r[0] for r in spark.sql("SHOW CATALOGS").collect()} >= {"main", "spark_catalog"}
-    assert engine.table_location("main", "etl", "T") == f"{warehouse}/main/etl/T"
+    catalogs = {r[0] for r in spark.sql("SHOW CATALOGS").collect()}
+    if engine_name == "sail":
+        assert engine.name == "sail" and catalogs >= {"main", "spark_catalog"}
+    else:
+        assert engine.name == "delta-spark" and "spark_catalog" in catalogs
+    catalog = engine.default_catalog
+    assert engine.table_location(catalog, "etl", "T") == f"{warehouse}/{catalog}/etl/T"
 
 
-def test_same_warehouse_gives_same_session(spark, warehouse):
-    assert spark_session(warehouse) is spark
+def test_same_warehouse_gives_same_session(spark, warehouse, engine_name):
+    from conftest import SESSION_ENGINE
+
+    assert spark_session(warehouse, engine=SESSION_ENGINE[engine_name]) is spark
 
 
 def test_warehouse_path_with_quote_refused(tmp_path):
@@ -41,18 +49,29 @@ def test_delta_builder_configures_delta_lake(tmp_path):
 
     options = delta_builder(tmp_path)._options
     version = installed("delta_spark")
-    packages = options["spark.jars.packages"].split(",")
-    assert any(
-        p.startswith("io.delta:delta-spark_") and p.endswith(":" + version) for p in packages
-    )
+    jars = options["spark.jars"].split(",")
+    assert any(Path(j).name.startswith("io.delta_delta-spark_") for j in jars)
+    assert all(Path(j).is_file() and version in Path(j).name for j in jars)
     assert options["spark.sql.extensions"] == "io.delta.sql.DeltaSparkSessionExtension"
     assert (
         options["spark.sql.catalog.spark_catalog"]
         == "org.apache.spark.sql.delta.catalog.DeltaCatalog"
     )
     assert options["spark.sql.warehouse.dir"] == str(tmp_path.resolve())
-    assert options["spark.master"] == "local[*]"
+    assert options["spark.sql.legacy.parameterSubstitution.constantsOnly"] == "true"
     assert options["etl_monitor.engine"] == "delta-spark"
+
+
+def test_local_jars_without_maven(tmp_path, monkeypatch):
+    """ETL_MONITOR_DELTA_JARS names a folder or files; a folder without jars is refused."""
+    from etl_monitor import delta_jars
+
+    cached = delta_jars.delta_jars()
+    monkeypatch.setenv(delta_jars.JARS_ENV, ",".join(cached))
+    assert delta_jars.delta_jars() == cached
+    monkeypatch.setenv(delta_jars.JARS_ENV, str(tmp_path))
+    with pytest.raises(EngineError, match="names no jar files"):
+        delta_jars.delta_jars()
 
 
 class _Conf:
@@ -78,7 +97,18 @@ def test_engine_detection(monkeypatch):
     )
     monkeypatch.setenv("DATABRICKS_RUNTIME_VERSION", "15.4")
     assert detect_engine(_Session({})) == DATABRICKS
-    assert DATABRICKS.liquid_clustering and not DELTA_SPARK.liquid_clustering
+    assert DATABRICKS.liquid_clustering and DELTA_SPARK.liquid_clustering
+    assert not sail("/w").liquid_clustering
+    local = detect_engine(
+        _Session({"etl_monitor.engine": "delta-spark", "etl_monitor.warehouse": "/w"})
+    )
+    assert (local.name, local.warehouse_root, local.default_catalog) == (
+        "delta-spark",
+        "/w",
+        "spark_catalog",
+    )
+    assert sail("/w").lacks("optimize") == "sail lacks OPTIMIZE (file compaction by SQL)"
+    assert DELTA_SPARK.lacks("optimize") is None
 
 
 def test_cli_version_and_setup(tmp_path):

@@ -403,7 +403,10 @@ def test_unified_views_over_metric_tables(mon: MonitoringFramework, spark):
     assert [
         (r["row_count"], r["percent_null"], r["avg_length"], r["window_start"].isoformat())
         for r in profile
-    ] == [(100, 2.0, 10.0, "2026-04-09T00:00:00"), (101, 2.0, 10.0, "2026-04-09T00:00:00")]
+    ] == [
+        (100, 2.0, 10.0, "2026-04-09T00:00:00+00:00"),
+        (101, 2.0, 10.0, "2026-04-09T00:00:00+00:00"),
+    ]
     assert "my_custom_metric" not in rows(mon, "v_monitor_profile_default")[0]
     # every column is a scalar for JDBC clients
     allowed = {"string", "int", "bigint", "boolean", "double", "timestamp"}

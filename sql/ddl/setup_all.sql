@@ -444,8 +444,9 @@ WITH dedup AS (
 SELECT r.ProjectCode, r.ProcessLoad, r.ParameterName, r.ParameterType,
   r.ValueDateTime, r.ValueINT, r.ValueBIT,
   CASE r.ParameterType
-    WHEN 'DELTA_DATE' THEN date_format(COALESCE(r.ValueDateTime, TIMESTAMP'1900-01-01 00:00:00'), "yyyy-MM-dd'T'HH:mm:ss.SSS")
-    WHEN 'SYSTEM' THEN date_format(COALESCE(r.ValueDateTime, CAST(current_date() AS TIMESTAMP)), "yyyy-MM-dd'T'HH:mm:ss.SSS")
+    WHEN 'DELTA_DATE' THEN COALESCE(date_format(to_utc_timestamp(r.ValueDateTime, current_timezone()), "yyyy-MM-dd'T'HH:mm:ss.SSS"), '1900-01-01T00:00:00.000')
+    WHEN 'SYSTEM' THEN COALESCE(date_format(to_utc_timestamp(r.ValueDateTime, current_timezone()), "yyyy-MM-dd'T'HH:mm:ss.SSS"),
+      date_format(to_utc_timestamp(current_timestamp(), current_timezone()), "yyyy-MM-dd'T'00:00:00.000"))
     WHEN 'DELTA_ID' THEN CAST(COALESCE(r.ValueINT, 0) AS STRING)
     WHEN 'FLAG' THEN CASE WHEN r.ValueBIT THEN '1' ELSE '0' END
   END AS ActiveValue,

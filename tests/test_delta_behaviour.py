@@ -1,0 +1,107 @@
+"""Delta Lake behaviour the library relies on, exercised for real on each engine.
+
+Where an engine lacks a feature the test skips with the difference named in
+`etl_monitor.engines.CAPABILITIES`.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from etl_monitor import ETLMonitorFramework
+from etl_monitor.schema import EVENTS, PROCESS, SYSLOGS
+from tests.helpers import commit_count, register_hr
+
+
+def test_provoked_commit_conflict_is_retried_then_succeeds(monitor: ETLMonitorFramework, spark):
+    """A writer outside the executor rewrites ETLconfigProcess while MERGEs land: conflicts retry."""
+    monitor.register_process("CORP", "CHURN", name="rewritten over and over")
+    table = monitor.table_name(PROCESS.name)
+    stop = threading.Event()
+    raw_failures: list[str] = []
+
+    def churn() -> None:  # UPDATEs that bypass the executor, so nothing serialises them
+        while not stop.is_set():
+            try:
+                spark.sql(f"UPDATE {table} SET Description = uuid() WHERE ProcessLoad = 'CHURN'")
+            except Exception as error:  # the churner loses conflicts too; it just goes on
+                raw_failures.append(type(error).__name__)
+            stop.wait(0.05)
+
+    thread = threading.Thread(target=churn, daemon=True)
+    thread.start()
+    registered = []
+    try:
+        for n in range(60):
+            monitor.register_process("CORP", f"P{n}", name=f"process {n}")
+            registered.append(f"P{n}")
+            if monitor.executor.stats["retries"] >= 1 and n >= 3:
+                break
+    finally:
+        stop.set()
+        thread.join(timeout=60)
+    assert monitor.executor.stats["retries"] >= 1, "no conflict was provoked"
+    landed = {r.ProcessLoad for r in spark.table(table).collect()}
+    assert set(registered) <= landed and len(landed) == len(registered) + 1
+
+
+def test_append_only_event_log_refuses_update(monitor: ETLMonitorFramework, spark):
+    register_hr(monitor)
+    e = monitor.generate_execution_id()
+    monitor.generate_execution_steps(e, "CORP", "HR_DAILY", "2026-04-09")
+    events = monitor.table_name(EVENTS.name)
+    with pytest.raises(Exception, match=r"(?i)append"):
+        spark.sql(f"UPDATE {events} SET CreatedBy = 'tamper'").collect()
+    with pytest.raises(Exception, match=r"(?i)append"):
+        spark.sql(f"DELETE FROM {events}").collect()
+    assert {r.CreatedBy for r in spark.table(monitor.table_name(EVENTS.name)).collect()} != {
+        "tamper"
+    }
+
+
+@pytest.mark.requires("liquid_clustering")
+def test_event_log_is_liquid_clustered(monitor: ETLMonitorFramework, spark):
+    detail = spark.sql(f"DESCRIBE DETAIL {monitor.table_name(EVENTS.name)}").collect()[0]
+    assert list(detail["clusteringColumns"]) == list(EVENTS.cluster_by)
+    logs = spark.sql(f"DESCRIBE DETAIL {monitor.table_name(SYSLOGS.name)}").collect()[0]
+    assert list(logs["clusteringColumns"]) == list(SYSLOGS.cluster_by)
+
+
+@pytest.mark.requires("table_history")
+def test_a_task_is_two_commits_in_the_table_history(monitor: ETLMonitorFramework, spark, warehouse):
+    register_hr(monitor)
+    e = monitor.generate_execution_id()
+    monitor.generate_execution_steps(e, "CORP", "HR_DAILY", "2026-04-09")
+    events = monitor.table_name(EVENTS.name)
+
+    def history() -> list:
+        return spark.sql(f"DESCRIBE HISTORY {events}").orderBy("version").collect()
+
+    before, files_before = history(), commit_count(warehouse, monitor, EVENTS.name)
+    with monitor.task(e, "CORP", "HR_DAILY", 1, 1):
+        pass
+    after = history()
+    new = after[len(before) :]
+    assert [c["version"] for c in new] == [before[-1]["version"] + 1, before[-1]["version"] + 2]
+    assert {c["operation"] for c in new} == {"WRITE"}  # blind appends, never a rewrite
+    assert [c["operationParameters"]["mode"] for c in new] == ["Append", "Append"]
+    assert commit_count(warehouse, monitor, EVENTS.name) == files_before + 2
+
+
+@pytest.mark.requires("optimize")
+def test_optimize_compacts_the_event_log_without_losing_a_row(monitor: ETLMonitorFramework, spark):
+    register_hr(monitor)
+    e = monitor.generate_execution_id()
+    monitor.generate_execution_steps(e, "CORP", "HR_DAILY", "2026-04-09")
+    for task_id in (1, 2, 3):
+        with monitor.task(e, "CORP", "HR_DAILY", task_id, 1):
+            pass
+    events = monitor.table_name(EVENTS.name)
+    rows_before = sorted(tuple(r) for r in spark.table(events).collect())
+    files_before = spark.sql(f"DESCRIBE DETAIL {events}").collect()[0]["numFiles"]
+    spark.sql(f"OPTIMIZE {events}").collect()
+    files_after = spark.sql(f"DESCRIBE DETAIL {events}").collect()[0]["numFiles"]
+    assert files_after < files_before
+    assert sorted(tuple(r) for r in spark.table(events).collect()) == rows_before
