@@ -34,14 +34,14 @@ CHILD_ENGINE = {"sail": "sail", "delta": "delta"}
 TEST_TIME_ZONES = {"sail": "America/New_York", "delta": "Europe/Berlin"}
 
 #: Modules whose tests run on Delta by default. JVM Delta costs about 1 s per MERGE and
-#: 0.2 s per query on a 2-core machine (Sail: about 10 ms), so the default run keeps Delta
-#: to the modules that reach engine-dependent paths: run tracking, watermarks, views,
-#: setup and migration, the executor, concurrency, time zones, Delta features, JDBC, the
-#: ADF and SQL Server SQL. ETL_MONITOR_DELTA_SUITE=full runs every module on Delta too.
+#: 0.2-0.5 s per query on a 2-core machine (Sail: about 10 ms), so a Delta test takes
+#: 15-30 s where Sail takes 1 s. The default run keeps Delta to the modules that reach
+#: what only Delta reaches or what differs by engine: run tracking, views, setup and
+#: migration, the executor's retries, concurrency, time zones, Delta features, the classic
+#: client, JDBC, and the ADF and SQL Server SQL. ETL_MONITOR_DELTA_SUITE=full runs every
+#: module on Delta (queue, watermarks, registry, catalogue, monitoring, notebooks, CLI).
 DELTA_MODULES = {
     "test_lifecycle",
-    "test_queue",
-    "test_watermarks",
     "test_views",
     "test_setup",
     "test_sql",
@@ -78,7 +78,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         on_delta = callspec is not None and callspec.params.get("engine_name") == "delta"
         if on_delta and not FULL_DELTA and item.module.__name__.split(".")[-1] not in DELTA_MODULES:
             item.add_marker(budget)
-    items.sort(key=lambda item: item.get_closest_marker("dialect") is not None)
+    order = {name: n for n, name in enumerate(ENGINE_NAMES)}
+
+    def engine_of(item: pytest.Item) -> int:  # one engine after the other: each starts once
+        callspec = getattr(item, "callspec", None)
+        return order.get(callspec.params.get("engine_name"), -1) if callspec else -1
+
+    items.sort(key=lambda item: (item.get_closest_marker("dialect") is not None, engine_of(item)))
 
 
 def set_driver_time_zone(zone: str | None) -> None:
@@ -115,9 +121,47 @@ def driver_time_zone(request: pytest.FixtureRequest) -> Iterator[str | None]:
         set_driver_time_zone(_ORIGINAL_TZ)
 
 
+class _Engines:
+    """Each engine's warehouse and session, started once and kept for the whole session.
+
+    pytest re-runs a parametrized session fixture whenever the parameter changes; the
+    fixtures below only look an engine up here, so a switch costs nothing.
+    """
+
+    def __init__(self, factory: pytest.TempPathFactory) -> None:
+        self.factory = factory
+        self.started: dict[str, tuple[str, object]] = {}
+
+    def get(self, name: str) -> tuple[str, object]:
+        if name not in self.started:
+            from etl_monitor import local
+
+            if name == "delta":
+                _require_delta_jars()
+            warehouse = str(self.factory.mktemp(f"warehouse-{name}"))
+            self.started[name] = (
+                warehouse,
+                local.spark_session(warehouse, engine=SESSION_ENGINE[name]),
+            )
+        return self.started[name]
+
+    def stop(self) -> None:
+        from etl_monitor import local
+
+        for warehouse, _ in self.started.values():
+            local.stop(warehouse)
+
+
 @pytest.fixture(scope="session")
-def warehouse(tmp_path_factory: pytest.TempPathFactory, engine_name: str) -> str:
-    return str(tmp_path_factory.mktemp(f"warehouse-{engine_name}"))
+def _engines(tmp_path_factory: pytest.TempPathFactory) -> Iterator[_Engines]:
+    engines = _Engines(tmp_path_factory)
+    yield engines
+    engines.stop()
+
+
+@pytest.fixture(scope="session")
+def warehouse(_engines: _Engines, engine_name: str) -> str:
+    return _engines.get(engine_name)[0]
 
 
 def _require_delta_jars() -> None:
@@ -133,14 +177,8 @@ def _require_delta_jars() -> None:
 
 
 @pytest.fixture(scope="session")
-def spark(warehouse: str, engine_name: str):
-    from etl_monitor import local
-
-    if engine_name == "delta":
-        _require_delta_jars()
-    session = local.spark_session(warehouse, engine=SESSION_ENGINE[engine_name])
-    yield session
-    local.stop(warehouse)
+def spark(_engines: _Engines, engine_name: str):
+    return _engines.get(engine_name)[1]
 
 
 @pytest.fixture(scope="session")

@@ -153,3 +153,7 @@ def _fetch() -> None:
             f"access, download delta-spark and delta-storage jars and set {JARS_ENV} to their "
             f"folder.\n{tail}"
         )
+
+
+if __name__ == "__main__":  # python -m etl_monitor.delta_jars: fetch once, print the paths
+    print("\n".join(delta_jars()))

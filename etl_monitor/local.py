@@ -44,6 +44,8 @@ ENGINES = ("sail", "delta", "delta-connect")
 DEFAULT_CATALOG = {"sail": "main", "delta": "spark_catalog", "delta-connect": "spark_catalog"}
 #: Small-data settings for local JVM Spark: few partitions, no UI, no progress bars.
 JVM_SETTINGS: dict[str, str] = {
+    "spark.driver.memory": "2g",
+    "spark.log.level": "WARN",
     "spark.ui.enabled": "false",
     "spark.ui.showConsoleProgress": "false",
     "spark.sql.shuffle.partitions": "2",

@@ -33,7 +33,7 @@ monitor.start_task(e, P, L, 1, 1)
 monitor.end_task(e, P, L, 1, 1)
 events = monitor.executor.query(
     f"SELECT StatusCode, StartTime FROM {monitor.table_name('ETLProcessingEvents')} "
-    "WHERE ExecutionID = :e AND TaskID = 1 AND EventType = 'STEP'", {"e": e})
+    "WHERE ExecutionID = :e AND TaskID = 1 AND StatusCode IN ('RUNNING', 'DONE')", {"e": e})
 out["starts"] = {r["StatusCode"]: r["StartTime"].isoformat() for r in events}
 out["watermark"] = monitor.get_active_watermark(P, L, "W1").isoformat()
 def work(task_id):

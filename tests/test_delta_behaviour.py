@@ -7,6 +7,7 @@ Where an engine lacks a feature the test skips with the difference named in
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
@@ -24,11 +25,13 @@ def test_provoked_commit_conflict_is_retried_then_succeeds(monitor: ETLMonitorFr
 
     def churn() -> None:  # UPDATEs that bypass the executor, so nothing serialises them
         while not stop.is_set():
+            began = time.perf_counter()
             try:
                 spark.sql(f"UPDATE {table} SET Description = uuid() WHERE ProcessLoad = 'CHURN'")
             except Exception as error:  # the churner loses conflicts too; it just goes on
                 raw_failures.append(type(error).__name__)
-            stop.wait(0.05)
+            # busy half the time at most, so the executor's retries can win
+            stop.wait(max(0.05, time.perf_counter() - began))
 
     thread = threading.Thread(target=churn, daemon=True)
     thread.start()

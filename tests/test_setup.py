@@ -77,7 +77,9 @@ def test_edited_and_custom_stages_survive(monitor: ETLMonitorFramework, spark):
     assert sorted(rows) == [0, 1, 2, 3, 4, 5, 6, 10]
 
 
-def test_older_narrower_table_gains_columns(fresh: ETLMonitorFramework, spark, warehouse):
+def test_older_narrower_table_gains_columns(
+    fresh: ETLMonitorFramework, spark, warehouse, engine, capture_statements
+):
     """A table made by an older version (fewer columns) is upgraded with its rows intact."""
     spark.sql(f"CREATE SCHEMA IF NOT EXISTS {fresh.catalog}.{fresh.schema}")
     location = Path(warehouse) / fresh.catalog / fresh.schema / PROCESS.name
@@ -94,9 +96,18 @@ def test_older_narrower_table_gains_columns(fresh: ETLMonitorFramework, spark, w
         "TIMESTAMP'2025-01-01 00:00:00', 'old-user', TIMESTAMP'2025-01-02 00:00:00')"
     )
 
+    seen = len(capture_statements)
     report = fresh.setup()
 
     assert sorted(report.columns_added[PROCESS.name]) == ["LoadFrequency", "ModifiedBy", "Owner"]
+    issued = [s for s in capture_statements[seen:] if s.table or "ALTER TABLE" in s.text]
+    alters = [s.text for s in issued if s.text.startswith("ALTER TABLE")]
+    if engine.alter_add_columns:  # Delta: DDL, recorded in the table's history
+        assert len(alters) == 1 and "ADD COLUMNS" in alters[0]
+        history = spark.sql(f"DESCRIBE HISTORY {fresh.table_name(PROCESS.name)}").collect()
+        assert "ADD COLUMNS" in {h["operation"] for h in history}
+    else:  # Sail: an empty append with mergeSchema
+        assert alters == [] and any(s.kind == "schema-merge" for s in issued)
     df = spark.table(fresh.table_name(PROCESS.name))
     assert set(df.columns) == set(PROCESS.column_names)
     (row,) = df.collect()

@@ -5,10 +5,8 @@ from __future__ import annotations
 import pytest
 
 from etl_monitor import ETLMonitorFramework, InvalidArgumentError
-from etl_monitor.schema import ALL_TABLES
 from etl_monitor.views import ALL_VIEWS
 from tests.helpers import register_hr, rows
-from tests.jvm import JVM_PRELUDE, run_jvm_script
 
 P, L = "CORP", "HR_DAILY"
 
@@ -166,100 +164,3 @@ def test_receipts_round_trip(monitor: ETLMonitorFramework):
     with pytest.raises(InvalidArgumentError, match="source_type"):
         monitor.log_receipt("FTP", payload)
     assert len(rows(monitor, "ETLsysLogs")) == 1
-
-
-VIEWS_ON_SPARK = (
-    JVM_PRELUDE
-    + """
-spark.sql("CREATE DATABASE IF NOT EXISTS etl")
-results = {}
-for ddl in payload["tables"]:
-    spark.sql(ddl)
-for insert in payload["inserts"]:
-    spark.sql(insert)
-for name, ddl in payload["views"]:
-    spark.sql(ddl)
-    results[name] = [r.asDict() for r in spark.sql(f"SELECT * FROM spark_catalog.etl.{name}").collect()]
-print("RESULT:" + json.dumps(results, default=str))
-"""
-)
-
-
-@pytest.mark.jvm
-def test_views_run_on_real_spark(monitor: ETLMonitorFramework):
-    """The same table definitions as Parquet tables in JVM Spark, a few rows, every view created and read."""
-    from etl_monitor.engines import DELTA_SPARK
-
-    tables = [
-        t.create_sql("spark_catalog", "etl", DELTA_SPARK)
-        .replace("USING DELTA", "USING PARQUET")
-        .replace("CREATE TABLE IF NOT EXISTS", "CREATE TABLE")
-        for t in ALL_TABLES
-    ]
-    tables = [t[: t.index("TBLPROPERTIES")] for t in tables]  # Delta-only properties
-    q = "spark_catalog.etl"
-    inserts = [
-        f"INSERT INTO {q}.ETLconfigProcess VALUES ('CORP', 'HR', 'HR load', NULL, 'ops', 'D', true, "
-        "current_timestamp(), 'me', current_timestamp(), 'me')",
-        f"INSERT INTO {q}.ETLconfigTasks VALUES ('CORP', 'HR', 1, 1, 2, 'Load', 'DBX_NOTEBOOK', 'W1', true, true, "
-        "'D', NULL, NULL, NULL, NULL, 60, NULL, current_timestamp(), 'me', current_timestamp(), 'me')",
-        f"INSERT INTO {q}.ETLconfigParameters VALUES ('CORP', 'HR', 'W1', 'DELTA_DATE', NULL, NULL, NULL, NULL, "
-        "true, current_timestamp(), 'me', current_timestamp(), 'me')",
-    ]
-    events = [
-        c.name for c in next(t for t in ALL_TABLES if t.name == "ETLProcessingEvents").columns
-    ]
-
-    def event(status: str, event_id: str, minute: int, **extra: str) -> str:
-        values = {
-            "EventID": f"'{event_id}'",
-            "EventTime": f"TIMESTAMP'2026-04-09 01:{minute:02d}:00'",
-            "EventType": "'STEP'",
-            "ExecutionID": "'e1'",
-            "ProjectCode": "'CORP'",
-            "ProcessLoad": "'HR'",
-            "TaskID": "1",
-            "WorkFlowID": "1",
-            "SequenceID": "2",
-            "ProcessingDate": "DATE'2026-04-09'",
-            "AttemptNo": "1",
-            "StatusCode": f"'{status}'",
-            "TaskMandatory": "true",
-            "SLAMinutes": "60",
-            "SourceSystemCode": "'W1'",
-            **extra,
-        }
-        return f"INSERT INTO {q}.ETLProcessingEvents VALUES ({', '.join(values.get(c, 'NULL') for c in events)})"
-
-    inserts += [
-        event("NQUE", "a", 0),
-        event("RUNNING", "b", 1, StartTime="TIMESTAMP'2026-04-09 01:01:00'"),
-        event(
-            "FAIL",
-            "c",
-            2,
-            StartTime="TIMESTAMP'2026-04-09 01:01:00'",
-            EndTime="TIMESTAMP'2026-04-09 01:02:00'",
-        ),
-        event(
-            "FAIL",
-            "c",
-            2,
-            StartTime="TIMESTAMP'2026-04-09 01:01:00'",
-            EndTime="TIMESTAMP'2026-04-09 01:02:00'",
-        ),
-    ]
-    views = [
-        (v.name, v.create_sql("spark_catalog", "etl", {"stale_after_seconds": 3600}))
-        for v in ALL_VIEWS
-    ]
-    result = run_jvm_script(VIEWS_ON_SPARK, {"tables": tables, "inserts": inserts, "views": views})
-    assert set(result) == {v.name for v in ALL_VIEWS}
-    (step,) = result["ETLProcessingSteps"]
-    assert step["StatusCode"] == "FAIL" and step["DurationSeconds"] == 60.0
-    assert [r["TaskID"] for r in result["v_currentFailures"]] == [1]
-    assert result["v_mandatoryBlockers"][0]["BlockedTaskCount"] == 0
-    assert result["v_runSummary"][0]["RunStatus"] == "FAIL"
-    assert result["v_processStatus"][0]["ProcessStatus"] == "FAIL"
-    assert result["v_watermarks"][0]["ActiveValue"] == "1900-01-01T00:00:00.000"
-    assert result["v_pendingTasks"] == []
