@@ -161,3 +161,42 @@ result(dict(monitor.executor.stats))
     assert sorted(r.TaskID for r in rows) == [*range(1, 9), *range(101, 109)]
     print("child stats", stats, "parent stats", dict(monitor.executor.stats))
     assert stats["write"] >= 8
+
+
+def test_parameters_bound_as_subqueries_outside_quotes_only():
+    """The fallback for engines that drop named parameters (delta-io/delta#7640)."""
+    from etl_monitor.sql import bind_parameters_as_subqueries
+
+    text = (
+        "SELECT date_format(t, 'HH:mm:ss'), \"a:b\", `c:d` FROM x "
+        "WHERE a = :a AND b IN (:b, :a) AND c::int > 0 AND d = 'it\\'s :a'"
+    )
+    assert bind_parameters_as_subqueries(text, ["a", "b"], "`v`") == (
+        "SELECT date_format(t, 'HH:mm:ss'), \"a:b\", `c:d` FROM x "
+        "WHERE a = (SELECT `a` FROM `v`) AND b IN ((SELECT `b` FROM `v`), (SELECT `a` FROM `v`)) "
+        "AND c::int > 0 AND d = 'it\\'s :a'"
+    )
+    with pytest.raises(InvalidIdentifierError, match="'e' has no value"):
+        bind_parameters_as_subqueries("SELECT :e", ["a"], "`v`")
+
+
+def test_query_falls_back_when_the_engine_drops_parameters(spark):
+    """An engine that loses named parameters gets the values as a one-row view instead."""
+    from etl_monitor.sql import SqlExecutor
+
+    class DroppingSession:
+        def __init__(self, inner):
+            self.inner = inner
+
+        def sql(self, text, args=None):
+            if args:
+                raise RuntimeError("[UNBOUND_SQL_PARAMETER] Found the unbound parameter: a")
+            return self.inner.sql(text)
+
+        def __getattr__(self, name):
+            return getattr(self.inner, name)
+
+    executor = SqlExecutor(DroppingSession(spark))
+    value = "it's -- \\ a value"
+    (row,) = executor.query("SELECT :a AS a, :n + 1 AS n", {"a": value, "n": 41})
+    assert (row.a, row.n) == (value, 42) and executor.parameters_as_subqueries
