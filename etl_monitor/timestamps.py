@@ -5,7 +5,7 @@ PySpark hands TIMESTAMP values back as naive datetimes in the driver's local tim
 `from_spark` undoes exactly that, so every instant the library reads is an aware UTC
 datetime. Values a user passes are different: a naive datetime there means UTC (`utc`).
 In SQL, text and dates derived from a TIMESTAMP depend on ``spark.sql.session.timeZone``;
-`utc_wall_clock` renders an expression whose text and date are those of UTC.
+`utc_iso_text` and `utc_date` derive them from epoch microseconds, with no zone at all.
 """
 
 from __future__ import annotations
@@ -69,11 +69,30 @@ def _row(fields: list[str], values: tuple) -> Any:
     return Row(*fields)(*values)
 
 
-def utc_wall_clock(expression: str) -> str:
-    """SQL for a TIMESTAMP whose text, date and hour read as UTC in any session time zone.
+_DAY_MICROS = 86_400_000_000
 
-    ``to_utc_timestamp(ts, tz)`` shifts an instant by the zone's offset, so formatting the
-    result in session zone ``tz`` shows the UTC wall clock of ``ts``. Use it only for
-    ``date_format`` / ``CAST(... AS DATE)``, never to store or compare instants.
+
+def utc_iso_text(expression: str) -> str:
+    """SQL for a TIMESTAMP as UTC ISO-8601 text (``yyyy-MM-ddTHH:mm:ss.SSS``), in any session zone.
+
+    Built from the instant's epoch microseconds with date and integer functions only, so
+    no time zone takes part: ``date_format`` uses the session zone, and inside a view
+    JVM Spark formats with the zone captured when the view was created while
+    ``current_timezone()`` returns the reader's, so no zone-shifting trick is safe there.
+    NULL in, NULL out.
     """
-    return f"to_utc_timestamp({expression}, current_timezone())"
+    micros = f"unix_micros({expression})"
+    of_day = f"pmod({micros}, {_DAY_MICROS})"
+
+    def part(divisor: int, modulus: int, width: int) -> str:
+        return f"lpad(CAST(pmod(div({of_day}, {divisor}), {modulus}) AS STRING), {width}, '0')"
+
+    return (
+        f"concat(CAST({utc_date(expression)} AS STRING), 'T', {part(3_600_000_000, 24, 2)}, ':', "
+        f"{part(60_000_000, 60, 2)}, ':', {part(1_000_000, 60, 2)}, '.', {part(1_000, 1000, 3)})"
+    )
+
+
+def utc_date(expression: str) -> str:
+    """SQL for the UTC calendar date of a TIMESTAMP, in any session time zone."""
+    return f"date_from_unix_date(CAST(floor(unix_micros({expression}) / {_DAY_MICROS}) AS INT))"

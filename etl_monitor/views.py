@@ -9,7 +9,7 @@ that a later execution retried successfully is no longer reported.
 from __future__ import annotations
 
 from .schema import EVENTS, View
-from .timestamps import utc_wall_clock
+from .timestamps import utc_date, utc_iso_text
 
 # Step statuses.
 QUEUED = ("NQUE", "RQUE")
@@ -216,7 +216,6 @@ MANDATORY_BLOCKERS = View(
 
 # ActiveValue formats: ISO 8601 with 'T' is read the same way by SQL Server datetime and
 # datetime2 whatever the session language; a NULL DELTA_DATE (bulk mode) reads as 1900-01-01.
-_ISO = "yyyy-MM-dd'T'HH:mm:ss.SSS"
 
 WATERMARKS = View(
     "v_watermarks",
@@ -243,9 +242,9 @@ WATERMARKS = View(
     "SELECT r.ProjectCode, r.ProcessLoad, r.ParameterName, r.ParameterType,\n"
     "  r.ValueDateTime, r.ValueINT, r.ValueBIT,\n"
     "  CASE r.ParameterType\n"
-    f"    WHEN 'DELTA_DATE' THEN COALESCE(date_format({utc_wall_clock('r.ValueDateTime')}, \"{_ISO}\"), '1900-01-01T00:00:00.000')\n"
-    f"    WHEN 'SYSTEM' THEN COALESCE(date_format({utc_wall_clock('r.ValueDateTime')}, \"{_ISO}\"),\n"
-    f"      date_format({utc_wall_clock('current_timestamp()')}, \"yyyy-MM-dd'T'00:00:00.000\"))\n"
+    f"    WHEN 'DELTA_DATE' THEN COALESCE({utc_iso_text('r.ValueDateTime')}, '1900-01-01T00:00:00.000')\n"
+    f"    WHEN 'SYSTEM' THEN COALESCE({utc_iso_text('r.ValueDateTime')},\n"
+    f"      concat(CAST({utc_date('current_timestamp()')} AS STRING), 'T00:00:00.000'))\n"
     "    WHEN 'DELTA_ID' THEN CAST(COALESCE(r.ValueINT, 0) AS STRING)\n"
     "    WHEN 'FLAG' THEN CASE WHEN r.ValueBIT THEN '1' ELSE '0' END\n"
     "  END AS ActiveValue,\n"

@@ -29,9 +29,9 @@ WITH dedup AS (
 SELECT r.ProjectCode, r.ProcessLoad, r.ParameterName, r.ParameterType,
   r.ValueDateTime, r.ValueINT, r.ValueBIT,
   CASE r.ParameterType
-    WHEN 'DELTA_DATE' THEN COALESCE(date_format(to_utc_timestamp(r.ValueDateTime, current_timezone()), "yyyy-MM-dd'T'HH:mm:ss.SSS"), '1900-01-01T00:00:00.000')
-    WHEN 'SYSTEM' THEN COALESCE(date_format(to_utc_timestamp(r.ValueDateTime, current_timezone()), "yyyy-MM-dd'T'HH:mm:ss.SSS"),
-      date_format(to_utc_timestamp(current_timestamp(), current_timezone()), "yyyy-MM-dd'T'00:00:00.000"))
+    WHEN 'DELTA_DATE' THEN COALESCE(concat(CAST(date_from_unix_date(CAST(floor(unix_micros(r.ValueDateTime) / 86400000000) AS INT)) AS STRING), 'T', lpad(CAST(pmod(div(pmod(unix_micros(r.ValueDateTime), 86400000000), 3600000000), 24) AS STRING), 2, '0'), ':', lpad(CAST(pmod(div(pmod(unix_micros(r.ValueDateTime), 86400000000), 60000000), 60) AS STRING), 2, '0'), ':', lpad(CAST(pmod(div(pmod(unix_micros(r.ValueDateTime), 86400000000), 1000000), 60) AS STRING), 2, '0'), '.', lpad(CAST(pmod(div(pmod(unix_micros(r.ValueDateTime), 86400000000), 1000), 1000) AS STRING), 3, '0')), '1900-01-01T00:00:00.000')
+    WHEN 'SYSTEM' THEN COALESCE(concat(CAST(date_from_unix_date(CAST(floor(unix_micros(r.ValueDateTime) / 86400000000) AS INT)) AS STRING), 'T', lpad(CAST(pmod(div(pmod(unix_micros(r.ValueDateTime), 86400000000), 3600000000), 24) AS STRING), 2, '0'), ':', lpad(CAST(pmod(div(pmod(unix_micros(r.ValueDateTime), 86400000000), 60000000), 60) AS STRING), 2, '0'), ':', lpad(CAST(pmod(div(pmod(unix_micros(r.ValueDateTime), 86400000000), 1000000), 60) AS STRING), 2, '0'), '.', lpad(CAST(pmod(div(pmod(unix_micros(r.ValueDateTime), 86400000000), 1000), 1000) AS STRING), 3, '0')),
+      concat(CAST(date_from_unix_date(CAST(floor(unix_micros(current_timestamp()) / 86400000000) AS INT)) AS STRING), 'T00:00:00.000'))
     WHEN 'DELTA_ID' THEN CAST(COALESCE(r.ValueINT, 0) AS STRING)
     WHEN 'FLAG' THEN CASE WHEN r.ValueBIT THEN '1' ELSE '0' END
   END AS ActiveValue,
