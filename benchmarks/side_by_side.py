@@ -50,6 +50,7 @@ def run(module: str, args: dict[str, Any], engines: tuple[str, ...] = DEFAULT_EN
 def _child(module: str, engine: str, args: dict[str, Any]) -> None:
     from etl_monitor import local
 
+    sys.path.insert(0, str(Path(__file__).resolve().parent))  # the scripts import side_by_side
     root = tempfile.mkdtemp(prefix=f"etlm-bench-{engine}-")
     spark = local.spark_session(root, engine=engine)
     bench = importlib.import_module(f"benchmarks.{module}")
