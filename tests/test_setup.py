@@ -15,7 +15,7 @@ from tests.helpers import Child, commit_count, snapshot
 
 def _objects(monitor: ETLMonitorFramework) -> set[str]:
     rows = monitor.spark.sql(f"SHOW TABLES IN {monitor.catalog}.{monitor.schema}").collect()
-    return {r["tableName"].lower() for r in rows}
+    return {r["tableName"].lower() for r in rows if not r["isTemporary"]}
 
 
 def test_setup_creates_every_table_and_view(fresh: ETLMonitorFramework, spark):
