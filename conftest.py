@@ -22,8 +22,8 @@ from collections.abc import Iterator
 import pytest
 
 from etl_monitor import ETLMonitorFramework
+from etl_monitor.engine.executor import Statement, add_statement_listener
 from etl_monitor.errors import EngineError
-from etl_monitor.sql import Statement, add_statement_listener
 
 ENGINE_NAMES = [
     e.strip() for e in os.environ.get("ETL_MONITOR_TEST_ENGINES", "sail,delta").split(",") if e
@@ -165,7 +165,7 @@ def warehouse(_engines: _Engines, engine_name: str) -> str:
 
 
 def _require_delta_jars() -> None:
-    from etl_monitor import delta_jars
+    from etl_monitor.engine import delta_jars
 
     try:
         delta_jars.delta_jars()
@@ -184,7 +184,7 @@ def spark(_engines: _Engines, engine_name: str):
 @pytest.fixture(scope="session")
 def engine(spark):
     """The `Engine` the session runs on (its capabilities)."""
-    from etl_monitor.engines import detect_engine
+    from etl_monitor.engine.capabilities import detect_engine
 
     return detect_engine(spark)
 

@@ -1,6 +1,6 @@
 """etl_monitor: ETL process monitoring in Delta tables and views on Unity Catalog."""
 
-from .errors import (
+from etl_monitor.errors import (
     CatalogNotFoundError,
     ConcurrentWriteError,
     EngineError,
@@ -9,7 +9,7 @@ from .errors import (
     InvalidIdentifierError,
     NotFoundError,
 )
-from .framework import ETLMonitorFramework
+from etl_monitor.framework import ETLMonitorFramework
 
 __version__ = "0.1.0"
 

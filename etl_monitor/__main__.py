@@ -1,5 +1,5 @@
 """`python -m etl_monitor` runs the command line."""
 
-from .cli import run
+from etl_monitor.cli.main import run
 
 run()

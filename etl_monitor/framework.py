@@ -5,13 +5,15 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from . import lifecycle, registry, reporting, steps, watermarks
-from .bootstrap import SetupReport, run_setup
-from .context import Context
-from .engines import Engine, detect_engine
-from .lifecycle import TaskContext, TaskRun
-from .sql import RetryPolicy, SqlExecutor, check_identifier
-from .validation import NonNegative, _Args, validate
+from etl_monitor.config import registry
+from etl_monitor.config.arguments import NonNegative, _Args, validate
+from etl_monitor.engine.capabilities import Engine, detect_engine
+from etl_monitor.engine.context import Context
+from etl_monitor.engine.executor import RetryPolicy, SqlExecutor, check_identifier
+from etl_monitor.runs import lifecycle, reporting, watermarks
+from etl_monitor.runs import queue as steps
+from etl_monitor.runs.lifecycle import TaskContext, TaskRun
+from etl_monitor.schema.setup import SetupReport, run_setup
 
 DateLike = date | datetime | str | None
 
@@ -67,7 +69,7 @@ class ETLMonitorFramework:
 
     def monitoring(self, workspace_client: Any = None, **options: Any) -> Any:
         """The data profiling submodule on the same catalog and schema (see etl_monitor.monitoring)."""
-        from .monitoring import MonitoringFramework
+        from etl_monitor.monitoring import MonitoringFramework
 
         return MonitoringFramework(
             self.spark, self.catalog, self.schema, workspace_client, engine=self.engine, **options
@@ -80,7 +82,7 @@ class ETLMonitorFramework:
         ``/Workspace/Users/<you>/etl_monitor/sample_usage``; without one, ``target`` (default
         ``./etl_monitor_sample_usage``) on the local disk. Returns where they went.
         """
-        from .samples import copy_to_folder, copy_to_workspace
+        from etl_monitor.integrations.samples import copy_to_folder, copy_to_workspace
 
         if workspace_client is not None:
             return copy_to_workspace(workspace_client, target)
@@ -94,7 +96,7 @@ class ETLMonitorFramework:
         display_name: str = "ETL Monitor",
     ) -> str:
         """Create or update, then publish, the Lakeview dashboard over this schema's views; returns its id."""
-        from .dashboards import publish
+        from etl_monitor.integrations.dashboards import publish
 
         return publish(
             workspace_client, self.catalog, self.schema, warehouse_id, parent_path, display_name

@@ -22,7 +22,7 @@ dbutils.widgets.text("schema", "etl", "Schema")
 
 # COMMAND ----------
 
-from etl_monitor.sql import check_identifier
+from etl_monitor.engine.executor import check_identifier
 
 catalog = check_identifier(dbutils.widgets.get("catalog"), "catalog", allow_dash=True)
 schema = check_identifier(dbutils.widgets.get("schema"), "schema", allow_dash=True)

@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 from etl_monitor import ETLMonitorFramework
-from etl_monitor.schema import ALL_TABLES
-from etl_monitor.timestamps import rows_from_spark
+from etl_monitor.engine.timestamps import rows_from_spark
+from etl_monitor.schema.tables import ALL_TABLES
 
 
 def snapshot(monitor: ETLMonitorFramework) -> dict[str, list[tuple]]:
@@ -43,7 +43,7 @@ def register_hr(monitor: ETLMonitorFramework, tasks: int = 3, frequency: str = "
     """
     import yaml
 
-    from etl_monitor import catalogue
+    from etl_monitor.config import catalogue
 
     loads = [
         {

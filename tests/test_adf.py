@@ -6,7 +6,7 @@ import json
 import re
 from pathlib import Path
 
-from etl_monitor import sqlfiles
+from etl_monitor.integrations import sql_files as sqlfiles
 from tests.helpers import register_hr
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "sample_usage"

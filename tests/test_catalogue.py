@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from etl_monitor import ETLMonitorFramework
-from etl_monitor.catalogue import apply, export, load, plan
+from etl_monitor.config.catalogue import apply, export, load, plan
 from etl_monitor.errors import InvalidArgumentError, NotFoundError
 from tests.helpers import rows, run_cli, snapshot
 

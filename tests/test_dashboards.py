@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 
-from etl_monitor import dashboards, sqlfiles
+from etl_monitor.integrations import dashboards
+from etl_monitor.integrations import sql_files as sqlfiles
 from tests.emulator import DatabricksEmulator
 from tests.helpers import register_hr
 

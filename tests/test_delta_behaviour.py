@@ -1,7 +1,7 @@
 """Delta Lake behaviour the library relies on, exercised for real on each engine.
 
 Where an engine lacks a feature the test skips with the difference named in
-`etl_monitor.engines.CAPABILITIES`.
+`etl_monitor.engine.capabilities.CAPABILITIES`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import time
 import pytest
 
 from etl_monitor import ETLMonitorFramework
-from etl_monitor.schema import EVENTS, PROCESS, SYSLOGS
+from etl_monitor.schema.tables import EVENTS, PROCESS, SYSLOGS
 from tests.helpers import commit_count, register_hr
 
 

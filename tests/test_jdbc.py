@@ -18,9 +18,11 @@ from typing import Any
 
 import pytest
 
-from etl_monitor import local, sqlfiles, view_files
+from etl_monitor import local
+from etl_monitor.engine import view_files
 from etl_monitor.errors import EngineError
-from etl_monitor.views import ALL_VIEWS
+from etl_monitor.integrations import sql_files as sqlfiles
+from etl_monitor.runs.views import ALL_VIEWS
 from tests.helpers import register_hr
 
 PROBE = Path(__file__).resolve().parent / "jdbc" / "JdbcProbe.java"

@@ -7,8 +7,9 @@ from datetime import datetime, timezone
 
 import pytest
 
-from etl_monitor import ETLMonitorFramework, InvalidArgumentError, lifecycle
+from etl_monitor import ETLMonitorFramework, InvalidArgumentError
 from etl_monitor.errors import StepStateError
+from etl_monitor.runs import lifecycle
 from tests.helpers import commit_count, last_commit, register_hr, rows
 
 P, L = "CORP", "HR_DAILY"
@@ -319,7 +320,7 @@ def test_databricks_run_and_cluster_ids_recorded(run, monkeypatch):
 
 def test_mismatched_sequence_or_date_is_logged_and_the_step_wins(run, caplog):
     monitor, e = run
-    with caplog.at_level("WARNING", logger="etl_monitor.lifecycle"):
+    with caplog.at_level("WARNING", logger="etl_monitor.runs.lifecycle"):
         started = monitor.start_task(e, P, L, 1, 1, sequence_id=7, processing_date="2030-01-01")
         monitor.end_task(
             e, P, L, 1, 1, sequence_id=2, processing_date="2026-04-09"

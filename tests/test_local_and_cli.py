@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from etl_monitor import EngineError, __version__
-from etl_monitor.engines import DATABRICKS, DELTA_SPARK, detect_engine, sail
+from etl_monitor.engine.capabilities import DATABRICKS, DELTA_SPARK, detect_engine, sail
 from etl_monitor.local import delta_builder, spark_session, warehouse_root
-from etl_monitor.schema import ALL_TABLES
-from etl_monitor.views import ALL_VIEWS
+from etl_monitor.runs.views import ALL_VIEWS
+from etl_monitor.schema.tables import ALL_TABLES
 from tests.helpers import run_cli
 
 
@@ -64,7 +64,7 @@ def test_delta_builder_configures_delta_lake(tmp_path):
 
 def test_local_jars_without_maven(tmp_path, monkeypatch):
     """ETL_MONITOR_DELTA_JARS names a folder or files; a folder without jars is refused."""
-    from etl_monitor import delta_jars
+    from etl_monitor.engine import delta_jars
 
     cached = delta_jars.delta_jars()
     monkeypatch.setenv(delta_jars.JARS_ENV, ",".join(cached))

@@ -9,7 +9,7 @@ import pytest
 
 from etl_monitor import ETLMonitorFramework, InvalidArgumentError, NotFoundError
 from etl_monitor.errors import StepStateError
-from etl_monitor.periods import history_window, period_start, render_file_name, same_period
+from etl_monitor.runs.periods import history_window, period_start, render_file_name, same_period
 from tests.helpers import register_hr, rows, statuses
 
 P, L = "CORP", "HR_DAILY"

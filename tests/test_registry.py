@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 import pytest
 
 from etl_monitor import ETLMonitorFramework, InvalidArgumentError, NotFoundError
-from etl_monitor.timestamps import rows_from_spark
+from etl_monitor.engine.timestamps import rows_from_spark
 from tests.helpers import commit_count, snapshot
 
 NASTY = [

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from etl_monitor.samples import notebooks
+from etl_monitor.integrations.samples import notebooks
 from tests.emulator import DatabricksEmulator
 
 SOURCE = Path(__file__).resolve().parents[1] / "sample_usage"

@@ -8,8 +8,8 @@ import pytest
 from chispa import assert_df_equality
 
 from etl_monitor import CatalogNotFoundError, ETLMonitorFramework, InvalidIdentifierError
-from etl_monitor.schema import ALL_TABLES, PROCESS, SEQUENCE_SEEDS
-from etl_monitor.views import ALL_VIEWS
+from etl_monitor.runs.views import ALL_VIEWS
+from etl_monitor.schema.tables import ALL_TABLES, PROCESS, SEQUENCE_SEEDS
 from tests.helpers import Child, commit_count, snapshot
 
 

@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from etl_monitor import ConcurrentWriteError, ETLMonitorFramework, InvalidIdentifierError
-from etl_monitor.sql import (
+from etl_monitor.engine.executor import (
     RetryPolicy,
     SqlExecutor,
     add_statement_listener,
@@ -165,7 +165,7 @@ result(dict(monitor.executor.stats))
 
 def test_parameters_bound_as_subqueries_outside_quotes_only():
     """The fallback for engines that drop named parameters (delta-io/delta#7640)."""
-    from etl_monitor.sql import bind_parameters_as_subqueries
+    from etl_monitor.engine.executor import bind_parameters_as_subqueries
 
     text = (
         "SELECT date_format(t, 'HH:mm:ss'), \"a:b\", `c:d` FROM x "
@@ -182,7 +182,7 @@ def test_parameters_bound_as_subqueries_outside_quotes_only():
 
 def test_query_falls_back_when_the_engine_drops_parameters(spark):
     """An engine that loses named parameters gets the values as a one-row view instead."""
-    from etl_monitor.sql import SqlExecutor
+    from etl_monitor.engine.executor import SqlExecutor
 
     class DroppingSession:
         def __init__(self, inner):

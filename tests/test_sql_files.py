@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from etl_monitor import sqlfiles
+from etl_monitor.integrations import sql_files as sqlfiles
 from tests.helpers import run_cli
 from tests.jvm import parse_with_spark
 
@@ -30,8 +30,8 @@ def test_render_and_check_commands(tmp_path):
 def test_rendering_covers_every_object():
     files = sqlfiles.rendered()
     from etl_monitor.monitoring.config import MONITORING_TABLES
-    from etl_monitor.schema import ALL_TABLES
-    from etl_monitor.views import ALL_VIEWS
+    from etl_monitor.runs.views import ALL_VIEWS
+    from etl_monitor.schema.tables import ALL_TABLES
 
     names = {Path(p).stem for p in files}
     assert {t.name for t in (*ALL_TABLES, *MONITORING_TABLES)} | {
@@ -83,7 +83,7 @@ def test_sqlserver_scripts_parse_as_tsql_and_their_openqueries_run(monitor, spar
                     if call.name.upper() == "OPENQUERY":
                         assert call.expressions[0].name == sqlfiles.LINKED_SERVER
                         inner_queries.append(call.expressions[1].this)
-    from etl_monitor.views import ALL_VIEWS
+    from etl_monitor.runs.views import ALL_VIEWS
 
     assert len(inner_queries) == len(ALL_VIEWS)
     for query in inner_queries:

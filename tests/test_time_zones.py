@@ -14,7 +14,7 @@ import pytest
 
 from conftest import set_driver_time_zone
 from etl_monitor import ETLMonitorFramework
-from etl_monitor.timestamps import from_spark, rows_from_spark, utc
+from etl_monitor.engine.timestamps import from_spark, rows_from_spark, utc
 from tests.helpers import register_hr, rows
 
 P, L = "CORP", "HR_DAILY"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from etl_monitor import ETLMonitorFramework, InvalidArgumentError
-from etl_monitor.views import ALL_VIEWS
+from etl_monitor.runs.views import ALL_VIEWS
 from tests.helpers import register_hr, rows
 
 P, L = "CORP", "HR_DAILY"

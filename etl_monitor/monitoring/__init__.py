@@ -1,7 +1,12 @@
 """Databricks data profiling monitors for the tables listed in Delta config tables, and unified views."""
 
-from .framework import CoverageReport, MonitoringFramework
-from .provision import ApplyReport, ImpactReport, MonitoringPolicy, TableOutcome
+from etl_monitor.monitoring.framework import CoverageReport, MonitoringFramework
+from etl_monitor.monitoring.provision import (
+    ApplyReport,
+    ImpactReport,
+    MonitoringPolicy,
+    TableOutcome,
+)
 
 __all__ = [
     "ApplyReport",

@@ -13,8 +13,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, StrictBool, StringConstraints, field_validator, model_validator
 
-from ..schema import Column, Table, View, _audit
-from ..validation import ShortText, _Args
+from etl_monitor.config.arguments import ShortText, _Args
+from etl_monitor.schema.tables import Column, Table, View, _audit
 
 TABLE_NAME_PATTERN = (
     r"^[A-Za-z0-9_][A-Za-z0-9_-]*\.[A-Za-z0-9_][A-Za-z0-9_-]*\.[A-Za-z_][A-Za-z0-9_]*$"

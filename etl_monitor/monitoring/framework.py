@@ -10,18 +10,16 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from .. import registry
-from ..bootstrap import SetupReport, create_schema, ensure_objects
-from ..context import Context
-from ..engines import Engine, detect_engine
-from ..errors import InvalidArgumentError
-from ..events import new_event_id, spark_schema
-from ..sql import RetryPolicy, SqlExecutor, check_identifier, qualified
-from ..timestamps import utcnow
-from ..validation import HINTS, validate
-from . import provision, unified
-from .api import make_api
-from .config import (
+from etl_monitor.config import registry
+from etl_monitor.config.arguments import HINTS, validate
+from etl_monitor.engine.capabilities import Engine, detect_engine
+from etl_monitor.engine.context import Context
+from etl_monitor.engine.executor import RetryPolicy, SqlExecutor, check_identifier, qualified
+from etl_monitor.engine.timestamps import utcnow
+from etl_monitor.errors import InvalidArgumentError
+from etl_monitor.monitoring import provision, unified
+from etl_monitor.monitoring.api import make_api
+from etl_monitor.monitoring.config import (
     DEFAULT_GROUP,
     GROUPS,
     LOG,
@@ -35,7 +33,14 @@ from .config import (
     table_args,
     table_row,
 )
-from .provision import ApplyReport, ImpactReport, MonitoringPolicy, TableOutcome
+from etl_monitor.monitoring.provision import (
+    ApplyReport,
+    ImpactReport,
+    MonitoringPolicy,
+    TableOutcome,
+)
+from etl_monitor.runs.events import new_event_id, spark_schema
+from etl_monitor.schema.setup import SetupReport, create_schema, ensure_objects
 
 log = logging.getLogger("etl_monitor.monitoring")
 HINTS.update(MONITOR_HINTS)
@@ -433,7 +438,7 @@ class MonitoringFramework:
     def coverage(self, schemas: list[str] | None = None, stale_days: int = 30) -> CoverageReport:
         """Tables in `schemas` (catalog.schema) with no monitor, monitors not refreshed in
         `stale_days`, and config rows or monitors whose table is gone."""
-        from .api import is_not_found
+        from etl_monitor.monitoring.api import is_not_found
 
         report = CoverageReport()
         state = self.state()

@@ -20,9 +20,9 @@ from typing import Any
 
 from pydantic import Field
 
-from ..validation import _Args
-from .api import Actual, Desired, differences, is_already_exists, is_not_found
-from .config import TableArgs
+from etl_monitor.config.arguments import _Args
+from etl_monitor.monitoring.api import Actual, Desired, differences, is_already_exists, is_not_found
+from etl_monitor.monitoring.config import TableArgs
 
 log = logging.getLogger("etl_monitor.monitoring")
 

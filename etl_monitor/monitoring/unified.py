@@ -13,8 +13,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..sql import qualified, sql_string_literal
-from .config import GROUPS, TABLE_NAME_PATTERN, TABLES
+from etl_monitor.engine.executor import qualified, sql_string_literal
+from etl_monitor.monitoring.config import GROUPS, TABLE_NAME_PATTERN, TABLES
 
 DEFAULT_THRESHOLD = 0.2
 

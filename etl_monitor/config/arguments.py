@@ -23,8 +23,8 @@ from pydantic import (
     model_validator,
 )
 
-from .errors import InvalidArgumentError
-from .timestamps import utc
+from etl_monitor.engine.timestamps import utc
+from etl_monitor.errors import InvalidArgumentError
 
 CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$"
 CODE_HINT = "1-64 characters of letters, digits, '_', '-' or '.', starting with a letter or digit"

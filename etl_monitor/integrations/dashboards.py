@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .sql import check_identifier, qualified
+from etl_monitor.engine.executor import check_identifier, qualified
 
 DISPLAY_NAME = "ETL Monitor"
 

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import click
 
-from .catalogue import CataloguePlan
-from .catalogue import apply as apply_catalogue
-from .catalogue import export as export_catalogue
-from .catalogue import load as load_catalogue
-from .catalogue import plan as plan_catalogue
-from .cli_common import _framework, console, emit, engine_options
+from etl_monitor.cli.common import _framework, console, emit, engine_options
+from etl_monitor.config.catalogue import CataloguePlan
+from etl_monitor.config.catalogue import apply as apply_catalogue
+from etl_monitor.config.catalogue import export as export_catalogue
+from etl_monitor.config.catalogue import load as load_catalogue
+from etl_monitor.config.catalogue import plan as plan_catalogue
 
 PLAN_COLUMNS = ["kind", "key", "action", "changes", "path"]
 

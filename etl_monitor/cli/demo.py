@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from typing import Any
 
-from .framework import ETLMonitorFramework
+from etl_monitor.framework import ETLMonitorFramework
 
 P, L = "DEMO", "SALES_DAILY"
 LOADS = ["Customers", "Products", "Orders", "Returns", "Stores", "Prices"]

@@ -12,12 +12,12 @@ import os
 import time
 from dataclasses import dataclass, field
 
-from .context import Context
-from .errors import CatalogNotFoundError
-from .schema import ALL_TABLES, SEQUENCE, SEQUENCE_SEEDS, Table
-from .sql import qualified, quote
-from .timestamps import utcnow
-from .views import ALL_VIEWS
+from etl_monitor.engine.context import Context
+from etl_monitor.engine.executor import qualified, quote
+from etl_monitor.engine.timestamps import utcnow
+from etl_monitor.errors import CatalogNotFoundError
+from etl_monitor.runs.views import ALL_VIEWS
+from etl_monitor.schema.tables import ALL_TABLES, SEQUENCE, SEQUENCE_SEEDS, Table
 
 log = logging.getLogger("etl_monitor.setup")
 

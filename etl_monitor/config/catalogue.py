@@ -48,10 +48,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict
 
-from .errors import InvalidArgumentError, NotFoundError
-from .registry import ROW_SPECS, RowSpec, upsert_many
-from .schema import SEQUENCE
-from .validation import (
+from etl_monitor.config.arguments import (
     OrganisationArgs,
     ParameterArgs,
     ProcessArgs,
@@ -62,6 +59,9 @@ from .validation import (
     utc,
     validate,
 )
+from etl_monitor.config.registry import ROW_SPECS, RowSpec, upsert_many
+from etl_monitor.errors import InvalidArgumentError, NotFoundError
+from etl_monitor.schema.tables import SEQUENCE
 
 __all__ = [
     "Catalogue",

@@ -16,7 +16,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from .errors import NotFoundError
+from etl_monitor.errors import NotFoundError
 
 console = Console(width=None if sys.stdout.isatty() else 160)
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -71,8 +71,8 @@ def _framework(
 
     catalog None means the engine's own: ``main`` on Sail, ``spark_catalog`` on Delta.
     """
-    from . import local
-    from .framework import ETLMonitorFramework
+    from etl_monitor.engine import local
+    from etl_monitor.framework import ETLMonitorFramework
 
     catalog = catalog or local.DEFAULT_CATALOG[engine]
     spark = local.spark_session(
@@ -90,7 +90,7 @@ def _framework(
 
 
 def _rows(df: Any) -> list[dict[str, Any]]:
-    from .timestamps import rows_from_spark
+    from etl_monitor.engine.timestamps import rows_from_spark
 
     return [r.asDict() for r in rows_from_spark(df.collect())]
 

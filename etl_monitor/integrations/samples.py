@@ -9,13 +9,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .errors import NotFoundError
+from etl_monitor.errors import NotFoundError
 
 
 def notebooks_dir() -> Path:
     """Where the notebooks are: the source checkout, or the installed data files."""
     candidates = [
-        Path(__file__).resolve().parents[1]
+        Path(__file__).resolve().parents[2]
         / "sample_usage",  # a source checkout (also editable installs)
         Path(sys.prefix) / "share" / "etl_monitor" / "sample_usage",  # installed from a wheel
         Path(site.getuserbase()) / "share" / "etl_monitor" / "sample_usage",

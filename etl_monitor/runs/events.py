@@ -14,10 +14,10 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from .context import Context
-from .schema import EVENTS, SYSLOGS, Table
-from .timestamps import utcnow
-from .views import STEP_COLUMNS
+from etl_monitor.engine.context import Context
+from etl_monitor.engine.timestamps import utcnow
+from etl_monitor.runs.views import STEP_COLUMNS
+from etl_monitor.schema.tables import EVENTS, SYSLOGS, Table
 
 _NAMESPACE = uuid.UUID("5f1d8a4e-1c55-4a36-9a8e-6a0c7e0f2b11")
 

@@ -8,10 +8,10 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import view_files
-from .engines import Engine
-from .schema import Table
-from .sql import SqlExecutor, qualified
+from etl_monitor.engine import view_files
+from etl_monitor.engine.capabilities import Engine
+from etl_monitor.engine.executor import SqlExecutor, qualified
+from etl_monitor.schema.tables import Table
 
 
 @dataclass

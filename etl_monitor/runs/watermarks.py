@@ -15,13 +15,22 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, StrictBool, StrictInt
 
-from .context import Context
-from .errors import InvalidArgumentError, NotFoundError
-from .events import append_events, watermark_event
-from .timestamps import utcnow
-from .validation import BIGINT_MAX, BIGINT_MIN, Code, ExecutionId, Name, _Args, utc, validate
+from etl_monitor.config.arguments import (
+    BIGINT_MAX,
+    BIGINT_MIN,
+    Code,
+    ExecutionId,
+    Name,
+    _Args,
+    utc,
+    validate,
+)
+from etl_monitor.engine.context import Context
+from etl_monitor.engine.timestamps import utcnow
+from etl_monitor.errors import InvalidArgumentError, NotFoundError
+from etl_monitor.runs.events import append_events, watermark_event
 
-log = logging.getLogger("etl_monitor.watermarks")
+log = logging.getLogger("etl_monitor.runs.watermarks")
 
 #: task() blocks open in this thread / task: advances inside them are written with the DONE.
 active_runs: ContextVar[tuple[Any, ...]] = ContextVar("etl_monitor_active_runs", default=())

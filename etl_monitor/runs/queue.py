@@ -9,17 +9,17 @@ import logging
 import uuid
 from typing import Any
 
-from .context import Context
-from .errors import InvalidArgumentError, NotFoundError, StepStateError
-from .events import append_events, stable_event_id, step_event
-from .periods import history_window, render_file_name, same_period
-from .schema import PARAMETERS, PROCESS, TASKS
-from .timestamps import utcnow
-from .validation import RunArgs, StepKeyArgs, validate
-from .views import CANCELLED, DONE, FAIL, QUEUED, RUNNING, SKIPPED
-from .watermarks import default_processing_date
+from etl_monitor.config.arguments import RunArgs, StepKeyArgs, validate
+from etl_monitor.engine.context import Context
+from etl_monitor.engine.timestamps import utcnow
+from etl_monitor.errors import InvalidArgumentError, NotFoundError, StepStateError
+from etl_monitor.runs.events import append_events, stable_event_id, step_event
+from etl_monitor.runs.periods import history_window, render_file_name, same_period
+from etl_monitor.runs.views import CANCELLED, DONE, FAIL, QUEUED, RUNNING, SKIPPED
+from etl_monitor.runs.watermarks import default_processing_date
+from etl_monitor.schema.tables import PARAMETERS, PROCESS, TASKS
 
-log = logging.getLogger("etl_monitor.steps")
+log = logging.getLogger("etl_monitor.runs.queue")
 
 _TASK_COLUMNS = (
     "TaskID",

@@ -21,10 +21,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import ConcurrentWriteError, InvalidIdentifierError
-from .timestamps import rows_from_spark
+from etl_monitor.engine.timestamps import rows_from_spark
+from etl_monitor.errors import ConcurrentWriteError, InvalidIdentifierError
 
-log = logging.getLogger("etl_monitor.sql")
+log = logging.getLogger("etl_monitor.engine.executor")
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,254}$")
 _CATALOG_OR_SCHEMA = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]{0,254}$")

@@ -15,18 +15,18 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Any, TypeVar
 
-from .context import Context
-from .errors import InvalidArgumentError, StepStateError
-from .events import append_events, new_event_id, step_event, watermark_event
-from .runtime import databricks_ids
-from .sql import RetryPolicy
-from .steps import read_step
-from .timestamps import utcnow
-from .validation import EventArgs, StepKeyArgs, utc, validate
-from .views import CANCELLED, DONE, FAIL, FAILED, RUNNING, SKIPPED
-from .watermarks import active_runs, advance_watermark, is_forward
+from etl_monitor.config.arguments import EventArgs, StepKeyArgs, utc, validate
+from etl_monitor.engine.context import Context
+from etl_monitor.engine.executor import RetryPolicy
+from etl_monitor.engine.runtime import databricks_ids
+from etl_monitor.engine.timestamps import utcnow
+from etl_monitor.errors import InvalidArgumentError, StepStateError
+from etl_monitor.runs.events import append_events, new_event_id, step_event, watermark_event
+from etl_monitor.runs.queue import read_step
+from etl_monitor.runs.views import CANCELLED, DONE, FAIL, FAILED, RUNNING, SKIPPED
+from etl_monitor.runs.watermarks import active_runs, advance_watermark, is_forward
 
-log = logging.getLogger("etl_monitor.lifecycle")
+log = logging.getLogger("etl_monitor.runs.lifecycle")
 
 T = TypeVar("T")
 BOOKKEEPING_RETRY = RetryPolicy(max_attempts=5, base_delay=0.2, max_delay=3.0)

@@ -13,12 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .context import Context
-from .errors import NotFoundError
-from .schema import ORGANISATION, PARAMETERS, PROCESS, PROJECT, SEQUENCE, TASKS, Table
-from .sql import quote
-from .timestamps import utcnow
-from .validation import (
+from etl_monitor.config.arguments import (
     OrganisationArgs,
     ParameterArgs,
     ProcessArgs,
@@ -29,8 +24,21 @@ from .validation import (
     _Args,
     validate,
 )
+from etl_monitor.engine.context import Context
+from etl_monitor.engine.executor import quote
+from etl_monitor.engine.timestamps import utcnow
+from etl_monitor.errors import NotFoundError
+from etl_monitor.schema.tables import (
+    ORGANISATION,
+    PARAMETERS,
+    PROCESS,
+    PROJECT,
+    SEQUENCE,
+    TASKS,
+    Table,
+)
 
-log = logging.getLogger("etl_monitor.registry")
+log = logging.getLogger("etl_monitor.config.registry")
 
 _AUDIT = ("CreatedOn", "CreatedBy", "ModifiedOn", "ModifiedBy")
 

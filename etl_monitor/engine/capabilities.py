@@ -98,7 +98,7 @@ DELTA_SPARK = Engine(
 
 
 def local_delta(warehouse_root: str) -> Engine:
-    """Open-source Delta started by `etl_monitor.local`: an in-memory catalog over one warehouse."""
+    """Open-source Delta started by `etl_monitor.engine.local`: an in-memory catalog over one warehouse."""
     from dataclasses import replace
 
     return replace(DELTA_SPARK, persistent_catalog=False, warehouse_root=warehouse_root)
@@ -133,7 +133,7 @@ def _conf(spark: Any, key: str) -> str | None:
 def detect_engine(spark: Any) -> Engine:
     """Work out which engine a SparkSession runs on.
 
-    Sessions made by `etl_monitor.local` carry a marker in their conf; Databricks is
+    Sessions made by `etl_monitor.engine.local` carry a marker in their conf; Databricks is
     recognised by its runtime environment; anything else is treated as open-source Delta.
     """
     marker = _conf(spark, ENGINE_CONF_KEY)

@@ -11,15 +11,15 @@ from typing import Any
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-from ..cli_common import console, emit, engine_options
-from ..errors import ETLMonitorError, ValidationFailedError
-from .config import table_args
+from etl_monitor.cli.common import console, emit, engine_options
+from etl_monitor.errors import ETLMonitorError, ValidationFailedError
+from etl_monitor.monitoring.config import table_args
 
 PLAN_COLUMNS = ["table_name", "action", "reason", "group", "changes"]
 
 
 def _monitoring(warehouse: str | None, catalog: str, schema: str, engine: str, profile: str | None):
-    from ..cli_common import _framework
+    from etl_monitor.cli.common import _framework
 
     workspace = None
     if profile:
@@ -55,7 +55,7 @@ def import_(yaml_file: str, warehouse, catalog, schema, engine, fmt, profile) ->
 @workspace_options
 def validate(warehouse, catalog, schema, engine, fmt, profile) -> None:
     """Check every config row and the policy, without calling the workspace."""
-    from .provision import policy_violations
+    from etl_monitor.monitoring.provision import policy_violations
 
     mon = _monitoring(warehouse, catalog, schema, engine, profile)
     problems = []

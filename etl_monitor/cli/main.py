@@ -8,11 +8,11 @@ from typing import Any
 
 import click
 
-from . import __version__
-from .catalogue_cli import catalogue
-from .cli_common import _framework, _rows, console, emit, engine_options
-from .errors import ETLMonitorError, InvalidArgumentError, ValidationFailedError
-from .monitoring.cli import monitors
+from etl_monitor import __version__
+from etl_monitor.cli.catalogue import catalogue
+from etl_monitor.cli.common import _framework, _rows, console, emit, engine_options
+from etl_monitor.cli.monitors import monitors
+from etl_monitor.errors import ETLMonitorError, InvalidArgumentError, ValidationFailedError
 
 
 @click.group()
@@ -121,7 +121,7 @@ def _process_args(command):
 @engine_options
 def demo(warehouse: str | None, catalog: str, schema: str, engine: str, fmt: str) -> None:
     """Run the sample process end to end: parallel tasks, a failure, a retry, the views."""
-    from .demo import L, P, run_demo
+    from etl_monitor.cli.demo import L, P, run_demo
 
     monitor = _framework(warehouse, catalog, schema if schema != "etl" else "etl_demo", engine)
     say = (lambda _: None) if fmt == "json" else console.print
@@ -323,7 +323,7 @@ def sql_render(out: str, check: bool) -> None:
     """Write (or check) the DDL of every table and view."""
     from pathlib import Path
 
-    from . import sqlfiles
+    from etl_monitor.integrations import sql_files as sqlfiles
 
     if check:
         stale = sqlfiles.drift(Path(out))

@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .engines import Engine
-from .sql import qualified, quote, sql_string_literal
+from etl_monitor.engine.capabilities import Engine
+from etl_monitor.engine.executor import qualified, quote, sql_string_literal
 
 SCHEMA_VERSION = 1
 

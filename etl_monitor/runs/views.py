@@ -8,8 +8,8 @@ that a later execution retried successfully is no longer reported.
 
 from __future__ import annotations
 
-from .schema import EVENTS, View
-from .timestamps import utc_date, utc_iso_text
+from etl_monitor.engine.timestamps import utc_date, utc_iso_text
+from etl_monitor.schema.tables import EVENTS, View
 
 # Step statuses.
 QUEUED = ("NQUE", "RQUE")

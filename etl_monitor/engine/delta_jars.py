@@ -17,9 +17,9 @@ import tempfile
 import threading
 from pathlib import Path
 
-from .errors import EngineError
+from etl_monitor.errors import EngineError
 
-log = logging.getLogger("etl_monitor.delta_jars")
+log = logging.getLogger("etl_monitor.engine.delta_jars")
 
 JARS_ENV = "ETL_MONITOR_DELTA_JARS"
 CACHE_ENV = "ETL_MONITOR_CACHE"
@@ -155,5 +155,5 @@ def _fetch() -> None:
         )
 
 
-if __name__ == "__main__":  # python -m etl_monitor.delta_jars: fetch once, print the paths
+if __name__ == "__main__":  # python -m etl_monitor.engine.delta_jars: fetch once, print the paths
     print("\n".join(delta_jars()))

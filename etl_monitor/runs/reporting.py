@@ -6,10 +6,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, StrictBool, StrictInt, StringConstraints
 
-from .context import Context
-from .events import append_receipt
-from .steps import run_filter
-from .validation import Code, ExecutionId, RunArgs, ShortText, _Args, validate
+from etl_monitor.config.arguments import Code, ExecutionId, RunArgs, ShortText, _Args, validate
+from etl_monitor.engine.context import Context
+from etl_monitor.runs.events import append_receipt
+from etl_monitor.runs.queue import run_filter
 
 
 def get_status(

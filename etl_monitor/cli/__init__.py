@@ -1,0 +1,1 @@
+"""The etl-monitor command line: click commands over the facade."""

@@ -1,0 +1,1 @@
+"""Configuration: argument models, register_*(), and the catalogue as code."""

@@ -1,0 +1,1 @@
+"""Artefacts for other tools: ADF, SQL Server and Lakeview files, sample notebooks."""

@@ -1,0 +1,1 @@
+"""Run tracking: the state machine, the event log, the queue, task lifecycle, watermarks, reporting and maintenance."""

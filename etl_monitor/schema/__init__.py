@@ -1,0 +1,1 @@
+"""Tables as data, and setup(): creating, attaching and migrating the schema."""
