@@ -13,6 +13,7 @@ from etl_monitor.engine.executor import RetryPolicy, SqlExecutor, check_identifi
 from etl_monitor.runs import lifecycle, reporting, watermarks
 from etl_monitor.runs import queue as steps
 from etl_monitor.runs.lifecycle import TaskContext, TaskRun
+from etl_monitor.runs.views import ALL_VIEWS
 from etl_monitor.schema.setup import SetupReport, run_setup
 
 DateLike = date | datetime | str | None
@@ -108,7 +109,7 @@ class ETLMonitorFramework:
 
         Safe to call on every job start: a second call changes no row.
         """
-        return run_setup(self._ctx)
+        return run_setup(self._ctx, ALL_VIEWS)
 
     # -- registry ------------------------------------------------------------------------
     def register_organisation(

@@ -92,6 +92,7 @@ def rows(monitor: ETLMonitorFramework, view: str, **filters) -> list[dict]:
     """All rows of a view or table matching equality filters, as dicts."""
     df = monitor.spark.table(monitor.table_name(view))
     out = [r.asDict() for r in rows_from_spark(df.collect())]
+    out.sort(key=lambda r: tuple(str(v) for v in r.values()))  # file order varies by layout
     return [r for r in out if all(r[k] == v for k, v in filters.items())]
 
 

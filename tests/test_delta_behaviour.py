@@ -12,6 +12,7 @@ import time
 import pytest
 
 from etl_monitor import ETLMonitorFramework
+from etl_monitor.runs.events import append_receipt
 from etl_monitor.schema.tables import EVENTS, PROCESS, SYSLOGS
 from tests.helpers import commit_count, register_hr
 
@@ -57,18 +58,15 @@ def test_provoked_commit_conflict_is_retried_then_succeeds(
     assert (row.ProcessLoad, row.ProcessName) == ("CHURN", names[-1])  # the last write won
 
 
-def test_append_only_event_log_refuses_update(monitor: ETLMonitorFramework, spark):
-    register_hr(monitor)
-    e = monitor.generate_execution_id()
-    monitor.generate_execution_steps(e, "CORP", "HR_DAILY", "2026-04-09")
-    events = monitor.table_name(EVENTS.name)
+def test_append_only_receipts_refuse_update(monitor: ETLMonitorFramework, spark):
+    # The event log is no longer append-only (maintain() archives old events); receipts are.
+    append_receipt(monitor._ctx, {"ProjectCode": "CORP", "LogMessage": "kept"})
+    receipts = monitor.table_name(SYSLOGS.name)
     with pytest.raises(Exception, match=r"(?i)append"):
-        spark.sql(f"UPDATE {events} SET CreatedBy = 'tamper'").collect()
+        spark.sql(f"UPDATE {receipts} SET CreatedBy = 'tamper'").collect()
     with pytest.raises(Exception, match=r"(?i)append"):
-        spark.sql(f"DELETE FROM {events}").collect()
-    assert {r.CreatedBy for r in spark.table(monitor.table_name(EVENTS.name)).collect()} != {
-        "tamper"
-    }
+        spark.sql(f"DELETE FROM {receipts}").collect()
+    assert [r.LogMessage for r in spark.table(receipts).collect()] == ["kept"]
 
 
 @pytest.mark.requires("liquid_clustering")

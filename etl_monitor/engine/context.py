@@ -6,12 +6,17 @@ import getpass
 import os
 import threading
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from etl_monitor.engine import view_files
 from etl_monitor.engine.capabilities import Engine
 from etl_monitor.engine.executor import SqlExecutor, qualified
-from etl_monitor.schema.tables import Table
+
+
+class Named(Protocol):
+    """Anything with a table or view name (the schema's Table and View)."""
+
+    name: str
 
 
 @dataclass
@@ -28,7 +33,7 @@ class Context:
     _user: str | None = field(default=None, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
-    def name(self, table: Table | str) -> str:
+    def name(self, table: Named | str) -> str:
         """Back-quoted three-part name of a table or view in this schema."""
         return qualified(self.catalog, self.schema, table if isinstance(table, str) else table.name)
 

@@ -1,9 +1,19 @@
-"""The append-only run-time log: building STEP, WATERMARK rows and raw receipts, and appending them.
+"""The run-time log: building STEP and WATERMARK rows and raw receipts, and writing them.
 
-Every run-time change is a blind append, which Delta commits side by side with other
-appends: parallel tasks never conflict. A step event carries the step's whole state, so
-the current state is simply the latest event. Event ids are chosen before the first
-write attempt, so a retried append that had in fact committed is dropped by the views.
+A step event carries the step's whole state and its number ``Seq`` (previous + 1), so
+the current state is the event with the highest ``Seq``: no clock decides the order.
+Two kinds of write:
+
+- ``claim_events``: a transition that must happen once (queue, start, skip, unskip,
+  reset) gets the id ``stable_event_id(step, Seq)`` and is written by an insert-only
+  MERGE on that id. Of several writers of one transition exactly one inserts its row;
+  the others learn they lost (the engine's commit conflict makes the losers retry, and
+  the retry finds the row).
+- ``append_events``: the run owner's end (DONE with its watermark advances in the same
+  commit, or FAIL) and watermark changes are blind appends, which never conflict.
+
+Event ids are chosen before the first write attempt, so a retried append that had in
+fact committed shows once in the views.
 """
 
 from __future__ import annotations
@@ -16,10 +26,50 @@ from typing import Any
 
 from etl_monitor.engine.context import Context
 from etl_monitor.engine.timestamps import utcnow
-from etl_monitor.runs.views import STEP_COLUMNS
 from etl_monitor.schema.tables import EVENTS, SYSLOGS, Table
 
 _NAMESPACE = uuid.UUID("5f1d8a4e-1c55-4a36-9a8e-6a0c7e0f2b11")
+
+#: The columns that identify a step.
+STEP_KEY = ("ExecutionID", "ProjectCode", "ProcessLoad", "ProcessingDate", "TaskID", "WorkFlowID")
+_NOT_STEP = {
+    "EventID",
+    "EventTime",
+    "EventType",
+    "PreviousStatus",
+    "ParameterName",
+    "ParameterType",
+    "ValueDateTime",
+    "ValueINT",
+    "ValueBIT",
+    "Reason",
+    "CreatedBy",
+    "Seq",
+}
+#: The step's state, carried whole by every STEP event.
+STEP_COLUMNS = [c for c in EVENTS.column_names if c not in _NOT_STEP]
+
+
+#: Within a watermark generation the highest value wins (concurrent advances never go back).
+HIGHEST_VALUE = "e.ValueINT DESC NULLS LAST, e.ValueDateTime DESC NULLS LAST"
+
+
+def latest_first(alias: str, *, value_order: str = "") -> str:
+    """ORDER BY text that puts the current event of a step (or parameter) first.
+
+    Highest ``Seq`` first; rows written before ``Seq`` existed (NULL) rank below and
+    keep their old order by EventTime. ``value_order`` breaks ties within a watermark
+    generation (the highest value wins); EventID breaks the remaining ties.
+    """
+    a = alias
+    order = [
+        f"COALESCE({a}.Seq, 0) DESC",
+        f"CASE WHEN {a}.Seq IS NULL THEN {a}.EventTime END DESC",
+    ]
+    if value_order:
+        order.append(value_order)
+    order.append(f"{a}.EventID DESC")
+    return ", ".join(order)
 
 
 def new_event_id() -> str:
@@ -42,21 +92,37 @@ def _row(values: Mapping[str, Any]) -> tuple:
     return tuple(values.get(c) for c in EVENTS.column_names)
 
 
+def step_seq(state: Mapping[str, Any]) -> int:
+    """The number the next event of this step gets."""
+    return int(state.get("Seq") or 0) + 1
+
+
+def claim_id(state: Mapping[str, Any], seq: int) -> str:
+    """The id every writer of the step's event number `seq` uses, so only one row lands."""
+    return stable_event_id(*(state.get(k) for k in STEP_KEY), "seq", seq)
+
+
 def step_event(
     state: Mapping[str, Any],
     status: str,
     *,
     user: str,
     reason: str,
+    claim: bool = False,
     event_id: str | None = None,
     when: datetime | None = None,
     **changes: Any,
 ) -> tuple:
-    """A STEP event: the step's state (``state`` updated by ``changes``) with a new status."""
+    """A STEP event: the step's state (``state`` updated by ``changes``) with a new status.
+
+    With ``claim=True`` the event id is the step's `claim_id`, for `claim_events`.
+    """
     values = {c: state.get(c) for c in STEP_COLUMNS}
     values.update(changes)
+    seq = step_seq(state)
     values.update(
-        EventID=event_id or new_event_id(),
+        Seq=seq,
+        EventID=claim_id(values, seq) if claim else (event_id or new_event_id()),
         EventTime=when or utcnow(),
         EventType="STEP",
         StatusCode=status,
@@ -77,14 +143,21 @@ def watermark_event(
     value_int: int | None = None,
     value_bit: bool | None = None,
     execution_id: str | None = None,
+    generation: int,
     reason: str,
     user: str,
     event_id: str | None = None,
     when: datetime | None = None,
 ) -> tuple:
-    """A WATERMARK event: the new value of one parameter."""
+    """A WATERMARK event: the new value of one parameter in value `generation`.
+
+    An advance keeps the current generation (the highest value of a generation wins, so
+    concurrent advances never move it backwards); a deliberate set (bulk mode, restore,
+    flag) starts the next one, which outranks every advance read before it.
+    """
     return _row(
         {
+            "Seq": generation,
             "EventID": event_id or new_event_id(),
             "EventTime": when or utcnow(),
             "EventType": "WATERMARK",
@@ -105,6 +178,24 @@ def watermark_event(
 def append_events(ctx: Context, rows: Sequence[tuple]) -> None:
     """One blind append (one Delta commit) of event rows."""
     ctx.executor.append(ctx.name(EVENTS), rows, spark_schema(EVENTS))
+
+
+def claim_events(ctx: Context, rows: Sequence[tuple]) -> int:
+    """Insert STEP events whose ids are not in the log yet (one MERGE, one commit).
+
+    Returns:
+        How many rows were inserted: a row whose id another writer already wrote is not.
+    """
+    if not rows:
+        return 0
+    with ctx.executor.temp_rows(rows, spark_schema(EVENTS)) as source:
+        result = ctx.executor.execute(
+            f"MERGE INTO {ctx.name(EVENTS)} t USING {source} s\n"
+            "ON t.ProcessingDate = s.ProcessingDate AND t.EventID = s.EventID\n"
+            "WHEN NOT MATCHED THEN INSERT *"
+        )
+    # Delta: num_affected_rows first; Sail: the affected-row count.
+    return int(result[0][0]) if result and result[0][0] is not None else len(rows)
 
 
 def append_receipt(ctx: Context, values: Mapping[str, Any]) -> str:

@@ -1,9 +1,11 @@
 """Task lifecycle: start, end, fail, and the ``task()`` context manager.
 
-A task costs one read (its step, task flag and watermark) and two appends (RUNNING,
-then DONE with its watermark advance in the same commit). Bookkeeping never turns a
-successful load into a failure: a failed DONE write is retried, and if it still fails
-the load is left RUNNING (stale after a while), never recorded as FAIL.
+A task costs one read (its step, task flag and watermark) and two writes: the RUNNING
+claim (an insert-only MERGE, so that of several concurrent starters of one step exactly
+one runs the load) and the DONE append with its watermark advances in the same commit.
+Bookkeeping never turns a successful load into a failure: a failed DONE write is
+retried, and if it still fails the load is left RUNNING (stale after a while), never
+recorded as FAIL. Which transitions are allowed is `states`' business.
 """
 
 from __future__ import annotations
@@ -21,9 +23,16 @@ from etl_monitor.engine.executor import RetryPolicy
 from etl_monitor.engine.runtime import databricks_ids
 from etl_monitor.engine.timestamps import utcnow
 from etl_monitor.errors import InvalidArgumentError, StepStateError
-from etl_monitor.runs.events import append_events, new_event_id, step_event, watermark_event
+from etl_monitor.runs import states
+from etl_monitor.runs.events import (
+    append_events,
+    claim_events,
+    new_event_id,
+    step_event,
+    watermark_event,
+)
 from etl_monitor.runs.queue import read_step
-from etl_monitor.runs.views import CANCELLED, DONE, FAIL, FAILED, RUNNING, SKIPPED
+from etl_monitor.runs.states import CANCELLED, DONE, FAIL, FAILED, SKIPPED
 from etl_monitor.runs.watermarks import active_runs, advance_watermark, is_forward
 
 log = logging.getLogger("etl_monitor.runs.lifecycle")
@@ -49,7 +58,8 @@ class TaskRun:
         self.active = inactive_reason is None
         self.status: str | None = self.state.get("StatusCode")
         self.bookkeeping_error: BaseException | None = None
-        self.staged: dict[str, tuple[str, Any]] = {}
+        #: Watermark advances held until DONE: name -> (type, value, generation).
+        self.staged: dict[str, tuple[str, Any, int]] = {}
 
     execution_id = property(lambda self: self.key.execution_id)
     project_code = property(lambda self: self.key.project_code)
@@ -101,14 +111,16 @@ class TaskRun:
         finally:
             active_runs.reset(token)
 
-    def stage_watermark(self, name: str, kind: str, new: Any, current: Any) -> bool:
+    def stage_watermark(
+        self, name: str, kind: str, new: Any, current: Any, generation: int = 0
+    ) -> bool:
         """Hold an advance until the task ends DONE (called by advance_watermark inside the block)."""
         if not is_forward(kind, current, new):
             log.warning(
                 "advance_watermark %s: %r is not ahead of %r; unchanged", name, new, current
             )
             return False
-        self.staged[name] = (kind, new)
+        self.staged[name] = (kind, new, generation)
         return True
 
 
@@ -136,10 +148,16 @@ def _inactive_reason(state: dict[str, Any] | None) -> str | None:
         return "no such step in this execution (call generate_execution_steps() first)"
     if state.get("TaskIsActive") is False:
         return "the task is deactivated"
-    status = state["StatusCode"]
-    if status in (DONE, SKIPPED, RUNNING):
-        return f"the step is already {status}"
+    if states.refusal("start", state["StatusCode"]):
+        return f"the step is already {state['StatusCode']}"
     return None
+
+
+def error_message(error: BaseException) -> str:
+    """The exception's own text: ``KeyError("it's")`` gives ``it's``, not its repr."""
+    if len(error.args) == 1 and isinstance(error.args[0], str):
+        return error.args[0]
+    return str(error)
 
 
 def warn_mismatch(
@@ -184,13 +202,27 @@ def start(
         changes["SourceType"] = event.source_type
     if state["StatusCode"] in FAILED:  # started again without a reset: an implicit retry
         changes["AttemptNo"] = (state["AttemptNo"] or 0) + 1
-    row = step_event(
-        state, RUNNING, user=ctx.user, reason="started", event_id=new_event_id(), **changes
-    )
-    _retry(lambda: append_events(ctx, [row]), "start")
-    run.state = {**state, **changes, "StatusCode": RUNNING}
-    run.status = RUNNING
+    status = states.check("start", state["StatusCode"])
+    reason = f"started (run {new_event_id()[:8]})"
+    row = step_event(state, status, user=ctx.user, reason=reason, claim=True, **changes)
+    if not _retry(lambda: claim_events(ctx, [row]), "start") and not _is_mine(ctx, key, reason):
+        now = read_step(ctx, key) or {}
+        run.inactive_reason = (
+            f"another starter took the step first (it is {now.get('StatusCode')}, "
+            f"{now.get('Reason')} by {now.get('ModifiedBy') or now.get('CreatedBy')})"
+        )
+        run.active = False
+        log.info("%r not started: %s", run, run.inactive_reason)
+        return run
+    run.state = {**state, **changes, "StatusCode": status, "Seq": (state.get("Seq") or 0) + 1}
+    run.status = status
     return run
+
+
+def _is_mine(ctx: Context, key: StepKeyArgs, reason: str) -> bool:
+    """After a claim that inserted nothing: did an earlier attempt of ours commit it after all?"""
+    current = read_step(ctx, key)
+    return current is not None and current.get("Reason") == reason
 
 
 def _state_for_end(
@@ -215,6 +247,7 @@ def _state_for_end(
         return None
     if status == SKIPPED:
         raise StepStateError(f"{function}(): the step was SKIPPED; unskip_task() it first")
+    states.check("end", status)
     return TaskRun(ctx, key, state, None)
 
 
@@ -237,7 +270,7 @@ def end(
     rows = [
         step_event(
             state,
-            DONE,
+            states.check("end", state["StatusCode"]),
             user=ctx.user,
             reason="ended",
             event_id=new_event_id(),
@@ -256,8 +289,8 @@ def end(
     if own and own_type == "DELTA_DATE" and own not in staged:
         current = state.get("WatermarkDateTime")
         if is_forward(own_type, utc(current) if current else None, started):
-            staged[own] = (own_type, started)
-    for name, (kind, value) in sorted(staged.items()):
+            staged[own] = (own_type, started, state.get("WatermarkGeneration") or 0)
+    for name, (kind, value, generation) in sorted(staged.items()):
         rows.append(
             watermark_event(
                 key.project_code,
@@ -265,6 +298,7 @@ def end(
                 name,
                 kind,
                 execution_id=key.execution_id,
+                generation=max(generation, 1),
                 value_datetime=value if kind == "DELTA_DATE" else None,
                 value_int=value if kind == "DELTA_ID" else None,
                 reason=f"task {key.task_id}/{key.workflow_id} DONE",
@@ -294,9 +328,11 @@ def fail(
             "fail_task(): the step is already DONE; status_reset() it to run it again"
         )
     state = run.state
+    action = "fail" if status == FAIL else "cancel"
+    status = states.check(action, state["StatusCode"])
     message = event.log_message
     if message is None and error is not None:
-        message = str(error)
+        message = error_message(error)
     trace = (
         "".join(traceback.format_exception(type(error), error, error.__traceback__))
         if error

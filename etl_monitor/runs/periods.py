@@ -30,11 +30,20 @@ def same_period(a: date, b: date, frequency: str) -> bool:
     return period_start(a, frequency) == period_start(b, frequency)
 
 
-def history_window(day: date) -> tuple[date, date]:
-    """Dates to read history for, wide enough for every frequency (the year and the ISO week)."""
-    return min(day.replace(month=1, day=1), period_start(day, "W")), max(
-        day, period_start(day, "W") + timedelta(days=6)
-    )
+def history_window(day: date, frequencies: set[str] | None = None) -> tuple[date, date]:
+    """Dates whose history decides whether tasks of these frequencies are done for `day`.
+
+    Only as wide as the widest period among `frequencies` (default: all of D, W, M, Y),
+    so a process of daily tasks reads one day of history, not a year.
+
+    Example:
+        >>> history_window(date(2026, 12, 31), {"D", "W"})
+        (datetime.date(2026, 12, 28), datetime.date(2027, 1, 3))
+    """
+    wanted = frequencies if frequencies is not None else {"D", "W", "M", "Y"}
+    start = min((period_start(day, f) for f in wanted | {"D"}), default=day)
+    end = period_start(day, "W") + timedelta(days=6) if "W" in wanted else day
+    return start, max(day, end)
 
 
 _PART = re.compile(r"yyyy|yy|MM|dd|ww")

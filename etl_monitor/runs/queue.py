@@ -1,6 +1,8 @@
 """The queue: generating an execution's steps, pending tasks, skips and resets.
 
-Reads go through the views; every change is an appended STEP event (see events.py).
+Every change is a claimed STEP event (see `events.claim_events`), allowed by `states`.
+Reads name the process and, where known, the processing date or execution, so that the
+engine reads only their files however long the history.
 """
 
 from __future__ import annotations
@@ -13,9 +15,10 @@ from etl_monitor.config.arguments import RunArgs, StepKeyArgs, validate
 from etl_monitor.engine.context import Context
 from etl_monitor.engine.timestamps import utcnow
 from etl_monitor.errors import InvalidArgumentError, NotFoundError, StepStateError
-from etl_monitor.runs.events import append_events, stable_event_id, step_event
+from etl_monitor.runs import states
+from etl_monitor.runs.events import HIGHEST_VALUE, claim_events, latest_first, step_event
 from etl_monitor.runs.periods import history_window, render_file_name, same_period
-from etl_monitor.runs.views import CANCELLED, DONE, FAIL, QUEUED, RUNNING, SKIPPED
+from etl_monitor.runs.states import DONE, QUEUED, RUNNING
 from etl_monitor.runs.watermarks import default_processing_date
 from etl_monitor.schema.tables import PARAMETERS, PROCESS, TASKS
 
@@ -58,10 +61,6 @@ def generate_execution_id() -> str:
     return str(uuid.uuid4())
 
 
-def _queue_status(attempt: int) -> str:
-    return QUEUED[0] if attempt <= 1 else QUEUED[1]
-
-
 def generate_execution_steps(
     ctx: Context,
     execution_id: str,
@@ -73,8 +72,12 @@ def generate_execution_steps(
 
     Tasks already DONE in their load period (D date, W ISO week, M month, Y year) are not
     queued again; the others are queued at the next attempt number (RQUE after the first).
-    Two workers generating the same execution at once write the same event ids, so the
-    steps appear once.
+    Two workers generating the same execution at once claim the same event ids, so the
+    steps appear once (the second gets 0).
+
+    Raises:
+        InvalidArgumentError: a bad or missing argument.
+        NotFoundError: the process is not registered.
     """
     a = validate(
         RunArgs,
@@ -84,26 +87,36 @@ def generate_execution_steps(
         process_load=process_load,
         processing_date=processing_date,
     )
+    return _generate(ctx, a)[0]
+
+
+def _generate(ctx: Context, a: RunArgs) -> tuple[int, Any]:
+    """Queue the execution's steps unless they exist; returns (steps queued, processing date)."""
     if a.execution_id is None:
         raise InvalidArgumentError(
             "generate_execution_steps(): execution_id is required", argument="execution_id"
         )
-    day = a.processing_date or default_processing_date(ctx, a.project_code, a.process_load)
     key = {"p": a.project_code, "l": a.process_load}
+    frequency_counts = ", ".join(
+        f"COUNT(CASE WHEN LoadFrequency = '{f}' THEN 1 END) AS freq_{f}" for f in "WMY"
+    )
     meta = ctx.executor.query(
         # Joined aggregates: JVM Spark leaves parameters in scalar subqueries unbound.
-        f"SELECT p.processes, x.existing FROM (SELECT COUNT(*) AS processes FROM {ctx.name(PROCESS)} "
+        f"SELECT p.processes, x.existing, x.day, f.* FROM (SELECT COUNT(*) AS processes FROM {ctx.name(PROCESS)} "
         "WHERE ProjectCode = :p AND ProcessLoad = :l) p CROSS JOIN "
-        f"(SELECT COUNT(*) AS existing FROM {ctx.name('ETLProcessingSteps')} "
-        "WHERE ExecutionID = :e AND ProjectCode = :p AND ProcessLoad = :l) x",
+        f"(SELECT COUNT(*) AS existing, MAX(ProcessingDate) AS day FROM {ctx.name('ETLProcessingSteps')} "
+        "WHERE ExecutionID = :e AND ProjectCode = :p AND ProcessLoad = :l) x CROSS JOIN "
+        f"(SELECT {frequency_counts} FROM {ctx.name(TASKS)} "
+        "WHERE ProjectCode = :p AND ProcessLoad = :l AND IsActive = true) f",
         {**key, "e": a.execution_id},
     )[0]
     if not meta["processes"]:
         raise NotFoundError(f"process {a.project_code}/{a.process_load} is not registered")
     if meta["existing"]:
         log.info("execution %s already generated", a.execution_id)
-        return 0
-    start, end = history_window(day)
+        return 0, meta["day"]
+    day = a.processing_date or default_processing_date(ctx, a.project_code, a.process_load)
+    start, end = history_window(day, {f for f in "WMY" if meta[f"freq_{f}"]})
     rows = ctx.executor.query(
         f"SELECT {', '.join('t.' + c for c in _TASK_COLUMNS)},\n"
         "  h.ExecutionID AS HistExecutionID, h.ProcessingDate AS HistDate, h.StatusCode AS HistStatus,\n"
@@ -148,26 +161,24 @@ def generate_execution_steps(
         events.append(
             step_event(
                 state,
-                _queue_status(attempt),
+                states.check("queue", None, attempt=attempt),
                 user=user,
                 when=now,
                 reason="generated",
-                event_id=stable_event_id(
-                    a.execution_id, a.project_code, a.process_load, task_id, workflow_id, "QUEUED"
-                ),
+                claim=True,
                 PreviousStatus=None,
             )
         )
-    append_events(ctx, events)
+    queued = claim_events(ctx, events)
     log.info(
         "execution %s of %s/%s for %s: %d steps queued",
         a.execution_id,
         a.project_code,
         a.process_load,
         day,
-        len(events),
+        queued,
     )
-    return len(events)
+    return queued, day
 
 
 def read_step(
@@ -175,18 +186,19 @@ def read_step(
 ) -> dict[str, Any] | None:
     """The current state of one step, the task's active flag and (optionally) its watermark.
 
-    This is the hot path of every task, so it reads the event log directly (a filtered
-    scan) instead of going through the views; it follows the same rules as
-    ETLProcessingSteps (latest event) and v_watermarks (latest change, else the
-    registered value).
+    This is the hot path of every task, so it reads the event log directly (the filters
+    reach the scan) instead of going through the views; it follows the same rules as
+    ETLProcessingSteps (highest Seq) and v_watermarks (highest generation, then value;
+    else the registered value). Archived steps (see `maintenance`) are not read.
     """
     events = ctx.name("ETLProcessingEvents")
     marks = (
         ", mark AS (\n"
-        "  SELECT e.ParameterName, e.ValueDateTime, e.ValueINT\n"
+        "  SELECT e.ParameterName, e.ValueDateTime, e.ValueINT, e.Seq\n"
         f"  FROM {events} e JOIN step s ON e.ParameterName = s.SourceSystemCode\n"
-        "  WHERE e.EventType = 'WATERMARK' AND e.ProjectCode = :p AND e.ProcessLoad = :l\n"
-        "  ORDER BY e.EventTime DESC, e.EventID DESC LIMIT 1\n"
+        "  WHERE e.EventType = 'WATERMARK' AND e.ProcessingDate IS NULL\n"
+        "    AND e.ProjectCode = :p AND e.ProcessLoad = :l\n"
+        f"  ORDER BY {latest_first('e', value_order=HIGHEST_VALUE)} LIMIT 1\n"
         ")"
         if with_watermark
         else ""
@@ -194,7 +206,8 @@ def read_step(
     watermark_cols = (
         ",\n  p.ParameterName AS WatermarkName, p.ParameterType AS WatermarkType,\n"
         "  CASE WHEN m.ParameterName IS NULL THEN p.ValueDateTime ELSE m.ValueDateTime END AS WatermarkDateTime,\n"
-        "  CASE WHEN m.ParameterName IS NULL THEN p.ValueINT ELSE m.ValueINT END AS WatermarkInt"
+        "  CASE WHEN m.ParameterName IS NULL THEN p.ValueINT ELSE m.ValueINT END AS WatermarkInt,\n"
+        "  COALESCE(m.Seq, 0) AS WatermarkGeneration"
         if with_watermark
         else ""
     )
@@ -207,10 +220,10 @@ def read_step(
     )
     rows = ctx.executor.query(
         "WITH step AS (\n"
-        f"  SELECT * FROM {events}\n"
-        "  WHERE EventType = 'STEP' AND ExecutionID = :e AND ProjectCode = :p AND ProcessLoad = :l\n"
-        "    AND TaskID = :t AND WorkFlowID = :w\n"
-        "  ORDER BY EventTime DESC, EventID DESC LIMIT 1\n"
+        f"  SELECT * FROM {events} e\n"
+        "  WHERE e.EventType = 'STEP' AND e.ExecutionID = :e AND e.ProjectCode = :p AND e.ProcessLoad = :l\n"
+        "    AND e.TaskID = :t AND e.WorkFlowID = :w\n"
+        f"  ORDER BY {latest_first('e')} LIMIT 1\n"
         f"){marks}\n"
         f"SELECT s.*, t.IsActive AS TaskIsActive{watermark_cols}\n"
         "FROM step s\n"
@@ -283,14 +296,16 @@ def get_pending_tasks(
             ctx, execution_id, project_code, process_load, a.task_id, a.workflow_id
         )  # type: ignore[arg-type]
         return status or "NULL"
-    generate_execution_steps(ctx, execution_id, project_code, process_load, a.processing_date)
+    _, day = _generate(ctx, a)
     stage = " AND SequenceID = :s" if a.sequence_id is not None else ""
-    args: dict[str, Any] = {"e": a.execution_id, "p": a.project_code, "l": a.process_load}
+    # The date lets the filter pass the views' "current execution" window to the scan.
+    args: dict[str, Any] = {"e": a.execution_id, "p": a.project_code, "l": a.process_load, "d": day}
     if a.sequence_id is not None:
         args["s"] = a.sequence_id
     rows = ctx.executor.query(
         f"SELECT * FROM {ctx.name('v_pendingTasks')} "
-        f"WHERE ExecutionID = :e AND ProjectCode = :p AND ProcessLoad = :l{stage} {PENDING_ORDER}",
+        f"WHERE ExecutionID = :e AND ProjectCode = :p AND ProcessLoad = :l AND ProcessingDate = :d{stage} "
+        f"{PENDING_ORDER}",
         args,
     )
     return [r.asDict() for r in rows]
@@ -307,6 +322,27 @@ def _require_step(ctx: Context, function: str, **key: Any) -> tuple[StepKeyArgs,
     return args, state
 
 
+def _transition(
+    ctx: Context, function: str, action: str, key: dict[str, Any], **changes: Any
+) -> None:
+    """Claim one allowed transition of one step, or raise why it is not allowed or was lost."""
+    args, state = _require_step(ctx, function, **key)
+    why = states.refusal(action, state["StatusCode"])
+    if why:
+        raise StepStateError(f"{function}(): {why}")
+    target = states.check(action, state["StatusCode"], attempt=state["AttemptNo"] or 1)
+    row = step_event(state, target, user=ctx.user, reason=_REASONS[action], claim=True, **changes)
+    if not claim_events(ctx, [row]):
+        now = read_step(ctx, args) or {}
+        raise StepStateError(
+            f"{function}(): the step changed meanwhile (it is now {now.get('StatusCode')}); "
+            "nothing was written"
+        )
+
+
+_REASONS = {"skip": "skipped", "unskip": "unskipped"}
+
+
 def skip_task(
     ctx: Context,
     execution_id: str,
@@ -316,32 +352,21 @@ def skip_task(
     workflow_id: int,
     reason: str | None = None,
 ) -> None:
-    """Skip a queued step in this execution only; a later execution queues the task again."""
-    _, state = _require_step(
-        ctx,
-        "skip_task",
+    """Skip a queued step in this execution only; a later execution queues the task again.
+
+    Raises:
+        NotFoundError: the execution has no such step.
+        StepStateError: the step is not queued, or changed while skipping.
+    """
+    key = dict(
         execution_id=execution_id,
         project_code=project_code,
         process_load=process_load,
         task_id=task_id,
         workflow_id=workflow_id,
     )
-    if state["StatusCode"] not in QUEUED:
-        raise StepStateError(
-            f"skip_task(): only a queued step can be skipped; this one is {state['StatusCode']}"
-        )
-    append_events(
-        ctx,
-        [
-            step_event(
-                state,
-                SKIPPED,
-                user=ctx.user,
-                reason="skipped",
-                LogMessage=reason if reason is not None else state.get("LogMessage"),
-            )
-        ],
-    )
+    changes = {"LogMessage": reason} if reason is not None else {}
+    _transition(ctx, "skip_task", "skip", key, **changes)
 
 
 def unskip_task(
@@ -352,26 +377,24 @@ def unskip_task(
     task_id: int,
     workflow_id: int,
 ) -> None:
-    """Put a skipped step back in the queue at its attempt number."""
-    _, state = _require_step(
-        ctx,
-        "unskip_task",
+    """Put a skipped step back in the queue at its attempt number.
+
+    Raises:
+        NotFoundError: the execution has no such step.
+        StepStateError: the step is not SKIPPED, or changed meanwhile.
+    """
+    key = dict(
         execution_id=execution_id,
         project_code=project_code,
         process_load=process_load,
         task_id=task_id,
         workflow_id=workflow_id,
     )
-    if state["StatusCode"] != SKIPPED:
-        raise StepStateError(f"unskip_task(): the step is {state['StatusCode']}, not {SKIPPED}")
-    append_events(
-        ctx,
-        [
-            step_event(
-                state, _queue_status(state["AttemptNo"] or 1), user=ctx.user, reason="unskipped"
-            )
-        ],
-    )
+    _transition(ctx, "unskip_task", "unskip", key)
+
+
+def _describe(rows: list[dict[str, Any]]) -> str:
+    return ", ".join(f"task {r['TaskID']}/{r['WorkFlowID']} {r['StatusCode']}" for r in rows)
 
 
 def status_reset(
@@ -386,13 +409,20 @@ def status_reset(
 ) -> int:
     """Re-queue steps (RQUE, next attempt) and return how many were reset.
 
-    - ``execution_id``: the failed, cancelled and skipped steps of that execution.
+    - ``execution_id``: the failed, cancelled and skipped steps of that execution; with
+      ``force=True`` its RUNNING steps too (a process killed inside ``task()`` leaves its
+      step RUNNING: this is how to run it again).
     - ``processing_date`` without ``execution_id``: a day replay, every step of that date,
       DONE ones included, so that the next execution runs the whole day again.
     - ``task_id`` / ``workflow_id``: only that task, whatever its status.
-    The initiation step (0, 0) of each affected execution is always reset too. Running
-    steps are left alone unless ``force=True`` (for a stale step whose process died).
-    Earlier events stay in ETLProcessingEvents: the history of what was reset is kept.
+    The initiation step (0, 0) of each affected execution is reset too. In a day replay or
+    a one-task reset a RUNNING step raises unless ``force=True``. A reset that changes
+    nothing logs a warning that says why and returns 0. Earlier events stay in the log.
+
+    Raises:
+        InvalidArgumentError: neither execution_id nor processing_date was given.
+        NotFoundError: no steps match.
+        StepStateError: a day replay or task reset meets a RUNNING step without force.
     """
     a = validate(
         RunArgs,
@@ -427,7 +457,8 @@ def status_reset(
             )
         mode = "task"
     elif a.execution_id is not None:
-        chosen = [r for r in rows if r["StatusCode"] in (FAIL, CANCELLED, SKIPPED)]
+        chosen = [r for r in rows if not states.refusal("reset", r["StatusCode"], force=force)]
+        chosen = [r for r in chosen if r["StatusCode"] != DONE]  # a retry keeps what succeeded
         mode = "failures"
     else:
         chosen = [r for r in rows if r["StatusCode"] not in QUEUED]
@@ -440,6 +471,7 @@ def status_reset(
         and r["ExecutionID"] in executions
         and r not in chosen
         and r["StatusCode"] not in QUEUED
+        and not states.refusal("reset", r["StatusCode"], force=True)
     ]
     running = [
         r for r in chosen if r["StatusCode"] == RUNNING and (r["TaskID"], r["WorkFlowID"]) != (0, 0)
@@ -449,26 +481,47 @@ def status_reset(
         raise StepStateError(
             f"status_reset(): {names} still RUNNING; pass force=True if its process died"
         )
+    chosen = [r for r in chosen if r["StatusCode"] not in QUEUED]
+    if not chosen:
+        hint = (
+            "; RUNNING steps are reset only with force=True (when their process died)"
+            if any(r["StatusCode"] == RUNNING for r in rows) and not force
+            else ""
+        )
+        log.warning(
+            "status_reset %s/%s (%s): nothing to reset: %s%s",
+            a.project_code,
+            a.process_load,
+            mode,
+            _describe(rows),
+            hint,
+        )
+        return 0
     now, user = utcnow(), ctx.user
     events = [
         step_event(
             r,
-            QUEUED[1],
+            states.check("reset", r["StatusCode"], force=True),
             user=user,
             when=now,
             reason=f"status_reset ({mode})",
+            claim=True,
             AttemptNo=(r["AttemptNo"] or 0) + 1,
             StartTime=None,
             EndTime=None,
         )
         for r in chosen
     ]
-    append_events(ctx, events)
+    reset = claim_events(ctx, events)
+    if reset < len(events):
+        log.warning(
+            "status_reset %s/%s: %d of %d steps changed meanwhile and were not reset",
+            a.project_code,
+            a.process_load,
+            len(events) - reset,
+            len(events),
+        )
     log.info(
-        "status_reset %s/%s (%s): %d steps re-queued",
-        a.project_code,
-        a.process_load,
-        mode,
-        len(events),
+        "status_reset %s/%s (%s): %d steps re-queued", a.project_code, a.process_load, mode, reset
     )
-    return len(events)
+    return reset

@@ -9,69 +9,61 @@ that a later execution retried successfully is no longer reported.
 from __future__ import annotations
 
 from etl_monitor.engine.timestamps import utc_date, utc_iso_text
-from etl_monitor.schema.tables import EVENTS, View
-
-# Step statuses.
-QUEUED = ("NQUE", "RQUE")
-RUNNING = "RUNNING"
-DONE = "DONE"
-FAIL = "FAIL"
-SKIPPED = "SKIPPED"
-CANCELLED = "CANCELLED"
-STATUSES = (*QUEUED, RUNNING, DONE, FAIL, SKIPPED, CANCELLED)
-FINISHED_OK = (DONE, SKIPPED)
-FAILED = (FAIL, CANCELLED)
+from etl_monitor.runs.events import HIGHEST_VALUE, STEP_COLUMNS, STEP_KEY, latest_first
+from etl_monitor.runs.states import (
+    CANCELLED,
+    DONE,
+    FAIL,
+    FAILED,
+    FINISHED_OK,
+    QUEUED,
+    RUN_STATUSES,
+    RUNNING,
+    SKIPPED,
+    effective_status_sql,
+    is_stale_sql,
+    rollup_status_sql,
+    sql_in,
+)
+from etl_monitor.schema.tables import EVENTS, EVENTS_ARCHIVE, View
 
 #: Settings rendered into the view text (framework-owned integers).
 DEFAULT_SETTINGS = {"stale_after_seconds": 12 * 3600}
 
-STEP_KEY = ("ExecutionID", "ProjectCode", "ProcessLoad", "ProcessingDate", "TaskID", "WorkFlowID")
-_NOT_STEP = {
-    "EventID",
-    "EventTime",
-    "EventType",
-    "PreviousStatus",
-    "ParameterName",
-    "ParameterType",
-    "ValueDateTime",
-    "ValueINT",
-    "ValueBIT",
-    "Reason",
-    "CreatedBy",
-}
-STEP_COLUMNS = [c for c in EVENTS.column_names if c not in _NOT_STEP]
 
+def _events(event_type: str) -> str:
+    """Events of one type from the log and its archive (`maintain` moves old ones there).
 
-def _dedup(event_type: str) -> str:
-    """Events of one type, each EventID once (a retried append may have written it twice)."""
-    return (
-        "  SELECT e.*, ROW_NUMBER() OVER (PARTITION BY e.EventID ORDER BY e.EventTime) AS dup_rank\n"
-        "  FROM {t:ETLProcessingEvents} e\n"
-        f"  WHERE e.EventType = '{event_type}'\n"
+    No window over EventID alone: filters on a view's key columns must reach the scan,
+    and a retried append's duplicate (same id, same row) changes no "latest" pick.
+    """
+    columns = ", ".join(EVENTS.column_names)
+    # Watermark events carry no processing date: on a partitioned log they sit together.
+    where = " AND ProcessingDate IS NULL" if event_type == "WATERMARK" else ""
+    return "\n  UNION ALL\n".join(
+        f"  SELECT {columns} FROM {{t:{table.name}}} WHERE EventType = '{event_type}'{where}"
+        for table in (EVENTS, EVENTS_ARCHIVE)
     )
 
 
-def _in(values: tuple[str, ...]) -> str:
-    return "(" + ", ".join(f"'{v}'" for v in values) + ")"
-
+_STEP_PARTITION = ", ".join("e." + k for k in STEP_KEY)
 
 PROCESSING_STEPS = View(
     "ETLProcessingSteps",
-    "Current state of every step: the latest STEP event per ExecutionID / ProjectCode / ProcessLoad / TaskID / WorkFlowID.",
-    "WITH dedup AS (\n" + _dedup("STEP") + "), ranked AS (\n"
-    "  SELECT d.*,\n"
-    f"    ROW_NUMBER() OVER (PARTITION BY {', '.join('d.' + k for k in STEP_KEY)} "
-    "ORDER BY d.EventTime DESC, d.EventID DESC) AS state_rank,\n"
-    f"    MIN(d.EventTime) OVER (PARTITION BY {', '.join('d.' + k for k in STEP_KEY)}) AS first_event_time\n"
-    "  FROM dedup d\n"
-    "  WHERE d.dup_rank = 1\n"
+    "Current state of every step: its STEP event with the highest Seq per ExecutionID / ProjectCode / ProcessLoad / ProcessingDate / TaskID / WorkFlowID.",
+    "WITH events AS (\n" + _events("STEP") + "\n), ranked AS (\n"
+    "  SELECT e.*,\n"
+    f"    ROW_NUMBER() OVER (PARTITION BY {_STEP_PARTITION} ORDER BY {latest_first('e')}) AS state_rank,\n"
+    f"    MIN(e.EventTime) OVER (PARTITION BY {_STEP_PARTITION}) AS first_event_time\n"
+    "  FROM events e\n"
     ")\n"
     "SELECT\n  "
     + ",\n  ".join(f"r.{c}" for c in STEP_COLUMNS)
     + ",\n  CAST(unix_micros(r.EndTime) - unix_micros(r.StartTime) AS DOUBLE) / 1000000.0 AS DurationSeconds,\n"
     "  r.first_event_time AS CreatedOn,\n"
     "  r.EventTime AS ModifiedOn,\n"
-    "  r.CreatedBy AS ModifiedBy\n"
+    "  r.CreatedBy AS ModifiedBy,\n"
+    "  r.Seq\n"
     "FROM ranked r\n"
     "WHERE r.state_rank = 1",
 )
@@ -89,14 +81,13 @@ TASK_DETAIL = View(
     "  s.ExecutionID, s.ProjectCode, s.ProcessLoad, s.ProcessingDate, s.TaskID, s.WorkFlowID, s.SequenceID,\n"
     "  s.TaskName, s.SourceType, s.SourceSystemCode, s.TaskMandatory, s.LoadFrequency, s.FileName,\n"
     "  s.SourcePath, s.TargetPath, s.AttemptNo, s.StatusCode,\n"
-    f"  CASE WHEN s.StatusCode IN {_in(QUEUED)} AND t.IsActive = false THEN '{SKIPPED}' ELSE s.StatusCode END AS EffectiveStatus,\n"
+    f"  {effective_status_sql('s.StatusCode', 't.IsActive')} AS EffectiveStatus,\n"
     "  s.StartTime, s.EndTime, s.DurationSeconds, s.SLAMinutes,\n"
     "  CASE WHEN s.SLAMinutes IS NULL OR s.StartTime IS NULL THEN false\n"
     "       WHEN s.EndTime IS NOT NULL THEN s.DurationSeconds > s.SLAMinutes * 60\n"
     f"       WHEN s.StatusCode = '{RUNNING}' THEN unix_seconds(current_timestamp()) - unix_seconds(s.StartTime) > s.SLAMinutes * 60\n"
     "       ELSE false END AS SLABreached,\n"
-    f"  CASE WHEN s.StatusCode = '{RUNNING}' AND unix_seconds(current_timestamp()) - unix_seconds(s.StartTime) > {{stale_after_seconds}}\n"
-    "       THEN true ELSE false END AS IsStale,\n"
+    f"  {is_stale_sql('s.StatusCode', 's.StartTime')} AS IsStale,\n"
     "  CASE WHEN s.exec_rank = 1 THEN true ELSE false END AS IsCurrent,\n"
     "  CASE WHEN s.TaskID = 0 AND s.WorkFlowID = 0 THEN true ELSE false END AS IsInitiation,\n"
     "  s.LogMessage, s.LogType, s.LogCode, s.ExceptionType, s.StackTrace, s.SourceRunID, s.JobRunID,\n"
@@ -109,13 +100,7 @@ TASK_DETAIL = View(
 
 
 def _counts(alias: str) -> str:
-    """Per-status task counts (the initiation step is not a task) and the rolled-up status.
-
-    The status is FAIL when a task or the initiation step failed, RUNNING while one runs
-    (the initiation step runs for the whole execution when an orchestrator uses it),
-    STALE when only stale steps still "run", QUEUED while tasks wait, SUPERSEDED when the
-    only waiting tasks were taken over by a later execution, else DONE.
-    """
+    """Per-status task counts (the initiation step is not a task) and the rolled-up status."""
     d = alias
     work = f"NOT {d}.IsInitiation"
 
@@ -123,36 +108,27 @@ def _counts(alias: str) -> str:
         return f"COUNT(CASE WHEN {work + ' AND ' if tasks_only else ''}{condition} THEN 1 END)"
 
     status = f"{d}.EffectiveStatus"
-    fresh_running = f"{status} = '{RUNNING}' AND NOT {d}.IsStale"
-    queued, failed, stale = (
-        f"{status} IN {_in(QUEUED)}",
-        f"{status} IN {_in(FAILED)}",
-        f"{d}.IsStale",
-    )
-    is_done, is_fail = f"{status} = '{DONE}'", f"{status} = '{FAIL}'"
-    is_cancelled, is_skipped = f"{status} = '{CANCELLED}'", f"{status} = '{SKIPPED}'"
+    per_status = [
+        ("QueuedTasks", f"{status} IN {sql_in(QUEUED)}"),
+        ("RunningTasks", f"{status} = '{RUNNING}' AND NOT {d}.IsStale"),
+        ("StaleTasks", f"{d}.IsStale"),
+        ("DoneTasks", f"{status} = '{DONE}'"),
+        ("FailedTasks", f"{status} = '{FAIL}'"),
+        ("CancelledTasks", f"{status} = '{CANCELLED}'"),
+        ("SkippedTasks", f"{status} = '{SKIPPED}'"),
+        ("SLABreachedTasks", f"{d}.SLABreached"),
+    ]
     return (
         f"  COUNT(CASE WHEN {work} THEN 1 END) AS TotalTasks,\n"
-        f"  {count(queued)} AS QueuedTasks,\n"
-        f"  {count(fresh_running)} AS RunningTasks,\n"
-        f"  {count(stale)} AS StaleTasks,\n"
-        f"  {count(is_done)} AS DoneTasks,\n"
-        f"  {count(is_fail)} AS FailedTasks,\n"
-        f"  {count(is_cancelled)} AS CancelledTasks,\n"
-        f"  {count(is_skipped)} AS SkippedTasks,\n"
-        f"  {count(d + '.SLABreached')} AS SLABreachedTasks,\n"
-        f"  CASE WHEN {count(failed, False)} > 0 THEN '{FAIL}'\n"
-        f"       WHEN {count(fresh_running, False)} > 0 THEN '{RUNNING}'\n"
-        f"       WHEN {count(stale, False)} > 0 THEN 'STALE'\n"
-        f"       WHEN {count(queued + ' AND ' + d + '.IsCurrent')} > 0 THEN 'QUEUED'\n"
-        f"       WHEN {count(queued)} > 0 THEN 'SUPERSEDED'\n"
-        f"       ELSE '{DONE}' END"
+        + "".join(f"  {count(condition)} AS {name},\n" for name, condition in per_status)
+        + "  "
+        + rollup_status_sql(count, d)
     )
 
 
 RUN_SUMMARY = View(
     "v_runSummary",
-    "One row per execution: task counts per status, start, end, duration and RunStatus (FAIL, RUNNING, STALE, QUEUED, SUPERSEDED, DONE). IsLatestExecution marks the newest execution of a process and date.",
+    f"One row per execution: task counts per status, start, end, duration and RunStatus ({', '.join(RUN_STATUSES)}). IsLatestExecution marks the newest execution of a process and date.",
     "SELECT\n"
     "  d.ExecutionID, d.ProjectCode, d.ProcessLoad, d.ProcessingDate,\n"
     "  MAX(d.AttemptNo) AS MaxAttemptNo,\n" + _counts("d") + " AS RunStatus,\n"
@@ -196,7 +172,7 @@ CURRENT_FAILURES = View(
     "Tasks whose current step (latest execution for the task and date) failed or was cancelled.",
     f"SELECT {_FAILURE_COLUMNS}\n"
     "FROM {t:v_taskDetail} d\n"
-    f"WHERE d.IsCurrent AND d.EffectiveStatus IN {_in(FAILED)}",
+    f"WHERE d.IsCurrent AND d.EffectiveStatus IN {sql_in(FAILED)}",
 )
 
 MANDATORY_BLOCKERS = View(
@@ -209,8 +185,8 @@ MANDATORY_BLOCKERS = View(
     "LEFT JOIN cur w\n"
     "  ON w.ProjectCode = d.ProjectCode AND w.ProcessLoad = d.ProcessLoad\n"
     " AND w.ProcessingDate = d.ProcessingDate AND w.SequenceID > d.SequenceID\n"
-    f" AND w.EffectiveStatus NOT IN {_in(FINISHED_OK)}\n"
-    f"WHERE d.TaskMandatory = true AND d.EffectiveStatus IN {_in(FAILED)}\n"
+    f" AND w.EffectiveStatus NOT IN {sql_in(FINISHED_OK)}\n"
+    f"WHERE d.TaskMandatory = true AND d.EffectiveStatus IN {sql_in(FAILED)}\n"
     f"GROUP BY {_FAILURE_COLUMNS.replace(' AS StatusCode', '')}",
 )
 
@@ -220,10 +196,10 @@ MANDATORY_BLOCKERS = View(
 WATERMARKS = View(
     "v_watermarks",
     "Current value of every parameter with ActiveValue, a string for ADF Lookups and SQL Server comparisons (ISO 8601 datetimes, integers, 1/0 flags).",
-    "WITH dedup AS (\n" + _dedup("WATERMARK") + "), latest AS (\n"
-    "  SELECT d.*, ROW_NUMBER() OVER (PARTITION BY d.ProjectCode, d.ProcessLoad, d.ParameterName\n"
-    "                                 ORDER BY d.EventTime DESC, d.EventID DESC) AS rn\n"
-    "  FROM dedup d WHERE d.dup_rank = 1\n"
+    "WITH events AS (\n" + _events("WATERMARK") + "\n), latest AS (\n"
+    "  SELECT e.*, ROW_NUMBER() OVER (PARTITION BY e.ProjectCode, e.ProcessLoad, e.ParameterName\n"
+    f"                                 ORDER BY {latest_first('e', value_order=HIGHEST_VALUE)}) AS rn\n"
+    "  FROM events e\n"
     "), resolved AS (\n"
     "  SELECT p.ProjectCode, p.ProcessLoad, p.ParameterName, p.ParameterType,\n"
     "    CASE WHEN l.EventID IS NULL THEN p.ValueDateTime ELSE l.ValueDateTime END AS ValueDateTime,\n"
@@ -233,7 +209,8 @@ WATERMARKS = View(
     "    COALESCE(l.EventTime, p.ModifiedOn) AS LastChangedOn,\n"
     "    COALESCE(l.CreatedBy, p.ModifiedBy) AS LastChangedBy,\n"
     "    l.ExecutionID AS LastExecutionID,\n"
-    "    COALESCE(l.Reason, 'registered') AS LastChangeReason\n"
+    "    COALESCE(l.Reason, 'registered') AS LastChangeReason,\n"
+    "    COALESCE(l.Seq, 0) AS ValueGeneration\n"
     "  FROM {t:ETLconfigParameters} p\n"
     "  LEFT JOIN latest l\n"
     "    ON l.rn = 1 AND l.ProjectCode = p.ProjectCode AND l.ProcessLoad = p.ProcessLoad\n"
@@ -249,7 +226,8 @@ WATERMARKS = View(
     "    WHEN 'FLAG' THEN CASE WHEN r.ValueBIT THEN '1' ELSE '0' END\n"
     "  END AS ActiveValue,\n"
     "  CASE WHEN r.ParameterType = 'SYSTEM' AND r.ValueDateTime IS NOT NULL THEN true ELSE false END AS IsHistoricMode,\n"
-    "  r.Description, r.IsActive, r.LastChangedOn, r.LastChangedBy, r.LastExecutionID, r.LastChangeReason\n"
+    "  r.Description, r.IsActive, r.LastChangedOn, r.LastChangedBy, r.LastExecutionID, r.LastChangeReason,\n"
+    "  r.ValueGeneration\n"
     "FROM resolved r",
 )
 
@@ -262,7 +240,7 @@ PENDING_TASKS = View(
     "FROM {t:v_taskDetail} d\n"
     "LEFT JOIN {t:v_watermarks} w\n"
     "  ON w.ProjectCode = d.ProjectCode AND w.ProcessLoad = d.ProcessLoad AND w.ParameterName = d.SourceSystemCode\n"
-    f"WHERE d.EffectiveStatus IN {_in(QUEUED)}",
+    f"WHERE d.EffectiveStatus IN {sql_in(QUEUED)}",
 )
 
 ALL_VIEWS = (

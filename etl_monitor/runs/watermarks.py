@@ -1,9 +1,12 @@
 """Watermarks and processing modes: current values, advances, history, restores.
 
-A parameter's current value is its latest WATERMARK event, or its registered value when
-it never changed (view ``v_watermarks``). DELTA_DATE and DELTA_ID never move backwards
-through an advance; bulk mode and restores are the deliberate exceptions, and every
-change is an event, so the history is complete.
+A parameter's current value comes from its WATERMARK events, or is its registered value
+when it never changed (view ``v_watermarks``). Each event carries a generation: an
+advance keeps the generation it read and the highest value of a generation wins, so
+DELTA_DATE and DELTA_ID never move backwards, whatever the interleaving of concurrent
+advances; a deliberate set (bulk mode, restore, flag, historic date) starts the next
+generation, which outranks every advance read before it. Every change is an event, so
+the history is complete.
 """
 
 from __future__ import annotations
@@ -119,6 +122,11 @@ def default_processing_date(ctx: Context, project_code: str, process_load: str) 
     return rows[0]["ValueDateTime"].date() if rows else utcnow().date()
 
 
+def _next_generation(row: dict[str, Any]) -> int:
+    """The generation a deliberate set starts: above every advance read before it."""
+    return int(row["ValueGeneration"] or 0) + 1
+
+
 def is_forward(parameter_type: str, current: Any, new: Any) -> bool:
     """True when `new` moves a DELTA watermark forward (NULL means "from the beginning")."""
     if new is None:
@@ -175,9 +183,10 @@ def advance_watermark(
     current = typed_value(row)
     if kind == "DELTA_DATE" and current is not None:
         current = utc(current)
+    generation = row["ValueGeneration"] or 0
     for run in reversed(active_runs.get()):
         if (run.project_code, run.process_load) == (a.project_code, a.process_load) and run.active:
-            return run.stage_watermark(a.parameter_name, kind, new, current)
+            return run.stage_watermark(a.parameter_name, kind, new, current, generation)
     if not is_forward(kind, current, new):
         log.warning(
             "advance_watermark %s: %r is not ahead of %r; unchanged", a.parameter_name, new, current
@@ -194,6 +203,7 @@ def advance_watermark(
                 execution_id=a.execution_id,
                 value_datetime=new if kind == "DELTA_DATE" else None,
                 value_int=new if kind == "DELTA_ID" else None,
+                generation=max(generation, 1),
                 reason="advance_watermark",
                 user=ctx.user,
             )
@@ -235,6 +245,7 @@ def set_flag(
                 parameter_name,
                 "FLAG",
                 value_bit=value,
+                generation=_next_generation(row),
                 reason="set_flag",
                 user=ctx.user,
             )
@@ -254,10 +265,12 @@ def watermark_history(
         parameter_name=parameter_name,
     )
     rows = ctx.executor.query(
-        "SELECT EventTime, ExecutionID, ParameterType, ValueDateTime, ValueINT, ValueBIT, Reason, CreatedBy "
+        "SELECT EventTime, ExecutionID, ParameterType, ValueDateTime, ValueINT, ValueBIT, Reason, CreatedBy, "
+        "Seq AS Generation "
         f"FROM (SELECT e.*, ROW_NUMBER() OVER (PARTITION BY e.EventID ORDER BY e.EventTime) AS dup_rank "
-        f"FROM {ctx.name('ETLProcessingEvents')} e WHERE e.EventType = 'WATERMARK' AND e.ProjectCode = :p "
-        "AND e.ProcessLoad = :l AND e.ParameterName = :n) h WHERE h.dup_rank = 1 ORDER BY EventTime, EventID",
+        f"FROM {ctx.name('ETLProcessingEvents')} e WHERE e.EventType = 'WATERMARK' AND e.ProcessingDate IS NULL "
+        "AND e.ProjectCode = :p AND e.ProcessLoad = :l AND e.ParameterName = :n) h WHERE h.dup_rank = 1 "
+        "ORDER BY COALESCE(Seq, 0), EventTime, EventID",
         {"p": key.project_code, "l": key.process_load, "n": key.parameter_name},
     )
     return [r.asDict() for r in rows]
@@ -307,6 +320,7 @@ def restore_watermark(
                 value_datetime=values[0],
                 value_int=values[1],
                 value_bit=values[2],
+                generation=_next_generation(row),
                 reason=f"restored to before execution {before_execution_id}",
                 user=ctx.user,
             )
@@ -383,6 +397,7 @@ def set_processing_mode(
                 a.process_load,
                 row["ParameterName"],
                 kind,
+                generation=_next_generation(row),
                 reason=f"processing mode: {mode}",
                 value_datetime=value if kind != "DELTA_ID" else None,
                 value_int=value if kind == "DELTA_ID" else None,

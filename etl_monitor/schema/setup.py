@@ -16,7 +16,6 @@ from etl_monitor.engine.context import Context
 from etl_monitor.engine.executor import qualified, quote
 from etl_monitor.engine.timestamps import utcnow
 from etl_monitor.errors import CatalogNotFoundError
-from etl_monitor.runs.views import ALL_VIEWS
 from etl_monitor.schema.tables import ALL_TABLES, SEQUENCE, SEQUENCE_SEEDS, Table
 
 log = logging.getLogger("etl_monitor.setup")
@@ -134,12 +133,24 @@ def create_schema(ctx: Context) -> None:
     )
 
 
-def run_setup(ctx: Context) -> SetupReport:
-    """Create or upgrade everything; see the module docstring for the guarantees."""
+def run_setup(ctx: Context, views: tuple) -> SetupReport:
+    """Create or upgrade every table, then (re)create `views`, in order; see the module docstring.
+
+    Args:
+        ctx: the framework's catalog, schema and executor.
+        views: the views to create after the tables (the run-tracking views, from the layer
+            above: this module knows tables only).
+
+    Returns:
+        What was created, attached, added and seeded.
+
+    Raises:
+        CatalogNotFoundError: the catalog does not exist; nothing was created.
+    """
     started, before = time.perf_counter(), ctx.executor.stats["statements"]
     report = SetupReport(ctx.catalog, ctx.schema)
     create_schema(ctx)
-    ensure_objects(ctx, ALL_TABLES, ALL_VIEWS, report)
+    ensure_objects(ctx, ALL_TABLES, views, report)
     seed_sequences(ctx, table_is_new=SEQUENCE.name in report.tables_created, report=report)
     report.statements = ctx.executor.stats["statements"] - before
     report.seconds = time.perf_counter() - started

@@ -38,6 +38,7 @@ class Table:
     key: tuple[str, ...] = ()
     append_only: bool = False
     cluster_by: tuple[str, ...] = ()
+    partition_by: tuple[str, ...] = ()
     properties: tuple[tuple[str, str], ...] = ()
 
     @property
@@ -55,6 +56,8 @@ class Table:
         ]
         if self.cluster_by and engine.liquid_clustering:
             parts.append(f"CLUSTER BY ({', '.join(quote(c) for c in self.cluster_by)})")
+        elif self.partition_by:
+            parts.append(f"PARTITIONED BY ({', '.join(quote(c) for c in self.partition_by)})")
         parts.append(f"COMMENT {sql_string_literal(self.comment)}")
         location = engine.table_location(catalog, schema, self.name)
         if location:
@@ -299,7 +302,7 @@ SYSLOGS = Table(
 
 EVENTS = Table(
     "ETLProcessingEvents",
-    "Append-only run-time log: every step status change and watermark change is one row. ETLProcessingSteps is derived from it. APPEND-ONLY.",
+    "Run-time log: every step status change and watermark change is one appended row; ETLProcessingSteps is derived from it. Only maintain() removes rows, after copying them to ETLProcessingEventsArchive.",
     (
         Column(
             "EventID",
@@ -362,14 +365,32 @@ EVENTS = Table(
             "Why the event was written (e.g. task DONE, manual, reset, mode change).",
         ),
         Column("CreatedBy", "STRING", "Who or what wrote the event."),
+        Column(
+            "Seq",
+            "BIGINT",
+            "STEP events: the step's event number (1 when queued, +1 per change); WATERMARK "
+            "events: the value's generation (+1 when set, same when advanced). Orders events "
+            "without trusting clocks; NULL on rows written before this column existed.",
+        ),
     ),
     key=("EventID",),
-    append_only=True,
-    cluster_by=("ProcessingDate", "ProjectCode", "ProcessLoad"),
+    # Hot paths and one-date views filter on these: liquid clustering where the engine has
+    # it, else one partition per processing date (WATERMARK events sit in the NULL one).
+    cluster_by=("ProcessingDate", "ProjectCode", "ProcessLoad", "ExecutionID"),
+    partition_by=("ProcessingDate",),
+)
+
+EVENTS_ARCHIVE = Table(
+    "ETLProcessingEventsArchive",
+    "Events older than the retention that maintain(archive_after_days=N) moved out of ETLProcessingEvents; the views read both. Same columns.",
+    EVENTS.columns,
+    key=EVENTS.key,
+    cluster_by=EVENTS.cluster_by,
+    partition_by=EVENTS.partition_by,
 )
 
 CONFIG_TABLES = (ORGANISATION, PROJECT, SEQUENCE, PROCESS, TASKS, PARAMETERS)
-RUNTIME_TABLES = (SYSLOGS, EVENTS)
+RUNTIME_TABLES = (SYSLOGS, EVENTS, EVENTS_ARCHIVE)
 ALL_TABLES = CONFIG_TABLES + RUNTIME_TABLES
 
 SEQUENCE_SEEDS: tuple[tuple[int, str, str], ...] = (

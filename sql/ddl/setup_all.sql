@@ -170,11 +170,59 @@ CREATE TABLE IF NOT EXISTS `main`.`etl`.`ETLProcessingEvents` (
   `ValueINT` BIGINT COMMENT 'WATERMARK events: new integer value.',
   `ValueBIT` BOOLEAN COMMENT 'WATERMARK events: new flag value.',
   `Reason` STRING COMMENT 'Why the event was written (e.g. task DONE, manual, reset, mode change).',
-  `CreatedBy` STRING COMMENT 'Who or what wrote the event.'
+  `CreatedBy` STRING COMMENT 'Who or what wrote the event.',
+  `Seq` BIGINT COMMENT 'STEP events: the step\'s event number (1 when queued, +1 per change); WATERMARK events: the value\'s generation (+1 when set, same when advanced). Orders events without trusting clocks; NULL on rows written before this column existed.'
 ) USING DELTA
-CLUSTER BY (`ProcessingDate`, `ProjectCode`, `ProcessLoad`)
-COMMENT 'Append-only run-time log: every step status change and watermark change is one row. ETLProcessingSteps is derived from it. APPEND-ONLY.'
-TBLPROPERTIES ('etl_monitor.schema_version' = '1', 'delta.appendOnly' = 'true');
+CLUSTER BY (`ProcessingDate`, `ProjectCode`, `ProcessLoad`, `ExecutionID`)
+COMMENT 'Run-time log: every step status change and watermark change is one appended row; ETLProcessingSteps is derived from it. Only maintain() removes rows, after copying them to ETLProcessingEventsArchive.'
+TBLPROPERTIES ('etl_monitor.schema_version' = '1');
+
+-- ddl/tables/ETLProcessingEventsArchive.sql
+CREATE TABLE IF NOT EXISTS `main`.`etl`.`ETLProcessingEventsArchive` (
+  `EventID` STRING NOT NULL COMMENT 'Unique id of the event; a retried write reuses it, so readers drop duplicates.',
+  `EventTime` TIMESTAMP NOT NULL COMMENT 'When the event happened (UTC).',
+  `EventType` STRING NOT NULL COMMENT 'STEP for a step state, WATERMARK for a parameter value change.',
+  `ExecutionID` STRING COMMENT 'Execution (run) id; a retry gets a new one.',
+  `ProjectCode` STRING COMMENT 'Project code.',
+  `ProcessLoad` STRING COMMENT 'Process code.',
+  `TaskID` INT COMMENT 'Task number.',
+  `WorkFlowID` INT COMMENT 'Workflow pass.',
+  `SequenceID` INT COMMENT 'Stage, as configured when the step was queued.',
+  `ProcessingDate` DATE COMMENT 'Business date the execution processes.',
+  `AttemptNo` INT COMMENT '1 for the first attempt at a task for a date, +1 per retry.',
+  `StatusCode` STRING COMMENT 'Step status after this event: NQUE, RQUE, RUNNING, DONE, FAIL, SKIPPED, CANCELLED.',
+  `PreviousStatus` STRING COMMENT 'Step status before this event.',
+  `TaskName` STRING COMMENT 'Snapshot of the task\'s name when queued.',
+  `SourceType` STRING COMMENT 'Snapshot of the task\'s source type.',
+  `SourceSystemCode` STRING COMMENT 'Snapshot of the task\'s source system code.',
+  `TaskMandatory` BOOLEAN COMMENT 'Snapshot of the task\'s mandatory flag.',
+  `LoadFrequency` STRING COMMENT 'Snapshot of the task\'s load frequency.',
+  `FileName` STRING COMMENT 'File name resolved from the task\'s mask for the processing date.',
+  `SourcePath` STRING COMMENT 'Snapshot of the task\'s source path.',
+  `TargetPath` STRING COMMENT 'Snapshot of the task\'s target path.',
+  `SLAMinutes` INT COMMENT 'Snapshot of the task\'s SLA in minutes.',
+  `StartTime` TIMESTAMP COMMENT 'When the step started running (UTC).',
+  `EndTime` TIMESTAMP COMMENT 'When the step ended (UTC).',
+  `LogMessage` STRING COMMENT 'Message recorded with the event, verbatim.',
+  `LogType` STRING COMMENT 'INFO, WARN or ERROR.',
+  `LogCode` STRING COMMENT 'Error or event code.',
+  `ExceptionType` STRING COMMENT 'Python exception type of a failure.',
+  `StackTrace` STRING COMMENT 'Traceback of a failure.',
+  `SourceRunID` STRING COMMENT 'Run id in the calling system (e.g. ADF pipeline run id).',
+  `JobRunID` STRING COMMENT 'Databricks job run id, when detected.',
+  `ClusterID` STRING COMMENT 'Databricks cluster id, when detected.',
+  `ParameterName` STRING COMMENT 'WATERMARK events: the parameter changed.',
+  `ParameterType` STRING COMMENT 'WATERMARK events: DELTA_DATE, DELTA_ID, FLAG or SYSTEM.',
+  `ValueDateTime` TIMESTAMP COMMENT 'WATERMARK events: new datetime value (UTC).',
+  `ValueINT` BIGINT COMMENT 'WATERMARK events: new integer value.',
+  `ValueBIT` BOOLEAN COMMENT 'WATERMARK events: new flag value.',
+  `Reason` STRING COMMENT 'Why the event was written (e.g. task DONE, manual, reset, mode change).',
+  `CreatedBy` STRING COMMENT 'Who or what wrote the event.',
+  `Seq` BIGINT COMMENT 'STEP events: the step\'s event number (1 when queued, +1 per change); WATERMARK events: the value\'s generation (+1 when set, same when advanced). Orders events without trusting clocks; NULL on rows written before this column existed.'
+) USING DELTA
+CLUSTER BY (`ProcessingDate`, `ProjectCode`, `ProcessLoad`, `ExecutionID`)
+COMMENT 'Events older than the retention that maintain(archive_after_days=N) moved out of ETLProcessingEvents; the views read both. Same columns.'
+TBLPROPERTIES ('etl_monitor.schema_version' = '1');
 
 -- ddl/tables/ETLmonitorGroups.sql
 CREATE TABLE IF NOT EXISTS `main`.`etl`.`ETLmonitorGroups` (
@@ -246,18 +294,17 @@ TBLPROPERTIES ('etl_monitor.schema_version' = '1', 'delta.appendOnly' = 'true');
 
 -- ddl/views/ETLProcessingSteps.sql
 CREATE OR REPLACE VIEW `main`.`etl`.`ETLProcessingSteps`
-COMMENT 'Current state of every step: the latest STEP event per ExecutionID / ProjectCode / ProcessLoad / TaskID / WorkFlowID.'
+COMMENT 'Current state of every step: its STEP event with the highest Seq per ExecutionID / ProjectCode / ProcessLoad / ProcessingDate / TaskID / WorkFlowID.'
 AS
-WITH dedup AS (
-  SELECT e.*, ROW_NUMBER() OVER (PARTITION BY e.EventID ORDER BY e.EventTime) AS dup_rank
-  FROM `main`.`etl`.`ETLProcessingEvents` e
-  WHERE e.EventType = 'STEP'
+WITH events AS (
+  SELECT EventID, EventTime, EventType, ExecutionID, ProjectCode, ProcessLoad, TaskID, WorkFlowID, SequenceID, ProcessingDate, AttemptNo, StatusCode, PreviousStatus, TaskName, SourceType, SourceSystemCode, TaskMandatory, LoadFrequency, FileName, SourcePath, TargetPath, SLAMinutes, StartTime, EndTime, LogMessage, LogType, LogCode, ExceptionType, StackTrace, SourceRunID, JobRunID, ClusterID, ParameterName, ParameterType, ValueDateTime, ValueINT, ValueBIT, Reason, CreatedBy, Seq FROM `main`.`etl`.`ETLProcessingEvents` WHERE EventType = 'STEP'
+  UNION ALL
+  SELECT EventID, EventTime, EventType, ExecutionID, ProjectCode, ProcessLoad, TaskID, WorkFlowID, SequenceID, ProcessingDate, AttemptNo, StatusCode, PreviousStatus, TaskName, SourceType, SourceSystemCode, TaskMandatory, LoadFrequency, FileName, SourcePath, TargetPath, SLAMinutes, StartTime, EndTime, LogMessage, LogType, LogCode, ExceptionType, StackTrace, SourceRunID, JobRunID, ClusterID, ParameterName, ParameterType, ValueDateTime, ValueINT, ValueBIT, Reason, CreatedBy, Seq FROM `main`.`etl`.`ETLProcessingEventsArchive` WHERE EventType = 'STEP'
 ), ranked AS (
-  SELECT d.*,
-    ROW_NUMBER() OVER (PARTITION BY d.ExecutionID, d.ProjectCode, d.ProcessLoad, d.ProcessingDate, d.TaskID, d.WorkFlowID ORDER BY d.EventTime DESC, d.EventID DESC) AS state_rank,
-    MIN(d.EventTime) OVER (PARTITION BY d.ExecutionID, d.ProjectCode, d.ProcessLoad, d.ProcessingDate, d.TaskID, d.WorkFlowID) AS first_event_time
-  FROM dedup d
-  WHERE d.dup_rank = 1
+  SELECT e.*,
+    ROW_NUMBER() OVER (PARTITION BY e.ExecutionID, e.ProjectCode, e.ProcessLoad, e.ProcessingDate, e.TaskID, e.WorkFlowID ORDER BY COALESCE(e.Seq, 0) DESC, CASE WHEN e.Seq IS NULL THEN e.EventTime END DESC, e.EventID DESC) AS state_rank,
+    MIN(e.EventTime) OVER (PARTITION BY e.ExecutionID, e.ProjectCode, e.ProcessLoad, e.ProcessingDate, e.TaskID, e.WorkFlowID) AS first_event_time
+  FROM events e
 )
 SELECT
   r.ExecutionID,
@@ -291,7 +338,8 @@ SELECT
   CAST(unix_micros(r.EndTime) - unix_micros(r.StartTime) AS DOUBLE) / 1000000.0 AS DurationSeconds,
   r.first_event_time AS CreatedOn,
   r.EventTime AS ModifiedOn,
-  r.CreatedBy AS ModifiedBy
+  r.CreatedBy AS ModifiedBy,
+  r.Seq
 FROM ranked r
 WHERE r.state_rank = 1;
 
@@ -315,8 +363,7 @@ SELECT
        WHEN s.EndTime IS NOT NULL THEN s.DurationSeconds > s.SLAMinutes * 60
        WHEN s.StatusCode = 'RUNNING' THEN unix_seconds(current_timestamp()) - unix_seconds(s.StartTime) > s.SLAMinutes * 60
        ELSE false END AS SLABreached,
-  CASE WHEN s.StatusCode = 'RUNNING' AND unix_seconds(current_timestamp()) - unix_seconds(s.StartTime) > 43200
-       THEN true ELSE false END AS IsStale,
+  CASE WHEN s.StatusCode = 'RUNNING' AND unix_seconds(current_timestamp()) - unix_seconds(s.StartTime) > 43200 THEN true ELSE false END AS IsStale,
   CASE WHEN s.exec_rank = 1 THEN true ELSE false END AS IsCurrent,
   CASE WHEN s.TaskID = 0 AND s.WorkFlowID = 0 THEN true ELSE false END AS IsInitiation,
   s.LogMessage, s.LogType, s.LogCode, s.ExceptionType, s.StackTrace, s.SourceRunID, s.JobRunID,
@@ -342,7 +389,8 @@ SELECT
   COUNT(CASE WHEN NOT d.IsInitiation AND d.EffectiveStatus = 'CANCELLED' THEN 1 END) AS CancelledTasks,
   COUNT(CASE WHEN NOT d.IsInitiation AND d.EffectiveStatus = 'SKIPPED' THEN 1 END) AS SkippedTasks,
   COUNT(CASE WHEN NOT d.IsInitiation AND d.SLABreached THEN 1 END) AS SLABreachedTasks,
-  CASE WHEN COUNT(CASE WHEN d.EffectiveStatus IN ('FAIL', 'CANCELLED') THEN 1 END) > 0 THEN 'FAIL'
+  CASE
+       WHEN COUNT(CASE WHEN d.EffectiveStatus IN ('FAIL', 'CANCELLED') THEN 1 END) > 0 THEN 'FAIL'
        WHEN COUNT(CASE WHEN d.EffectiveStatus = 'RUNNING' AND NOT d.IsStale THEN 1 END) > 0 THEN 'RUNNING'
        WHEN COUNT(CASE WHEN d.IsStale THEN 1 END) > 0 THEN 'STALE'
        WHEN COUNT(CASE WHEN NOT d.IsInitiation AND d.EffectiveStatus IN ('NQUE', 'RQUE') AND d.IsCurrent THEN 1 END) > 0 THEN 'QUEUED'
@@ -377,7 +425,8 @@ SELECT
   COUNT(CASE WHEN NOT d.IsInitiation AND d.EffectiveStatus = 'CANCELLED' THEN 1 END) AS CancelledTasks,
   COUNT(CASE WHEN NOT d.IsInitiation AND d.EffectiveStatus = 'SKIPPED' THEN 1 END) AS SkippedTasks,
   COUNT(CASE WHEN NOT d.IsInitiation AND d.SLABreached THEN 1 END) AS SLABreachedTasks,
-  CASE WHEN COUNT(CASE WHEN d.EffectiveStatus IN ('FAIL', 'CANCELLED') THEN 1 END) > 0 THEN 'FAIL'
+  CASE
+       WHEN COUNT(CASE WHEN d.EffectiveStatus IN ('FAIL', 'CANCELLED') THEN 1 END) > 0 THEN 'FAIL'
        WHEN COUNT(CASE WHEN d.EffectiveStatus = 'RUNNING' AND NOT d.IsStale THEN 1 END) > 0 THEN 'RUNNING'
        WHEN COUNT(CASE WHEN d.IsStale THEN 1 END) > 0 THEN 'STALE'
        WHEN COUNT(CASE WHEN NOT d.IsInitiation AND d.EffectiveStatus IN ('NQUE', 'RQUE') AND d.IsCurrent THEN 1 END) > 0 THEN 'QUEUED'
@@ -418,14 +467,14 @@ GROUP BY d.ProjectCode, d.ProcessLoad, d.ProcessingDate, d.ExecutionID, d.TaskID
 CREATE OR REPLACE VIEW `main`.`etl`.`v_watermarks`
 COMMENT 'Current value of every parameter with ActiveValue, a string for ADF Lookups and SQL Server comparisons (ISO 8601 datetimes, integers, 1/0 flags).'
 AS
-WITH dedup AS (
-  SELECT e.*, ROW_NUMBER() OVER (PARTITION BY e.EventID ORDER BY e.EventTime) AS dup_rank
-  FROM `main`.`etl`.`ETLProcessingEvents` e
-  WHERE e.EventType = 'WATERMARK'
+WITH events AS (
+  SELECT EventID, EventTime, EventType, ExecutionID, ProjectCode, ProcessLoad, TaskID, WorkFlowID, SequenceID, ProcessingDate, AttemptNo, StatusCode, PreviousStatus, TaskName, SourceType, SourceSystemCode, TaskMandatory, LoadFrequency, FileName, SourcePath, TargetPath, SLAMinutes, StartTime, EndTime, LogMessage, LogType, LogCode, ExceptionType, StackTrace, SourceRunID, JobRunID, ClusterID, ParameterName, ParameterType, ValueDateTime, ValueINT, ValueBIT, Reason, CreatedBy, Seq FROM `main`.`etl`.`ETLProcessingEvents` WHERE EventType = 'WATERMARK' AND ProcessingDate IS NULL
+  UNION ALL
+  SELECT EventID, EventTime, EventType, ExecutionID, ProjectCode, ProcessLoad, TaskID, WorkFlowID, SequenceID, ProcessingDate, AttemptNo, StatusCode, PreviousStatus, TaskName, SourceType, SourceSystemCode, TaskMandatory, LoadFrequency, FileName, SourcePath, TargetPath, SLAMinutes, StartTime, EndTime, LogMessage, LogType, LogCode, ExceptionType, StackTrace, SourceRunID, JobRunID, ClusterID, ParameterName, ParameterType, ValueDateTime, ValueINT, ValueBIT, Reason, CreatedBy, Seq FROM `main`.`etl`.`ETLProcessingEventsArchive` WHERE EventType = 'WATERMARK' AND ProcessingDate IS NULL
 ), latest AS (
-  SELECT d.*, ROW_NUMBER() OVER (PARTITION BY d.ProjectCode, d.ProcessLoad, d.ParameterName
-                                 ORDER BY d.EventTime DESC, d.EventID DESC) AS rn
-  FROM dedup d WHERE d.dup_rank = 1
+  SELECT e.*, ROW_NUMBER() OVER (PARTITION BY e.ProjectCode, e.ProcessLoad, e.ParameterName
+                                 ORDER BY COALESCE(e.Seq, 0) DESC, CASE WHEN e.Seq IS NULL THEN e.EventTime END DESC, e.ValueINT DESC NULLS LAST, e.ValueDateTime DESC NULLS LAST, e.EventID DESC) AS rn
+  FROM events e
 ), resolved AS (
   SELECT p.ProjectCode, p.ProcessLoad, p.ParameterName, p.ParameterType,
     CASE WHEN l.EventID IS NULL THEN p.ValueDateTime ELSE l.ValueDateTime END AS ValueDateTime,
@@ -435,7 +484,8 @@ WITH dedup AS (
     COALESCE(l.EventTime, p.ModifiedOn) AS LastChangedOn,
     COALESCE(l.CreatedBy, p.ModifiedBy) AS LastChangedBy,
     l.ExecutionID AS LastExecutionID,
-    COALESCE(l.Reason, 'registered') AS LastChangeReason
+    COALESCE(l.Reason, 'registered') AS LastChangeReason,
+    COALESCE(l.Seq, 0) AS ValueGeneration
   FROM `main`.`etl`.`ETLconfigParameters` p
   LEFT JOIN latest l
     ON l.rn = 1 AND l.ProjectCode = p.ProjectCode AND l.ProcessLoad = p.ProcessLoad
@@ -451,7 +501,8 @@ SELECT r.ProjectCode, r.ProcessLoad, r.ParameterName, r.ParameterType,
     WHEN 'FLAG' THEN CASE WHEN r.ValueBIT THEN '1' ELSE '0' END
   END AS ActiveValue,
   CASE WHEN r.ParameterType = 'SYSTEM' AND r.ValueDateTime IS NOT NULL THEN true ELSE false END AS IsHistoricMode,
-  r.Description, r.IsActive, r.LastChangedOn, r.LastChangedBy, r.LastExecutionID, r.LastChangeReason
+  r.Description, r.IsActive, r.LastChangedOn, r.LastChangedBy, r.LastExecutionID, r.LastChangeReason,
+  r.ValueGeneration
 FROM resolved r;
 
 -- ddl/views/v_pendingTasks.sql

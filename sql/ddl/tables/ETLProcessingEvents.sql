@@ -39,8 +39,9 @@ CREATE TABLE IF NOT EXISTS `main`.`etl`.`ETLProcessingEvents` (
   `ValueINT` BIGINT COMMENT 'WATERMARK events: new integer value.',
   `ValueBIT` BOOLEAN COMMENT 'WATERMARK events: new flag value.',
   `Reason` STRING COMMENT 'Why the event was written (e.g. task DONE, manual, reset, mode change).',
-  `CreatedBy` STRING COMMENT 'Who or what wrote the event.'
+  `CreatedBy` STRING COMMENT 'Who or what wrote the event.',
+  `Seq` BIGINT COMMENT 'STEP events: the step\'s event number (1 when queued, +1 per change); WATERMARK events: the value\'s generation (+1 when set, same when advanced). Orders events without trusting clocks; NULL on rows written before this column existed.'
 ) USING DELTA
-CLUSTER BY (`ProcessingDate`, `ProjectCode`, `ProcessLoad`)
-COMMENT 'Append-only run-time log: every step status change and watermark change is one row. ETLProcessingSteps is derived from it. APPEND-ONLY.'
-TBLPROPERTIES ('etl_monitor.schema_version' = '1', 'delta.appendOnly' = 'true');
+CLUSTER BY (`ProcessingDate`, `ProjectCode`, `ProcessLoad`, `ExecutionID`)
+COMMENT 'Run-time log: every step status change and watermark change is one appended row; ETLProcessingSteps is derived from it. Only maintain() removes rows, after copying them to ETLProcessingEventsArchive.'
+TBLPROPERTIES ('etl_monitor.schema_version' = '1');

@@ -15,7 +15,8 @@ SELECT
   COUNT(CASE WHEN NOT d.IsInitiation AND d.EffectiveStatus = 'CANCELLED' THEN 1 END) AS CancelledTasks,
   COUNT(CASE WHEN NOT d.IsInitiation AND d.EffectiveStatus = 'SKIPPED' THEN 1 END) AS SkippedTasks,
   COUNT(CASE WHEN NOT d.IsInitiation AND d.SLABreached THEN 1 END) AS SLABreachedTasks,
-  CASE WHEN COUNT(CASE WHEN d.EffectiveStatus IN ('FAIL', 'CANCELLED') THEN 1 END) > 0 THEN 'FAIL'
+  CASE
+       WHEN COUNT(CASE WHEN d.EffectiveStatus IN ('FAIL', 'CANCELLED') THEN 1 END) > 0 THEN 'FAIL'
        WHEN COUNT(CASE WHEN d.EffectiveStatus = 'RUNNING' AND NOT d.IsStale THEN 1 END) > 0 THEN 'RUNNING'
        WHEN COUNT(CASE WHEN d.IsStale THEN 1 END) > 0 THEN 'STALE'
        WHEN COUNT(CASE WHEN NOT d.IsInitiation AND d.EffectiveStatus IN ('NQUE', 'RQUE') AND d.IsCurrent THEN 1 END) > 0 THEN 'QUEUED'

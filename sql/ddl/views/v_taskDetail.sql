@@ -19,8 +19,7 @@ SELECT
        WHEN s.EndTime IS NOT NULL THEN s.DurationSeconds > s.SLAMinutes * 60
        WHEN s.StatusCode = 'RUNNING' THEN unix_seconds(current_timestamp()) - unix_seconds(s.StartTime) > s.SLAMinutes * 60
        ELSE false END AS SLABreached,
-  CASE WHEN s.StatusCode = 'RUNNING' AND unix_seconds(current_timestamp()) - unix_seconds(s.StartTime) > 43200
-       THEN true ELSE false END AS IsStale,
+  CASE WHEN s.StatusCode = 'RUNNING' AND unix_seconds(current_timestamp()) - unix_seconds(s.StartTime) > 43200 THEN true ELSE false END AS IsStale,
   CASE WHEN s.exec_rank = 1 THEN true ELSE false END AS IsCurrent,
   CASE WHEN s.TaskID = 0 AND s.WorkFlowID = 0 THEN true ELSE false END AS IsInitiation,
   s.LogMessage, s.LogType, s.LogCode, s.ExceptionType, s.StackTrace, s.SourceRunID, s.JobRunID,

@@ -3,14 +3,14 @@
 CREATE OR REPLACE VIEW `main`.`etl`.`v_watermarks`
 COMMENT 'Current value of every parameter with ActiveValue, a string for ADF Lookups and SQL Server comparisons (ISO 8601 datetimes, integers, 1/0 flags).'
 AS
-WITH dedup AS (
-  SELECT e.*, ROW_NUMBER() OVER (PARTITION BY e.EventID ORDER BY e.EventTime) AS dup_rank
-  FROM `main`.`etl`.`ETLProcessingEvents` e
-  WHERE e.EventType = 'WATERMARK'
+WITH events AS (
+  SELECT EventID, EventTime, EventType, ExecutionID, ProjectCode, ProcessLoad, TaskID, WorkFlowID, SequenceID, ProcessingDate, AttemptNo, StatusCode, PreviousStatus, TaskName, SourceType, SourceSystemCode, TaskMandatory, LoadFrequency, FileName, SourcePath, TargetPath, SLAMinutes, StartTime, EndTime, LogMessage, LogType, LogCode, ExceptionType, StackTrace, SourceRunID, JobRunID, ClusterID, ParameterName, ParameterType, ValueDateTime, ValueINT, ValueBIT, Reason, CreatedBy, Seq FROM `main`.`etl`.`ETLProcessingEvents` WHERE EventType = 'WATERMARK' AND ProcessingDate IS NULL
+  UNION ALL
+  SELECT EventID, EventTime, EventType, ExecutionID, ProjectCode, ProcessLoad, TaskID, WorkFlowID, SequenceID, ProcessingDate, AttemptNo, StatusCode, PreviousStatus, TaskName, SourceType, SourceSystemCode, TaskMandatory, LoadFrequency, FileName, SourcePath, TargetPath, SLAMinutes, StartTime, EndTime, LogMessage, LogType, LogCode, ExceptionType, StackTrace, SourceRunID, JobRunID, ClusterID, ParameterName, ParameterType, ValueDateTime, ValueINT, ValueBIT, Reason, CreatedBy, Seq FROM `main`.`etl`.`ETLProcessingEventsArchive` WHERE EventType = 'WATERMARK' AND ProcessingDate IS NULL
 ), latest AS (
-  SELECT d.*, ROW_NUMBER() OVER (PARTITION BY d.ProjectCode, d.ProcessLoad, d.ParameterName
-                                 ORDER BY d.EventTime DESC, d.EventID DESC) AS rn
-  FROM dedup d WHERE d.dup_rank = 1
+  SELECT e.*, ROW_NUMBER() OVER (PARTITION BY e.ProjectCode, e.ProcessLoad, e.ParameterName
+                                 ORDER BY COALESCE(e.Seq, 0) DESC, CASE WHEN e.Seq IS NULL THEN e.EventTime END DESC, e.ValueINT DESC NULLS LAST, e.ValueDateTime DESC NULLS LAST, e.EventID DESC) AS rn
+  FROM events e
 ), resolved AS (
   SELECT p.ProjectCode, p.ProcessLoad, p.ParameterName, p.ParameterType,
     CASE WHEN l.EventID IS NULL THEN p.ValueDateTime ELSE l.ValueDateTime END AS ValueDateTime,
@@ -20,7 +20,8 @@ WITH dedup AS (
     COALESCE(l.EventTime, p.ModifiedOn) AS LastChangedOn,
     COALESCE(l.CreatedBy, p.ModifiedBy) AS LastChangedBy,
     l.ExecutionID AS LastExecutionID,
-    COALESCE(l.Reason, 'registered') AS LastChangeReason
+    COALESCE(l.Reason, 'registered') AS LastChangeReason,
+    COALESCE(l.Seq, 0) AS ValueGeneration
   FROM `main`.`etl`.`ETLconfigParameters` p
   LEFT JOIN latest l
     ON l.rn = 1 AND l.ProjectCode = p.ProjectCode AND l.ProcessLoad = p.ProcessLoad
@@ -36,5 +37,6 @@ SELECT r.ProjectCode, r.ProcessLoad, r.ParameterName, r.ParameterType,
     WHEN 'FLAG' THEN CASE WHEN r.ValueBIT THEN '1' ELSE '0' END
   END AS ActiveValue,
   CASE WHEN r.ParameterType = 'SYSTEM' AND r.ValueDateTime IS NOT NULL THEN true ELSE false END AS IsHistoricMode,
-  r.Description, r.IsActive, r.LastChangedOn, r.LastChangedBy, r.LastExecutionID, r.LastChangeReason
+  r.Description, r.IsActive, r.LastChangedOn, r.LastChangedBy, r.LastExecutionID, r.LastChangeReason,
+  r.ValueGeneration
 FROM resolved r;
