@@ -10,9 +10,10 @@ from etl_monitor.config.arguments import NonNegative, _Args, validate
 from etl_monitor.engine.capabilities import Engine, detect_engine
 from etl_monitor.engine.context import Context
 from etl_monitor.engine.executor import RetryPolicy, SqlExecutor, check_identifier
-from etl_monitor.runs import lifecycle, reporting, watermarks
+from etl_monitor.runs import lifecycle, maintenance, reporting, watermarks
 from etl_monitor.runs import queue as steps
 from etl_monitor.runs.lifecycle import TaskContext, TaskRun
+from etl_monitor.runs.maintenance import MaintenanceReport
 from etl_monitor.runs.views import ALL_VIEWS
 from etl_monitor.schema.setup import SetupReport, run_setup
 
@@ -607,6 +608,31 @@ class ETLMonitorFramework:
         )
 
     # -- reporting -------------------------------------------------------------------------
+    def maintain(
+        self, archive_after_days: int | None = None, vacuum: bool = True
+    ) -> MaintenanceReport:
+        """Keep run tracking fast after years of history; safe while tasks run.
+
+        Compacts every table (``OPTIMIZE`` where the engine has it, else the same Delta
+        operation on the table's files), optionally moves STEP events of processing dates
+        older than `archive_after_days` to ``ETLProcessingEventsArchive`` (the views read
+        both), and deletes unreferenced files older than 7 days. Schedule it daily.
+
+        Args:
+            archive_after_days: archive step events of dates older than this; None keeps all.
+            vacuum: delete files no snapshot of the last 7 days references.
+
+        Returns:
+            The events archived and the files of each table before and after.
+
+        Raises:
+            InvalidArgumentError: archive_after_days is not a positive integer.
+
+        Example:
+            >>> monitor.maintain(archive_after_days=400)  # doctest: +SKIP
+        """
+        return maintenance.maintain(self._ctx, archive_after_days=archive_after_days, vacuum=vacuum)
+
     def get_status(
         self,
         project_code: str,

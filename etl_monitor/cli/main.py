@@ -46,6 +46,47 @@ def setup(warehouse: str | None, catalog: str, schema: str, engine: str, fmt: st
     )
 
 
+@main.command()
+@engine_options
+@click.option(
+    "--archive-after-days",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Move step events of processing dates older than this to the archive table.",
+)
+@click.option(
+    "--vacuum/--no-vacuum", default=True, help="Delete unreferenced files older than 7 days."
+)
+def maintain(
+    warehouse: str | None,
+    catalog: str,
+    schema: str,
+    engine: str,
+    fmt: str,
+    archive_after_days: int | None,
+    vacuum: bool,
+) -> None:
+    """Compact the tables, archive old step events, vacuum: safe while tasks run; run daily."""
+    report = _framework(warehouse, catalog, schema, engine).maintain(
+        archive_after_days=archive_after_days, vacuum=vacuum
+    )
+    emit(
+        {
+            "catalog": report.catalog,
+            "schema": report.schema,
+            "method": report.method,
+            "archived_events": report.archived_events,
+            "archive_cutoff": report.archive_cutoff,
+            "event_files_before": report.files_before.get("ETLProcessingEvents"),
+            "event_files_after": report.files_after.get("ETLProcessingEvents"),
+            "statements": report.statements,
+            "seconds": round(report.seconds, 3),
+        },
+        fmt,
+        "maintain",
+    )
+
+
 SUMMARY_COLUMNS = [
     "ExecutionID",
     "ProcessingDate",
