@@ -52,6 +52,9 @@ DELTA_MODULES = {
     "test_jdbc",
     "test_sql_files",
     "test_adf",
+    "test_races",
+    "test_maintenance",
+    "test_history",
 }
 FULL_DELTA = os.environ.get("ETL_MONITOR_DELTA_SUITE", "").lower() == "full"
 
