@@ -3,8 +3,8 @@
 Every task appends small commits; `maintain` keeps the number of files bounded without
 losing, duplicating or blocking an event, and is safe to run while tasks run:
 
-- **Archive** (optional, ``archive_after_days=N``): STEP events of processing dates more
-  than N days old are copied to ``ETLProcessingEventsArchive`` (an insert-only MERGE on
+- **Archive** (optional, ``archive_after_days=N``): STEP events of finished executions
+  (no step queued or running) of processing dates more than N days old are copied to ``ETLProcessingEventsArchive`` (an insert-only MERGE on
   EventID, so a rerun copies nothing twice), then removed from the log (a MERGE that
   deletes only rows present in the archive, so an event appended meanwhile stays). The
   views read both tables. Watermark events stay: a watermark's latest value may be old.
@@ -32,6 +32,7 @@ from typing import Any
 from etl_monitor.engine.context import Context
 from etl_monitor.engine.timestamps import utcnow
 from etl_monitor.errors import InvalidArgumentError
+from etl_monitor.runs.states import OPEN, sql_in
 from etl_monitor.schema.tables import ALL_TABLES, EVENTS, EVENTS_ARCHIVE, Table
 
 log = logging.getLogger("etl_monitor.runs.maintenance")
@@ -115,8 +116,9 @@ def maintain(
 def archive(ctx: Context, cutoff: date) -> int:
     """Move STEP events of processing dates before `cutoff` to the archive; returns how many.
 
-    Rerunnable at any point: the copy inserts only ids the archive lacks, the removal
-    takes only rows the archive holds.
+    Executions with a step still queued or running stay (the hot paths read the log
+    only). Rerunnable at any point: the copy inserts only ids the archive lacks, the
+    removal takes only rows the archive holds.
     """
     from pyspark.sql.types import DateType, StructField, StructType
 
@@ -126,6 +128,12 @@ def archive(ctx: Context, cutoff: date) -> int:
         copied = ctx.executor.execute(
             f"MERGE INTO {archived} t USING (\n"
             f"  SELECT e.* FROM {events} e CROSS JOIN {limit} c\n"
+            "  LEFT ANTI JOIN (\n"
+            "    SELECT DISTINCT o.ExecutionID, o.ProjectCode, o.ProcessLoad\n"
+            f"    FROM {ctx.name('ETLProcessingSteps')} o CROSS JOIN {limit} oc\n"
+            f"    WHERE o.ProcessingDate < oc.cutoff AND o.StatusCode IN {sql_in(OPEN)}\n"
+            "  ) still_open ON still_open.ExecutionID = e.ExecutionID\n"
+            "    AND still_open.ProjectCode = e.ProjectCode AND still_open.ProcessLoad = e.ProcessLoad\n"
             "  WHERE e.EventType = 'STEP' AND e.ProcessingDate < c.cutoff\n"
             ") s\n"
             "ON t.ProcessingDate = s.ProcessingDate AND t.EventID = s.EventID\n"

@@ -41,6 +41,8 @@ QUEUED = (NQUE, RQUE)
 STATUSES = (*QUEUED, RUNNING, DONE, FAIL, SKIPPED, CANCELLED)
 FINISHED_OK = (DONE, SKIPPED)
 FAILED = (FAIL, CANCELLED)
+#: Steps still waiting or running: their execution is not archived.
+OPEN = (*QUEUED, RUNNING)
 
 #: Derived (view-only) states.
 STALE, SUPERSEDED, QUEUED_RUN = "STALE", "SUPERSEDED", "QUEUED"
