@@ -40,13 +40,13 @@ def build(
     tasks: int,
     days: int,
     first_day: date,
-    runs_per_commit: int = 1,
+    runs_per_commit: int = 0,
 ) -> int:
     """Write `days` daily runs of `tasks` tasks, all DONE; returns the commits written.
 
-    With ``runs_per_commit=1`` the commits are exactly a real run's (1 + 2 per task);
-    a larger value folds that many runs' events into each commit (for a quick build of
-    very long histories: the same rows, fewer and larger files).
+    With ``runs_per_commit=0`` (default) the commits are exactly a real run's (1 + 2 per
+    task); N > 0 writes the events of N runs per commit (a quicker build of very long
+    histories: the same rows, fewer and larger files).
     """
     ctx, user = monitor._ctx, "history"
     commits, pending = 0, []
@@ -112,7 +112,7 @@ def build(
                     ),
                 ]
             )
-        if runs_per_commit == 1:
+        if runs_per_commit == 0:
             for rows in run_commits:
                 append_events(ctx, rows)
                 commits += 1
