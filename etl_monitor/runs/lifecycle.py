@@ -179,7 +179,7 @@ def start(
     ctx: Context, key: StepKeyArgs, event: EventArgs, expected: dict[str, Any] | None = None
 ) -> TaskRun:
     """Record RUNNING and return an active TaskRun, or an inactive one that wrote nothing."""
-    state = read_step(ctx, key, with_watermark=True)
+    state = read_step(ctx, key, with_watermark=True, processing_date=_day(expected))
     warn_mismatch("start_task", state, expected)
     reason = _inactive_reason(state)
     run = TaskRun(ctx, key, state, reason)
@@ -205,8 +205,11 @@ def start(
     status = states.check("start", state["StatusCode"])
     reason = f"started (run {new_event_id()[:8]})"
     row = step_event(state, status, user=ctx.user, reason=reason, claim=True, **changes)
-    if not _retry(lambda: claim_events(ctx, [row]), "start") and not _is_mine(ctx, key, reason):
-        now = read_step(ctx, key) or {}
+    day = state["ProcessingDate"]
+    if not _retry(lambda: claim_events(ctx, [row]), "start") and not _is_mine(
+        ctx, key, reason, day
+    ):
+        now = read_step(ctx, key, processing_date=day) or {}
         run.inactive_reason = (
             f"another starter took the step first (it is {now.get('StatusCode')}, "
             f"{now.get('Reason')} by {now.get('ModifiedBy') or now.get('CreatedBy')})"
@@ -219,9 +222,14 @@ def start(
     return run
 
 
-def _is_mine(ctx: Context, key: StepKeyArgs, reason: str) -> bool:
+def _day(expected: dict[str, Any] | None) -> Any:
+    """The processing date the caller gave, if any: a hint that narrows the step read."""
+    return (expected or {}).get("ProcessingDate")
+
+
+def _is_mine(ctx: Context, key: StepKeyArgs, reason: str, day: Any) -> bool:
     """After a claim that inserted nothing: did an earlier attempt of ours commit it after all?"""
-    current = read_step(ctx, key)
+    current = read_step(ctx, key, processing_date=day)
     return current is not None and current.get("Reason") == reason
 
 
@@ -234,7 +242,7 @@ def _state_for_end(
 ) -> TaskRun | None:
     if run is not None:
         return run
-    state = read_step(ctx, key, with_watermark=True)
+    state = read_step(ctx, key, with_watermark=True, processing_date=_day(expected))
     warn_mismatch(function, state, expected)
     if state is None:
         raise StepStateError(

@@ -241,6 +241,6 @@ def file_count(ctx: Context, table: Table) -> int | None:
         except Exception:  # no deltalake, or a table feature it cannot read: ask the engine
             log.debug("could not count the files of %s with deltalake", table.name)
     if ctx.engine.table_history:
-        rows = ctx.executor.query(f"DESCRIBE DETAIL {ctx.name(table)}")
+        rows = ctx.executor.execute(f"DESCRIBE DETAIL {ctx.name(table)}", kind="maintenance")
         return int(rows[0]["numFiles"]) if rows else None
     return None

@@ -182,7 +182,7 @@ def _generate(ctx: Context, a: RunArgs) -> tuple[int, Any]:
 
 
 def read_step(
-    ctx: Context, key: StepKeyArgs, *, with_watermark: bool = False
+    ctx: Context, key: StepKeyArgs, *, with_watermark: bool = False, processing_date: Any = None
 ) -> dict[str, Any] | None:
     """The current state of one step, the task's active flag and (optionally) its watermark.
 
@@ -190,7 +190,19 @@ def read_step(
     reach the scan) instead of going through the views; it follows the same rules as
     ETLProcessingSteps (highest Seq) and v_watermarks (highest generation, then value;
     else the registered value). Archived steps (see `maintenance`) are not read.
+    With `processing_date` (the caller's, when it gave one) only that date's files are
+    read; a date that does not match the step falls back to a read without it.
     """
+    if processing_date is not None:
+        found = _read_step(ctx, key, with_watermark, processing_date)
+        if found is not None:
+            return found
+    return _read_step(ctx, key, with_watermark, None)
+
+
+def _read_step(
+    ctx: Context, key: StepKeyArgs, with_watermark: bool, processing_date: Any
+) -> dict[str, Any] | None:
     events = ctx.name("ETLProcessingEvents")
     marks = (
         ", mark AS (\n"
@@ -222,7 +234,9 @@ def read_step(
         "WITH step AS (\n"
         f"  SELECT * FROM {events} e\n"
         "  WHERE e.EventType = 'STEP' AND e.ExecutionID = :e AND e.ProjectCode = :p AND e.ProcessLoad = :l\n"
-        "    AND e.TaskID = :t AND e.WorkFlowID = :w\n"
+        "    AND e.TaskID = :t AND e.WorkFlowID = :w"
+        + (" AND e.ProcessingDate = :d" if processing_date is not None else "")
+        + "\n"
         f"  ORDER BY {latest_first('e')} LIMIT 1\n"
         f"){marks}\n"
         f"SELECT s.*, t.IsActive AS TaskIsActive{watermark_cols}\n"
@@ -235,6 +249,7 @@ def read_step(
             "l": key.process_load,
             "t": key.task_id,
             "w": key.workflow_id,
+            **({"d": processing_date} if processing_date is not None else {}),
         },
     )
     return rows[0].asDict() if rows else None
