@@ -19,8 +19,8 @@ from tests.history import build, register_process
 P, L, H = "CORP", "HR_DAILY", "HISTORY"
 DAY = "2026-04-09"
 FIRST = date(2025, 1, 1)
-#: Daily runs of 4 tasks (9 commits each): 1,080 commits on Sail, 270 on Delta (slower commits).
-DAYS = {"sail": 120, "delta": 30}
+#: Daily runs of 4 tasks (9 commits each): 1,080 commits on Sail, 144 on Delta (its commits are slower).
+DAYS = {"sail": 120, "delta": 16}
 REFERENCE_VIEWS = (
     "ETLProcessingSteps",
     "v_taskDetail",

@@ -237,10 +237,15 @@ PENDING_TASKS = View(
     "SELECT d.ExecutionID, d.ProjectCode, d.ProcessLoad, d.ProcessingDate, d.TaskID, d.WorkFlowID, d.SequenceID,\n"
     "  d.TaskName, d.SourceType, d.SourceSystemCode, d.TaskMandatory, d.StatusCode, d.AttemptNo, d.FileName,\n"
     "  d.SourcePath, d.TargetPath, w.ParameterName, w.ParameterType, w.ActiveValue\n"
-    "FROM {t:v_taskDetail} d\n"
+    # Straight from the steps (no "current execution" window), so that a filter on one
+    # execution reaches the scan, as the ADF Lookup's does.
+    "FROM {t:ETLProcessingSteps} d\n"
+    "LEFT JOIN {t:ETLconfigTasks} t\n"
+    "  ON t.ProjectCode = d.ProjectCode AND t.ProcessLoad = d.ProcessLoad\n"
+    " AND t.TaskID = d.TaskID AND t.WorkFlowID = d.WorkFlowID\n"
     "LEFT JOIN {t:v_watermarks} w\n"
     "  ON w.ProjectCode = d.ProjectCode AND w.ProcessLoad = d.ProcessLoad AND w.ParameterName = d.SourceSystemCode\n"
-    f"WHERE d.EffectiveStatus IN {sql_in(QUEUED)}",
+    f"WHERE {effective_status_sql('d.StatusCode', 't.IsActive')} IN {sql_in(QUEUED)}",
 )
 
 ALL_VIEWS = (

@@ -512,10 +512,13 @@ AS
 SELECT d.ExecutionID, d.ProjectCode, d.ProcessLoad, d.ProcessingDate, d.TaskID, d.WorkFlowID, d.SequenceID,
   d.TaskName, d.SourceType, d.SourceSystemCode, d.TaskMandatory, d.StatusCode, d.AttemptNo, d.FileName,
   d.SourcePath, d.TargetPath, w.ParameterName, w.ParameterType, w.ActiveValue
-FROM `main`.`etl`.`v_taskDetail` d
+FROM `main`.`etl`.`ETLProcessingSteps` d
+LEFT JOIN `main`.`etl`.`ETLconfigTasks` t
+  ON t.ProjectCode = d.ProjectCode AND t.ProcessLoad = d.ProcessLoad
+ AND t.TaskID = d.TaskID AND t.WorkFlowID = d.WorkFlowID
 LEFT JOIN `main`.`etl`.`v_watermarks` w
   ON w.ProjectCode = d.ProjectCode AND w.ProcessLoad = d.ProcessLoad AND w.ParameterName = d.SourceSystemCode
-WHERE d.EffectiveStatus IN ('NQUE', 'RQUE');
+WHERE CASE WHEN d.StatusCode IN ('NQUE', 'RQUE') AND t.IsActive = false THEN 'SKIPPED' ELSE d.StatusCode END IN ('NQUE', 'RQUE');
 
 -- ddl/views/ETLmonitorState.sql
 CREATE OR REPLACE VIEW `main`.`etl`.`ETLmonitorState`
