@@ -342,13 +342,13 @@ def _transition(
 ) -> None:
     """Claim one allowed transition of one step, or raise why it is not allowed or was lost."""
     args, state = _require_step(ctx, function, **key)
-    why = states.refusal(action, state["StatusCode"])
-    if why:
-        raise StepStateError(f"{function}(): {why}")
-    target = states.check(action, state["StatusCode"], attempt=state["AttemptNo"] or 1)
+    try:
+        target = states.check(action, state["StatusCode"], attempt=state["AttemptNo"] or 1)
+    except StepStateError as refused:
+        raise StepStateError(f"{function}(): {refused}") from None
     row = step_event(state, target, user=ctx.user, reason=_REASONS[action], claim=True, **changes)
     if not claim_events(ctx, [row]):
-        now = read_step(ctx, args) or {}
+        now = read_step(ctx, args, processing_date=state["ProcessingDate"]) or {}
         raise StepStateError(
             f"{function}(): the step changed meanwhile (it is now {now.get('StatusCode')}); "
             "nothing was written"
