@@ -78,7 +78,9 @@ def test_event_log_is_liquid_clustered(monitor: ETLMonitorFramework, spark):
 
 
 @pytest.mark.requires("table_history")
-def test_a_task_is_two_commits_in_the_table_history(monitor: ETLMonitorFramework, spark, warehouse):
+def test_a_task_is_a_claim_and_an_append_in_the_table_history(
+    monitor: ETLMonitorFramework, spark, warehouse
+):
     register_hr(monitor)
     e = monitor.generate_execution_id()
     monitor.generate_execution_steps(e, "CORP", "HR_DAILY", "2026-04-09")
@@ -93,8 +95,13 @@ def test_a_task_is_two_commits_in_the_table_history(monitor: ETLMonitorFramework
     after = history()
     new = after[len(before) :]
     assert [c["version"] for c in new] == [before[-1]["version"] + 1, before[-1]["version"] + 2]
-    assert {c["operation"] for c in new} == {"WRITE"}  # blind appends, never a rewrite
-    assert [c["operationParameters"]["mode"] for c in new] == ["Append", "Append"]
+    # The RUNNING claim: an insert-only MERGE that adds one row and rewrites no file...
+    claim, done = new
+    assert claim["operation"] == "MERGE"
+    assert claim["operationMetrics"]["numTargetRowsInserted"] == "1"
+    assert claim["operationMetrics"]["numTargetFilesRemoved"] == "0"
+    # ...then DONE with its watermark: a blind append.
+    assert (done["operation"], done["operationParameters"]["mode"]) == ("WRITE", "Append")
     assert commit_count(warehouse, monitor, EVENTS.name) == files_before + 2
 
 
