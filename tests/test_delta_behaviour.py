@@ -27,7 +27,11 @@ def test_provoked_commit_conflict_is_retried_then_succeeds(
     raw_failures: list[str] = []
 
     def churn() -> None:  # UPDATEs that bypass the executor, so nothing serialises them
-        while not stop.is_set():
+        # Until the first conflict is retried: the MERGE must then win on a later attempt.
+        # (Sail, under writes that never pause, can fail a conflicting commit's re-read of
+        # the log with "Missing commit file" whenever a checkpoint lands past the
+        # transaction's read version, so an unpaused churner can exhaust every retry.)
+        while not stop.is_set() and monitor.executor.stats["retries"] == 0:
             began = time.perf_counter()
             try:
                 spark.sql(f"UPDATE {table} SET Description = uuid() WHERE ProcessLoad = 'CHURN'")
