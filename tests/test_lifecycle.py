@@ -69,10 +69,12 @@ def test_task_costs_one_read_one_claim_and_one_append(run):
     with monitor.task(e, P, L, 1, 1):
         pass
     after = monitor.executor.stats
-    assert after["query"] - before.get("query", 0) == 1
-    assert after["write"] - before.get("write", 0) == 1  # the RUNNING claim (MERGE)
+    # the step read, and the claim's read-back of its own row (both of one date's files)
+    assert after["query"] - before.get("query", 0) == 2
+    assert after["merge"] - before.get("merge", 0) == 1  # the RUNNING claim (MERGE)
+    assert after.get("write", 0) - before.get("write", 0) == 0
     assert after["append"] - before.get("append", 0) == 1  # DONE with its watermark
-    assert after["statements"] - before["statements"] == 3
+    assert after["statements"] - before["statements"] == 4
 
 
 def test_exception_recorded_verbatim_and_original_reraised(run):

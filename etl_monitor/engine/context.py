@@ -30,6 +30,8 @@ class Context:
     executor: SqlExecutor
     user_override: str | None = None
     stale_after_minutes: int = 720
+    #: execution id -> its processing date, as this process saw it: narrows step reads.
+    execution_dates: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
     _user: str | None = field(default=None, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
@@ -44,6 +46,15 @@ class Context:
             view_files.record(
                 self.engine.warehouse_root, self.catalog, self.schema, name, statement
             )
+
+    def remember_date(self, execution_id: str | None, processing_date: Any) -> None:
+        """Note an execution's processing date (a hint for later reads; bounded)."""
+        if execution_id is None or processing_date is None:
+            return
+        with self._lock:
+            if len(self.execution_dates) >= 4096:
+                self.execution_dates.clear()
+            self.execution_dates[execution_id] = processing_date
 
     @property
     def view_settings(self) -> dict[str, int]:

@@ -151,13 +151,13 @@ class Statement:
 
     text: str
     args: Mapping[str, Any] | None
-    kind: str  # "query" | "write" | "ddl" | "meta" are SQL; "append" | "schema-merge" are DataFrame writes
+    kind: str  # "query" | "write" | "ddl" | "meta" are SQL; "append" | "schema-merge" | "merge" are DataFrame writes
     table: str | None = None
 
     @property
     def is_sql(self) -> bool:
         """False for DataFrame writes, whose text only describes them."""
-        return self.kind not in ("append", "schema-merge")
+        return self.kind not in ("append", "schema-merge", "merge")
 
 
 @dataclass(frozen=True)
@@ -332,6 +332,61 @@ class SqlExecutor:
             self.spark.createDataFrame(list(rows), schema).write.mode("append").insertInto(table)
 
         self._with_retry(statement, run)
+
+    def merge_new_rows(
+        self,
+        table: str,
+        rows: Sequence[Sequence[Any]],
+        schema: Any,
+        *,
+        key: str,
+        within: tuple[str, Sequence[Any]],
+    ) -> None:
+        """Insert the rows whose `key` is not in `table` yet: an insert-only MERGE, one commit.
+
+        The MERGE reads only the target rows whose column ``within[0]`` is one of
+        ``within[1]`` (a partition or clustering column), so its cost does not grow with
+        the table. Neither a SQL MERGE's parameters (refused by some engines in commands)
+        nor a subquery (refused in MERGE conditions) can say that, so the MERGE is built
+        with the DataFrame API: the values are typed literals of the plan, never SQL text.
+        Serialised per table within this process, conflicts with others retried.
+
+        Args:
+            table: the validated, quoted target table name.
+            rows: the rows, positional in the table's column order.
+            schema: the table's StructType.
+            key: the column that identifies a row.
+            within: the narrowing column and the values the rows have in it.
+        """
+        from pyspark.sql import functions as F
+
+        column, values = within
+        name = table.rsplit(".", 1)[-1]  # the target's columns are qualified by its name
+
+        def target(c: str) -> Any:
+            return F.col(f"{name}.{quote(c)}")
+
+        markers = ", ".join(f":{column}{n}" for n in range(len(values)))
+        statement = Statement(
+            f"MERGE INTO {table} USING <{len(rows)} rows> s ON {name}.{column} IN ({markers}) "
+            f"AND {name}.{column} = s.{column} AND {name}.{key} = s.{key} "
+            "WHEN NOT MATCHED THEN INSERT *",
+            {f"{column}{n}": v for n, v in enumerate(values)},
+            "merge",
+            table,
+        )
+
+        def run() -> None:
+            source = self.spark.createDataFrame(list(rows), schema).alias("s")
+            condition = (
+                target(column).isin(list(values))
+                & (target(column) == F.col(f"s.{quote(column)}"))
+                & (target(key) == F.col(f"s.{quote(key)}"))
+            )
+            source.mergeInto(table, condition).whenNotMatched().insertAll().merge()
+
+        with _table_lock(table):
+            self._with_retry(statement, run)
 
     def merge_schema(self, table: str, schema: Any) -> None:
         """Add missing columns by an empty append with mergeSchema (engines without ALTER)."""

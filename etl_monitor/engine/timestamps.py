@@ -11,7 +11,7 @@ In SQL, text and dates derived from a TIMESTAMP depend on ``spark.sql.session.ti
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 
@@ -36,6 +36,14 @@ def utc(value: datetime | date | None) -> datetime | None:
     if value.tzinfo is None:
         return value.replace(tzinfo=timezone.utc)
     return value.astimezone(timezone.utc)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def epoch_micros(value: datetime) -> int:
+    """Microseconds since the epoch (naive means UTC), as SQL's ``unix_micros`` gives them."""
+    return (utc(value) - _EPOCH) // timedelta(microseconds=1)
 
 
 def from_spark(value: Any) -> Any:

@@ -207,9 +207,7 @@ def start(
     reason = f"started (run {new_event_id()[:8]})"
     row = step_event(state, status, user=ctx.user, reason=reason, claim=True, **changes)
     day = state["ProcessingDate"]
-    if not _retry(lambda: claim_events(ctx, [row]), "start") and not _is_mine(
-        ctx, key, reason, day
-    ):
+    if not _retry(lambda: claim_events(ctx, [row]), "start"):  # another starter won
         now = read_step(ctx, key, processing_date=day) or {}
         run.inactive_reason = (
             f"another starter took the step first (it is {now.get('StatusCode')}, "
@@ -226,12 +224,6 @@ def start(
 def _day(expected: dict[str, Any] | None) -> Any:
     """The processing date the caller gave, if any: a hint that narrows the step read."""
     return (expected or {}).get("ProcessingDate")
-
-
-def _is_mine(ctx: Context, key: StepKeyArgs, reason: str, day: Any) -> bool:
-    """After a claim that inserted nothing: did an earlier attempt of ours commit it after all?"""
-    current = read_step(ctx, key, processing_date=day)
-    return current is not None and current.get("Reason") == reason
 
 
 def _state_for_end(

@@ -114,8 +114,10 @@ def _generate(ctx: Context, a: RunArgs) -> tuple[int, Any]:
         raise NotFoundError(f"process {a.project_code}/{a.process_load} is not registered")
     if meta["existing"]:
         log.info("execution %s already generated", a.execution_id)
+        ctx.remember_date(a.execution_id, meta["day"])
         return 0, meta["day"]
     day = a.processing_date or default_processing_date(ctx, a.project_code, a.process_load)
+    ctx.remember_date(a.execution_id, day)
     start, end = history_window(day, {f for f in "WMY" if meta[f"freq_{f}"]})
     rows = ctx.executor.query(
         f"SELECT {', '.join('t.' + c for c in _TASK_COLUMNS)},\n"
@@ -190,14 +192,19 @@ def read_step(
     reach the scan) instead of going through the views; it follows the same rules as
     ETLProcessingSteps (highest Seq) and v_watermarks (highest generation, then value;
     else the registered value). Archived steps (see `maintenance`) are not read.
-    With `processing_date` (the caller's, when it gave one) only that date's files are
-    read; a date that does not match the step falls back to a read without it.
+    With `processing_date` (the caller's, or the execution's as this process last saw
+    it) only that date's files are read; a date that does not match the step falls back
+    to a read without it.
     """
-    if processing_date is not None:
-        found = _read_step(ctx, key, with_watermark, processing_date)
-        if found is not None:
-            return found
-    return _read_step(ctx, key, with_watermark, None)
+    hint = processing_date
+    if hint is None:
+        hint = ctx.execution_dates.get(key.execution_id)
+    found = _read_step(ctx, key, with_watermark, hint) if hint is not None else None
+    if found is None:
+        found = _read_step(ctx, key, with_watermark, None)
+    if found is not None:
+        ctx.remember_date(key.execution_id, found.get("ProcessingDate"))
+    return found
 
 
 def _read_step(
