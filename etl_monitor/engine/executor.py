@@ -283,6 +283,43 @@ class SqlExecutor:
             )
         return rows_from_spark(rows)
 
+    def select_in(
+        self, table: str, columns: Mapping[str, str], within: Mapping[str, Sequence[Any]]
+    ) -> list[Any]:
+        """The rows of `table` whose columns hold one of the given values.
+
+        Built with the DataFrame API, so the values are typed literals of the plan (never
+        SQL text) and a partition column among them prunes the scan on every engine (a
+        list of query parameters does not survive every engine's parameter handling).
+
+        Args:
+            table: the validated, quoted table name.
+            columns: output name -> expression over the table's columns (framework text).
+            within: column -> the values it may hold (an IN filter each, ANDed).
+
+        Returns:
+            The rows, TIMESTAMPs as aware UTC datetimes.
+        """
+        from pyspark.sql import functions as F
+
+        selected = ", ".join(f"{e} AS {quote(n)}" for n, e in columns.items())
+        filters = " AND ".join(
+            f"{quote(c)} IN ({', '.join(f':{c}{n}' for n in range(len(v)))})"
+            for c, v in within.items()
+        )
+        args = {f"{c}{n}": x for c, v in within.items() for n, x in enumerate(v)}
+        statement = Statement(f"SELECT {selected} FROM {table} WHERE {filters}", args, "query")
+
+        def run() -> list[Any]:
+            condition = None
+            for column, values in within.items():
+                test = F.col(quote(column)).isin(list(values))
+                condition = test if condition is None else condition & test
+            df = self.spark.table(table).where(condition)
+            return df.select(*(F.expr(e).alias(n) for n, e in columns.items())).collect()
+
+        return rows_from_spark(self._with_retry(statement, run))
+
     def dataframe(self, text: str, args: Mapping[str, Any] | None = None) -> Any:
         """A lazy DataFrame for a SELECT (recorded now, executed by the caller)."""
         self._record(Statement(text, dict(args) if args else None, "query"))

@@ -212,14 +212,15 @@ def claim_events(ctx: Context, rows: Sequence[tuple]) -> int:
 
 def _landed(ctx: Context, rows: Sequence[tuple], dates: Sequence[Any]) -> int:
     """How many of `rows` are in the log with this writer's time, author and reason."""
-    args = {f"d{n}": d for n, d in enumerate(dates)}
-    args.update({f"e{n}": row[_ID] for n, row in enumerate(rows)})
-    found = ctx.executor.query(
-        "SELECT EventID, unix_micros(EventTime) AS Micros, CreatedBy, Reason "
-        f"FROM {ctx.name(EVENTS)}\n"
-        f"WHERE ProcessingDate IN ({', '.join(f':d{n}' for n in range(len(dates)))})\n"
-        f"  AND EventID IN ({', '.join(f':e{n}' for n in range(len(rows)))})",
-        args,
+    found = ctx.executor.select_in(
+        ctx.name(EVENTS),
+        {
+            "EventID": "EventID",
+            "Micros": "unix_micros(EventTime)",
+            "CreatedBy": "CreatedBy",
+            "Reason": "Reason",
+        },
+        {"ProcessingDate": dates, "EventID": [row[_ID] for row in rows]},
     )
     written = {(r["EventID"], r["Micros"], r["CreatedBy"], r["Reason"]) for r in found}
     return sum(

@@ -30,6 +30,29 @@ class Column:
         return f"{quote(self.name)} {self.type}{null} COMMENT {sql_string_literal(self.comment)}"
 
 
+def spark_type(sql_type: str):  # -> DataType
+    """The pyspark DataType of a column's SQL type, resolved here, not by a server round trip.
+
+    Raises:
+        ValueError: a type the schema does not use.
+    """
+    from pyspark.sql import types as T
+
+    simple = {
+        "STRING": T.StringType,
+        "INT": T.IntegerType,
+        "BIGINT": T.LongType,
+        "BOOLEAN": T.BooleanType,
+        "DATE": T.DateType,
+        "TIMESTAMP": T.TimestampType,
+        "DOUBLE": T.DoubleType,
+    }
+    name = sql_type.strip().upper()
+    if name in simple:
+        return simple[name]()
+    raise ValueError(f"column type {sql_type!r} is not one of {sorted(simple)}")
+
+
 @dataclass(frozen=True)
 class Table:
     name: str
@@ -84,14 +107,14 @@ class Table:
 
     def spark_schema(self, columns: list[str] | None = None):  # -> StructType
         """The pyspark StructType of this table (optionally a subset, in the given order)."""
-        from pyspark.sql.types import StructField, StructType, _parse_datatype_string
+        from pyspark.sql.types import StructField, StructType
 
         wanted = columns or self.column_names
         return StructType(
             [
                 StructField(
                     c.name,
-                    _parse_datatype_string(c.type.lower()),
+                    spark_type(c.type),
                     True,
                     metadata={"comment": c.comment},
                 )
