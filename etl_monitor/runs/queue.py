@@ -100,15 +100,19 @@ def _generate(ctx: Context, a: RunArgs) -> tuple[int, Any]:
     frequency_counts = ", ".join(
         f"COUNT(CASE WHEN LoadFrequency = '{f}' THEN 1 END) AS freq_{f}" for f in "WMY"
     )
+    # An execution this process saw already has its date: only that date's files are read.
+    known = ctx.execution_dates.get(a.execution_id)
     meta = ctx.executor.query(
         # Joined aggregates: JVM Spark leaves parameters in scalar subqueries unbound.
         f"SELECT p.processes, x.existing, x.day, f.* FROM (SELECT COUNT(*) AS processes FROM {ctx.name(PROCESS)} "
         "WHERE ProjectCode = :p AND ProcessLoad = :l) p CROSS JOIN "
         f"(SELECT COUNT(*) AS existing, MAX(ProcessingDate) AS day FROM {ctx.name('ETLProcessingSteps')} "
-        "WHERE ExecutionID = :e AND ProjectCode = :p AND ProcessLoad = :l) x CROSS JOIN "
+        "WHERE ExecutionID = :e AND ProjectCode = :p AND ProcessLoad = :l"
+        + (" AND ProcessingDate = :known" if known is not None else "")
+        + ") x CROSS JOIN "
         f"(SELECT {frequency_counts} FROM {ctx.name(TASKS)} "
         "WHERE ProjectCode = :p AND ProcessLoad = :l AND IsActive = true) f",
-        {**key, "e": a.execution_id},
+        {**key, "e": a.execution_id, **({"known": known} if known is not None else {})},
     )[0]
     if not meta["processes"]:
         raise NotFoundError(f"process {a.project_code}/{a.process_load} is not registered")
