@@ -136,6 +136,29 @@ def qualified(*parts: str) -> str:
     return ".".join(quote(p) for p in parts)
 
 
+def in_filters(
+    within: Mapping[str, Sequence[Any]], qualifier: str = ""
+) -> tuple[str, dict[str, Any], Any]:
+    """One ``IN`` filter per column, ANDed: as recorded text and as a DataFrame condition.
+
+    Returns:
+        The text with ``:name`` markers (for the statement log and the dialect check),
+        the marker values, and the same filter as a Column whose values are typed
+        literals of the plan, never SQL text.
+    """
+    from pyspark.sql import functions as F
+
+    prefix = f"{qualifier}." if qualifier else ""
+    texts, args, condition = [], {}, None
+    for column, values in within.items():
+        markers = [f"{column}{n}" for n in range(len(values))]
+        texts.append(f"{prefix}{quote(column)} IN ({', '.join(':' + m for m in markers)})")
+        args.update(zip(markers, values, strict=True))
+        test = F.col(f"{prefix}{quote(column)}").isin(list(values))
+        condition = test if condition is None else condition & test
+    return " AND ".join(texts), args, condition
+
+
 def sql_string_literal(text: str) -> str:
     """Render framework-owned text (comments, paths) as a Spark SQL string literal.
 
@@ -303,18 +326,10 @@ class SqlExecutor:
         from pyspark.sql import functions as F
 
         selected = ", ".join(f"{e} AS {quote(n)}" for n, e in columns.items())
-        filters = " AND ".join(
-            f"{quote(c)} IN ({', '.join(f':{c}{n}' for n in range(len(v)))})"
-            for c, v in within.items()
-        )
-        args = {f"{c}{n}": x for c, v in within.items() for n, x in enumerate(v)}
+        filters, args, condition = in_filters(within)
         statement = Statement(f"SELECT {selected} FROM {table} WHERE {filters}", args, "query")
 
         def run() -> list[Any]:
-            condition = None
-            for column, values in within.items():
-                test = F.col(quote(column)).isin(list(values))
-                condition = test if condition is None else condition & test
             df = self.spark.table(table).where(condition)
             return df.select(*(F.expr(e).alias(n) for n, e in columns.items())).collect()
 
@@ -377,13 +392,13 @@ class SqlExecutor:
         schema: Any,
         *,
         key: str,
-        within: tuple[str, Sequence[Any]],
+        within: Mapping[str, Sequence[Any]],
     ) -> None:
         """Insert the rows whose `key` is not in `table` yet: an insert-only MERGE, one commit.
 
-        The MERGE reads only the target rows whose column ``within[0]`` is one of
-        ``within[1]`` (a partition or clustering column), so its cost does not grow with
-        the table. Neither a SQL MERGE's parameters (refused by some engines in commands)
+        The MERGE reads only the target rows whose `within` columns (partition or
+        clustering columns) hold the given values, so its cost does not grow with the
+        table. Neither a SQL MERGE's parameters (refused by some engines in commands)
         nor a subquery (refused in MERGE conditions) can say that, so the MERGE is built
         with the DataFrame API: the values are typed literals of the plan, never SQL text.
         Serialised per table within this process, conflicts with others retried.
@@ -393,33 +408,25 @@ class SqlExecutor:
             rows: the rows, positional in the table's column order.
             schema: the table's StructType.
             key: the column that identifies a row.
-            within: the narrowing column and the values the rows have in it.
+            within: column -> the values the rows have in it.
         """
         from pyspark.sql import functions as F
 
-        column, values = within
         name = table.rsplit(".", 1)[-1]  # the target's columns are qualified by its name
-
-        def target(c: str) -> Any:
-            return F.col(f"{name}.{quote(c)}")
-
-        markers = ", ".join(f":{column}{n}" for n in range(len(values)))
+        filters, args, condition = in_filters(within, name)
+        for column in (*within, key):
+            condition &= F.col(f"{name}.{quote(column)}") == F.col(f"s.{quote(column)}")
+        matches = " AND ".join(f"{name}.{quote(c)} = s.{quote(c)}" for c in (*within, key))
         statement = Statement(
-            f"MERGE INTO {table} USING <{len(rows)} rows> s ON {name}.{column} IN ({markers}) "
-            f"AND {name}.{column} = s.{column} AND {name}.{key} = s.{key} "
+            f"MERGE INTO {table} USING <{len(rows)} rows> s ON {filters} AND {matches} "
             "WHEN NOT MATCHED THEN INSERT *",
-            {f"{column}{n}": v for n, v in enumerate(values)},
+            args,
             "merge",
             table,
         )
 
         def run() -> None:
             source = self.spark.createDataFrame(list(rows), schema).alias("s")
-            condition = (
-                target(column).isin(list(values))
-                & (target(column) == F.col(f"s.{quote(column)}"))
-                & (target(key) == F.col(f"s.{quote(key)}"))
-            )
             source.mergeInto(table, condition).whenNotMatched().insertAll().merge()
 
         with _table_lock(table):

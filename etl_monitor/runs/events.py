@@ -205,7 +205,7 @@ def claim_events(ctx: Context, rows: Sequence[tuple]) -> int:
         rows,
         spark_schema(EVENTS),
         key="EventID",
-        within=("ProcessingDate", dates),
+        within={"ProcessingDate": dates},
     )
     return _landed(ctx, rows, dates)
 
