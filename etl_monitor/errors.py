@@ -42,3 +42,7 @@ class EngineError(ETLMonitorError, RuntimeError):
 
 class ConcurrentWriteError(ETLMonitorError, RuntimeError):
     """A write kept losing Delta commit conflicts after every retry."""
+
+
+class SchemaConflictError(ETLMonitorError):
+    """The schema holds objects under the framework's names that it cannot use or convert."""

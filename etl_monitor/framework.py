@@ -1,37 +1,68 @@
-"""`ETLMonitorFramework`: the one entry point users see. It validates names and delegates."""
+"""`ETLMonitorFramework`: the one entry point users see. It binds arguments and delegates.
+
+Each public call's signature is its argument model (`config.arguments`, `runs.watermarks`,
+`runs.reporting`): ``@takes(Model)`` shows the model's fields as the method's parameters,
+validates a call into one model instance and hands it to the module function. The
+positional order and the argument names are those of databricks-etl-monitor 1.0, so its
+notebooks run unchanged; earlier names of this library's arguments are still accepted.
+"""
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from typing import Any
 
 from etl_monitor.config import registry
-from etl_monitor.config.arguments import NonNegative, _Args, validate
+from etl_monitor.config.arguments import (
+    EndArgs,
+    FailArgs,
+    GenerateArgs,
+    OrganisationArgs,
+    ParameterArgs,
+    PendingArgs,
+    ProcessArgs,
+    ProjectArgs,
+    ResetArgs,
+    SequenceArgs,
+    SkipArgs,
+    StartArgs,
+    StatusArgs,
+    TaskArgs,
+    TaskCallArgs,
+    TaskKeyArgs,
+    TaskStatusArgs,
+    UnskipArgs,
+)
+from etl_monitor.config.signatures import takes
 from etl_monitor.engine.capabilities import Engine, detect_engine
 from etl_monitor.engine.context import Context
 from etl_monitor.engine.executor import RetryPolicy, SqlExecutor, check_identifier
+from etl_monitor.integrations import guide as usage_guide
 from etl_monitor.runs import lifecycle, maintenance, reporting, watermarks
 from etl_monitor.runs import queue as steps
 from etl_monitor.runs.lifecycle import TaskContext, TaskRun
 from etl_monitor.runs.maintenance import MaintenanceReport
+from etl_monitor.runs.reporting import ReceiptArgs, StaleArgs
 from etl_monitor.runs.views import ALL_VIEWS
-from etl_monitor.schema.setup import SetupReport, run_setup
-
-DateLike = date | datetime | str | None
-
-
-class _Compat(_Args):
-    """Arguments the reference passes for symmetry; validated, then the step's own values are used."""
-
-    sequence_id: NonNegative | None = None
-    processing_date: date | None = None
+from etl_monitor.runs.watermarks import AdvanceArgs, FlagArgs, ModeArgs, ParameterKey, RestoreArgs
+from etl_monitor.schema.setup import SetupReport, run_setup, seed_sequences
 
 
 class ETLMonitorFramework:
     """ETL run tracking in one Unity Catalog schema.
 
-    >>> monitor = ETLMonitorFramework(spark, catalog="main", schema="etl")
-    >>> monitor.setup()            # idempotent: tables, views, the seven stages
+    Args:
+        spark: the SparkSession (a Databricks notebook's ``spark``, Databricks Connect, or
+            ``etl_monitor.local.spark_session()``).
+        catalog: the Unity Catalog catalog; ``""`` means the session's current catalog.
+        schema: the schema that holds the tables and views.
+        engine: the engine's capabilities (detected when None).
+        user: who the audit columns name (default: ``current_user()``).
+        retry: how transient commit conflicts are retried.
+        stale_after_minutes: when a RUNNING step counts as stale.
+
+    Example:
+        >>> monitor = ETLMonitorFramework(spark, catalog="main", schema="etl")  # doctest: +SKIP
+        >>> monitor.setup()            # idempotent: tables, views, the seven stages  # doctest: +SKIP
     """
 
     def __init__(
@@ -45,11 +76,14 @@ class ETLMonitorFramework:
         retry: RetryPolicy | None = None,
         stale_after_minutes: int = 720,
     ):
+        if catalog == "":  # databricks-etl-monitor's "no catalog": the session's own
+            catalog = str(spark.catalog.currentCatalog())
         check_identifier(catalog, "catalog", allow_dash=True)
         check_identifier(schema, "schema", allow_dash=True)
         self.spark = spark
         self.catalog = catalog
         self.schema = schema
+        self.etl_schema = schema  # databricks-etl-monitor's attribute name
         self.engine = engine or detect_engine(spark)
         self.executor = SqlExecutor(spark, retry)
         self._ctx = Context(
@@ -77,18 +111,37 @@ class ETLMonitorFramework:
             self.spark, self.catalog, self.schema, workspace_client, engine=self.engine, **options
         )
 
-    def sample_usage(self, workspace_client: Any = None, target: str | None = None) -> str:
-        """Copy the sample notebooks into a workspace folder (through databricks-sdk) or a local folder.
+    def sample_usage(self, destination: Any = None, target: str | None = None) -> str:
+        """Copy the sample notebooks where you work; returns the folder.
 
-        With a workspace client the default folder is
-        ``/Workspace/Users/<you>/etl_monitor/sample_usage``; without one, ``target`` (default
-        ``./etl_monitor_sample_usage``) on the local disk. Returns where they went.
+        Args:
+            destination: a ``WorkspaceClient`` (imports through databricks-sdk, default folder
+                ``/Workspace/Users/<you>/etl_monitor/sample_usage``); a SparkSession, as
+                databricks-etl-monitor took (the same folder through the workspace file
+                system when there is one, else ``./etl_monitor_sample_usage``); a folder
+                path; or None (``target``, default ``./etl_monitor_sample_usage``).
+            target: the folder, when `destination` does not name it.
+
+        Returns:
+            The folder the notebooks are in.
         """
-        from etl_monitor.integrations.samples import copy_to_folder, copy_to_workspace
+        from etl_monitor.integrations.samples import (
+            copy_to_folder,
+            copy_to_workspace,
+            workspace_folder,
+        )
 
-        if workspace_client is not None:
-            return copy_to_workspace(workspace_client, target)
+        if isinstance(destination, str):
+            return copy_to_folder(destination)
+        if destination is not None and hasattr(destination, "workspace"):
+            return copy_to_workspace(destination, target)
+        if destination is not None and target is None:
+            target = workspace_folder(self._ctx.user)
         return copy_to_folder(target or "etl_monitor_sample_usage")
+
+    def guide(self) -> None:
+        """Print a step-by-step usage guide (setup, registration, runs, watermarks, views)."""
+        print(usage_guide.text(self.catalog, self.schema))
 
     def publish_dashboard(
         self,
@@ -105,164 +158,96 @@ class ETLMonitorFramework:
         )
 
     # -- setup ---------------------------------------------------------------------------
-    def setup(self) -> SetupReport:
+    def setup(self, seed_data: bool = True) -> SetupReport:
         """Create or upgrade the schema, tables and views, and seed the seven stages.
 
-        Safe to call on every job start: a second call changes no row.
+        Safe to call on every job start: a second call changes no row. An older schema
+        of this library gains the new columns (values copied from their earlier names).
+
+        Args:
+            seed_data: seed the seven framework stages (0-6) where they are missing.
+
+        Returns:
+            What was created, upgraded and seeded, with the statements it took.
+
+        Raises:
+            CatalogNotFoundError: the catalog does not exist; nothing was written.
         """
-        return run_setup(self._ctx, ALL_VIEWS)
+        return run_setup(self._ctx, ALL_VIEWS, seed=seed_data)
 
-    # -- registry ------------------------------------------------------------------------
-    def register_organisation(
-        self,
-        org_code: str,
-        name: str | None = None,
-        description: str | None = None,
-        *,
-        is_active: bool = True,
-    ) -> None:
-        """Add or update an organisation."""
-        registry.register_organisation(
-            self._ctx, org_code, name=name, description=description, is_active=is_active
-        )
+    def seed_sequence_data(self) -> None:
+        """Insert the seven framework stages (0-6) where missing; edited and custom stages stay."""
+        seed_sequences(self._ctx, table_is_new=False, report=SetupReport(self.catalog, self.schema))
 
-    def register_project(
-        self,
-        project_code: str,
-        name: str | None = None,
-        *,
-        org_code: str | None = None,
-        description: str | None = None,
-        owner: str | None = None,
-        is_active: bool = True,
-    ) -> None:
-        """Add or update a project."""
-        registry.register_project(
-            self._ctx,
-            project_code,
-            name=name,
-            org_code=org_code,
-            description=description,
-            owner=owner,
-            is_active=is_active,
-        )
+    # -- registry: each returns the framework, so calls chain ------------------------------
+    @takes(OrganisationArgs)
+    def register_organisation(self, a: OrganisationArgs) -> ETLMonitorFramework:
+        """Add or update an organisation (ETLOrganisation)."""
+        registry.register_organisation(self._ctx, a)
+        return self
 
-    def register_process(
-        self,
-        project_code: str,
-        process_load: str,
-        name: str | None = None,
-        *,
-        description: str | None = None,
-        owner: str | None = None,
-        load_frequency: str = "D",
-        is_active: bool = True,
-    ) -> None:
-        """Add or update a domain process (one ProjectCode / ProcessLoad pair)."""
-        registry.register_process(
-            self._ctx,
-            project_code,
-            process_load,
-            name=name,
-            description=description,
-            owner=owner,
-            load_frequency=load_frequency,
-            is_active=is_active,
-        )
+    @takes(ProjectArgs)
+    def register_project(self, a: ProjectArgs) -> ETLMonitorFramework:
+        """Add or update a project (ETLconfigProject)."""
+        registry.register_project(self._ctx, a)
+        return self
 
-    def register_sequence(
-        self, sequence_id: int, sequence_code: str, description: str | None = None
-    ) -> None:
+    @takes(ProcessArgs)
+    def register_process(self, a: ProcessArgs) -> ETLMonitorFramework:
+        """Add or update a domain process, one ProjectCode / ProcessLoad pair (ETLconfigProcess).
+
+        load_frequency: D daily, W weekly (ISO week), M monthly, Y yearly, A ad hoc.
+        """
+        registry.register_process(self._ctx, a)
+        return self
+
+    @takes(SequenceArgs)
+    def register_sequence(self, a: SequenceArgs) -> ETLMonitorFramework:
         """Add or update a custom stage; custom stages use SequenceID >= 10."""
-        registry.register_sequence(self._ctx, sequence_id, sequence_code, description=description)
+        registry.register_sequence(self._ctx, a)
+        return self
 
-    def register_task(
-        self,
-        project_code: str,
-        process_load: str,
-        *,
-        task_id: int,
-        workflow_id: int,
-        sequence_id: int,
-        task_name: str | None = None,
-        source_type: str = "DBX_NOTEBOOK",
-        source_system_code: str | None = None,
-        task_mandatory: bool = False,
-        is_active: bool = True,
-        load_frequency: str = "D",
-        file_mask: str | None = None,
-        file_extension: str | None = None,
-        source_path: str | None = None,
-        target_path: str | None = None,
-        sla_minutes: int | None = None,
-        description: str | None = None,
-    ) -> None:
-        """Add or update a task of a registered process.
+    @takes(TaskArgs)
+    def register_task(self, a: TaskArgs) -> ETLMonitorFramework:
+        """Add or update a task of a registered process (ETLconfigTasks).
 
+        The initiation task is task_id=0, workflow_id=0, sequence_id=0. Tasks sharing a
+        sequence_id run in parallel; a failed mandatory task blocks later stages.
         load_frequency: D daily, W weekly (ISO week), M monthly, Y yearly, A every run.
-        file_mask: a file name with date tokens such as ``employees_{yyyyMMdd}``.
+        file_name_mask: a base name (``payroll_uk`` gives ``payroll_uk_202604.csv`` for a
+        monthly task) or a name with date tokens (``employees_{yyyyMMdd}``).
+        source_system_code names the task's watermark parameter.
+
+        Raises:
+            InvalidArgumentError: a bad value; nothing was written.
+            NotFoundError: the process or the stage is not registered.
         """
-        registry.register_task(
-            self._ctx,
-            project_code,
-            process_load,
-            task_id=task_id,
-            workflow_id=workflow_id,
-            sequence_id=sequence_id,
-            task_name=task_name,
-            source_type=source_type,
-            source_system_code=source_system_code,
-            task_mandatory=task_mandatory,
-            is_active=is_active,
-            load_frequency=load_frequency,
-            file_mask=file_mask,
-            file_extension=file_extension,
-            source_path=source_path,
-            target_path=target_path,
-            sla_minutes=sla_minutes,
-            description=description,
-        )
+        registry.register_task(self._ctx, a)
+        return self
 
-    def deactivate_task(
-        self, project_code: str, process_load: str, task_id: int, workflow_id: int
-    ) -> None:
-        """Switch a task off: later executions do not queue it."""
-        registry.set_task_active(self._ctx, project_code, process_load, task_id, workflow_id, False)
+    @takes(TaskKeyArgs)
+    def deactivate_task(self, a: TaskKeyArgs) -> ETLMonitorFramework:
+        """Switch a task off: later executions do not queue it, and task() skips it."""
+        registry.set_task_active(self._ctx, a, False)
+        return self
 
-    def activate_task(
-        self, project_code: str, process_load: str, task_id: int, workflow_id: int
-    ) -> None:
+    @takes(TaskKeyArgs)
+    def activate_task(self, a: TaskKeyArgs) -> ETLMonitorFramework:
         """Switch a deactivated task back on."""
-        registry.set_task_active(self._ctx, project_code, process_load, task_id, workflow_id, True)
+        registry.set_task_active(self._ctx, a, True)
+        return self
 
     reactivate_task = activate_task
 
-    def register_parameter(
-        self,
-        project_code: str,
-        process_load: str,
-        parameter_name: str,
-        parameter_type: str,
-        *,
-        description: str | None = None,
-        value_datetime: Any = None,
-        value_int: int | None = None,
-        value_bit: bool | None = None,
-        is_active: bool = True,
-    ) -> None:
-        """Add or update a watermark or flag: DELTA_DATE, DELTA_ID, FLAG or SYSTEM."""
-        registry.register_parameter(
-            self._ctx,
-            project_code,
-            process_load,
-            parameter_name,
-            parameter_type,
-            description=description,
-            value_datetime=value_datetime,
-            value_int=value_int,
-            value_bit=value_bit,
-            is_active=is_active,
-        )
+    @takes(ParameterArgs)
+    def register_parameter(self, a: ParameterArgs) -> ETLMonitorFramework:
+        """Add or update a watermark or flag: DELTA_DATE, DELTA_ID, FLAG or SYSTEM.
+
+        Registering again changes the description, never a value: values move with
+        advance_watermark(), set_flag() and set_processing_mode().
+        """
+        registry.register_parameter(self._ctx, a)
+        return self
 
     # -- executions and the queue ----------------------------------------------------------
     @staticmethod
@@ -270,342 +255,114 @@ class ETLMonitorFramework:
         """A new execution id (a UUID); a retry of a run gets a new one."""
         return steps.generate_execution_id()
 
-    def generate_execution_steps(
-        self,
-        execution_id: str,
-        project_code: str,
-        process_load: str,
-        processing_date: DateLike = None,
-    ) -> int:
+    @takes(GenerateArgs)
+    def generate_execution_steps(self, a: GenerateArgs) -> int:
         """Queue one step per active task (not those already DONE in their period); returns the count.
 
         processing_date defaults to the historic date in historic mode, else today (UTC).
-        A repeat call for the same execution is a no-op.
+        A repeat call for the same execution is a no-op. A new execution for a date counts
+        as a retry (Attempts + 1).
         """
-        return steps.generate_execution_steps(
-            self._ctx, execution_id, project_code, process_load, processing_date
-        )
+        return steps.generate_execution_steps(self._ctx, a)
 
-    def get_pending_tasks(
-        self,
-        execution_id: str,
-        project_code: str,
-        process_load: str,
-        processing_date: DateLike = None,
-        task_id: int | None = None,
-        workflow_id: int | None = None,
-        sequence_id: int | None = None,
-    ) -> list[dict[str, Any]] | str:
-        """Runnable steps in workflow / stage order, with file names and watermarks.
+    @takes(PendingArgs)
+    def get_pending_tasks(self, a: PendingArgs) -> Any:
+        """Runnable steps as a DataFrame, in workflow / stage / task order, with files and watermarks.
 
-        Generates the steps on first call. With task_id and workflow_id: that step's
-        status, or 'NULL' when it has none.
+        Generates the steps on first call. With task_id: exactly one row, whose Status is
+        the step's when it can run now and 'NULL' otherwise (done, skipped, deactivated,
+        running, or not generated).
         """
-        return steps.get_pending_tasks(
-            self._ctx,
-            execution_id,
-            project_code,
-            process_load,
-            processing_date,
-            task_id,
-            workflow_id,
-            sequence_id,
-        )
+        return steps.get_pending_tasks(self._ctx, a)
 
-    def task_status(
-        self,
-        execution_id: str,
-        project_code: str,
-        process_load: str,
-        task_id: int,
-        workflow_id: int,
-    ) -> str | None:
-        """Status of one step (NQUE, RQUE, RUNNING, DONE, FAIL, SKIPPED, CANCELLED) or None."""
-        return steps.task_status(
-            self._ctx, execution_id, project_code, process_load, task_id, workflow_id
-        )
+    @takes(TaskStatusArgs)
+    def task_status(self, a: TaskStatusArgs) -> str:
+        """The step's status when it can run now (NQUE, RQUE, FAIL, CANCELLED), else 'NULL'."""
+        return steps.task_status(self._ctx, a)
 
-    def skip_task(
-        self,
-        execution_id: str,
-        project_code: str,
-        process_load: str,
-        task_id: int,
-        workflow_id: int,
-        reason: str | None = None,
-    ) -> None:
-        """Skip a queued step for this execution only."""
-        steps.skip_task(
-            self._ctx, execution_id, project_code, process_load, task_id, workflow_id, reason
-        )
+    @takes(SkipArgs)
+    def skip_task(self, a: SkipArgs) -> None:
+        """Skip a queued step for this execution only (ETLProcessingSteps.ForceSkip)."""
+        steps.skip_task(self._ctx, a)
 
-    def unskip_task(
-        self,
-        execution_id: str,
-        project_code: str,
-        process_load: str,
-        task_id: int,
-        workflow_id: int,
-    ) -> None:
+    @takes(UnskipArgs)
+    def unskip_task(self, a: UnskipArgs) -> None:
         """Queue a skipped step again."""
-        steps.unskip_task(self._ctx, execution_id, project_code, process_load, task_id, workflow_id)
+        steps.unskip_task(self._ctx, a)
 
-    def status_reset(
-        self,
-        project_code: str,
-        process_load: str,
-        execution_id: str | None = None,
-        processing_date: DateLike = None,
-        task_id: int | None = None,
-        workflow_id: int | None = None,
-        *,
-        force: bool = False,
-    ) -> int:
-        """Re-queue failed steps of an execution, one task, or a whole day (day replay); returns the count."""
-        return steps.status_reset(
-            self._ctx,
-            project_code,
-            process_load,
-            execution_id,
-            processing_date,
-            task_id,
-            workflow_id,
-            force,
-        )
+    @takes(ResetArgs)
+    def status_reset(self, a: ResetArgs) -> int:
+        """Re-queue steps for a rerun: a day replay, an execution's failures, or named tasks; returns the count."""
+        return steps.status_reset(self._ctx, a)
 
     # -- lifecycle -------------------------------------------------------------------------
-    def _step(
-        self,
-        function: str,
-        execution_id: str,
-        project_code: str,
-        process_load: str,
-        task_id: int,
-        workflow_id: int,
-        sequence_id: Any,
-        processing_date: Any,
-        **event: Any,
-    ) -> tuple[dict[str, Any], Any, Any]:
-        """Validate a lifecycle call: what the caller expects of the step, the step key, the event.
-
-        A mismatch between the expectation and the step is logged; the step's own values win.
-        """
-        compat = validate(
-            _Compat, function, sequence_id=sequence_id, processing_date=processing_date
-        )
-        expected = {"SequenceID": compat.sequence_id, "ProcessingDate": compat.processing_date}
-        key = validate(
-            lifecycle.StepKeyArgs,
-            function,
-            execution_id=execution_id,
-            project_code=project_code,
-            process_load=process_load,
-            task_id=task_id,
-            workflow_id=workflow_id,
-        )
-        return expected, key, lifecycle.parse_event(function, **event)
-
-    def task(
-        self,
-        execution_id: str,
-        project_code: str,
-        process_load: str,
-        task_id: int,
-        workflow_id: int,
-        sequence_id: int | None = None,
-        processing_date: DateLike = None,
-        *,
-        source_type: str | None = None,
-        source_run_id: str | None = None,
-    ) -> TaskContext:
+    @takes(TaskCallArgs)
+    def task(self, a: TaskCallArgs) -> TaskContext:
         """Context manager recording one task run: RUNNING, then DONE or FAIL / CANCELLED.
 
         Yields a TaskRun; when ``.active`` is False (DONE, skipped, deactivated or never
-        generated) nothing is written and the body should do nothing. An exception in
-        the body is recorded and re-raised unchanged.
+        generated; ``.status`` is then 'NULL') nothing is written and the body should do
+        nothing. log_message, log_type and log_code are recorded with DONE. An exception
+        in the body is recorded with its message and re-raised unchanged.
+
+        Example:
+            >>> with monitor.task(exec_id, "CORP", "HR_DAILY", task_id=1, workflow_id=1,
+            ...                   sequence_id=2, processing_date="2026-04-09") as t:  # doctest: +SKIP
+            ...     if t.active:
+            ...         load()
         """
-        expected, key, event = self._step(
-            "task",
-            execution_id,
-            project_code,
-            process_load,
-            task_id,
-            workflow_id,
-            sequence_id,
-            processing_date,
-            source_type=source_type,
-            source_run_id=source_run_id,
-        )
-        return TaskContext(self._ctx, key, event, expected)
+        return TaskContext(self._ctx, a)
 
-    def start_task(
-        self,
-        execution_id: str,
-        project_code: str,
-        process_load: str,
-        task_id: int,
-        workflow_id: int,
-        sequence_id: int | None = None,
-        processing_date: DateLike = None,
-        source_type: str | None = None,
-        *,
-        timestamp: datetime | str | None = None,
-        source_run_id: str | None = None,
-        log_message: str | None = None,
-    ) -> TaskRun:
+    @takes(StartArgs)
+    def start_task(self, a: StartArgs) -> TaskRun:
         """Record that a task started (for jobs and ADF that cannot use ``task()``)."""
-        expected, key, event = self._step(
-            "start_task",
-            execution_id,
-            project_code,
-            process_load,
-            task_id,
-            workflow_id,
-            sequence_id,
-            processing_date,
-            source_type=source_type,
-            timestamp=timestamp,
-            source_run_id=source_run_id,
-            log_message=log_message,
-        )
-        return lifecycle.start(self._ctx, key, event, expected)
+        return lifecycle.start(self._ctx, a.key, a.event, a.expected)
 
-    def end_task(
-        self,
-        execution_id: str,
-        project_code: str,
-        process_load: str,
-        task_id: int,
-        workflow_id: int,
-        sequence_id: int | None = None,
-        processing_date: DateLike = None,
-        *,
-        timestamp: datetime | str | None = None,
-        log_message: str | None = None,
-        log_type: str = "INFO",
-        log_code: str | None = None,
-        source_run_id: str | None = None,
-    ) -> str:
-        """Record DONE; a DELTA_DATE watermark named by the task's SourceSystemCode advances to its start time."""
-        expected, key, event = self._step(
-            "end_task",
-            execution_id,
-            project_code,
-            process_load,
-            task_id,
-            workflow_id,
-            sequence_id,
-            processing_date,
-            timestamp=timestamp,
-            log_message=log_message,
-            log_type=log_type,
-            log_code=log_code,
-            source_run_id=source_run_id,
-        )
-        return lifecycle.end(self._ctx, key, event, expected=expected)
+    @takes(EndArgs)
+    def end_task(self, a: EndArgs) -> str:
+        """Record DONE (or FAIL with ``status='FAIL'``); the task's DELTA_DATE watermark advances to its start."""
+        return lifecycle.finish(self._ctx, a)
 
-    def fail_task(
-        self,
-        execution_id: str,
-        project_code: str,
-        process_load: str,
-        task_id: int,
-        workflow_id: int,
-        sequence_id: int | None = None,
-        processing_date: DateLike = None,
-        *,
-        timestamp: datetime | str | None = None,
-        log_message: str | None = None,
-        log_type: str = "ERROR",
-        log_code: str | None = None,
-        source_run_id: str | None = None,
-    ) -> str:
+    @takes(FailArgs)
+    def fail_task(self, a: FailArgs) -> str:
         """Record FAIL with a message (verbatim), type and code."""
-        expected, key, event = self._step(
-            "fail_task",
-            execution_id,
-            project_code,
-            process_load,
-            task_id,
-            workflow_id,
-            sequence_id,
-            processing_date,
-            timestamp=timestamp,
-            log_message=log_message,
-            log_type=log_type,
-            log_code=log_code,
-            source_run_id=source_run_id,
-        )
-        return lifecycle.fail(self._ctx, key, event, expected=expected)
+        return lifecycle.fail(self._ctx, a.key, a.event, expected=a.expected)
 
     # -- watermarks and modes --------------------------------------------------------------
-    def advance_watermark(
-        self,
-        project_code: str,
-        process_load: str,
-        parameter_name: str,
-        new_datetime_value: datetime | date | str | None = None,
-        new_int_value: int | None = None,
-        execution_id: str | None = None,
-    ) -> bool:
+    @takes(AdvanceArgs)
+    def advance_watermark(self, a: AdvanceArgs) -> bool:
         """Move a DELTA_DATE or DELTA_ID watermark forward (never back); inside task() it lands with DONE."""
-        return watermarks.advance_watermark(
-            self._ctx,
-            project_code,
-            process_load,
-            parameter_name,
-            new_datetime_value,
-            new_int_value,
-            execution_id,
-        )
+        return watermarks.advance_watermark(self._ctx, a)
 
-    def get_active_watermark(
-        self, project_code: str, process_load: str, parameter_name: str
-    ) -> Any:
-        """Current value of a parameter, typed by its ParameterType."""
-        return watermarks.get_active_watermark(
-            self._ctx, project_code, process_load, parameter_name
-        )
+    @takes(ParameterKey)
+    def get_active_watermark(self, a: ParameterKey) -> Any:
+        """Current value of a parameter, typed by its ParameterType (datetimes in UTC)."""
+        return watermarks.get_active_watermark(self._ctx, a)
 
-    def set_flag(
-        self, project_code: str, process_load: str, parameter_name: str, value: bool
-    ) -> None:
+    @takes(FlagArgs)
+    def set_flag(self, a: FlagArgs) -> None:
         """Set a FLAG parameter."""
-        watermarks.set_flag(self._ctx, project_code, process_load, parameter_name, value)
+        watermarks.set_flag(self._ctx, a)
 
-    def watermark_history(
-        self, project_code: str, process_load: str, parameter_name: str
-    ) -> list[dict[str, Any]]:
+    @takes(ParameterKey)
+    def watermark_history(self, a: ParameterKey) -> list[dict[str, Any]]:
         """Every change of a parameter, oldest first."""
-        return watermarks.watermark_history(self._ctx, project_code, process_load, parameter_name)
+        return watermarks.watermark_history(self._ctx, a)
 
-    def restore_watermark(
-        self, project_code: str, process_load: str, parameter_name: str, before_execution_id: str
-    ) -> Any:
+    @takes(RestoreArgs)
+    def restore_watermark(self, a: RestoreArgs) -> Any:
         """Set a parameter back to its value before an execution changed it; returns that value."""
-        return watermarks.restore_watermark(
-            self._ctx, project_code, process_load, parameter_name, before_execution_id
-        )
+        return watermarks.restore_watermark(self._ctx, a)
 
-    def set_processing_mode(
-        self,
-        project_code: str,
-        process_load: str,
-        is_bulk_mode: bool = False,
-        is_historic_mode: bool = False,
-        historic_date: DateLike = None,
-        parameter_name: str | None = None,
-    ) -> int:
-        """Bulk (full reload), historic (a past processing date) or, with no flags, live mode."""
-        return watermarks.set_processing_mode(
-            self._ctx,
-            project_code,
-            process_load,
-            is_bulk_mode,
-            is_historic_mode,
-            historic_date,
-            parameter_name,
-        )
+    @takes(ModeArgs)
+    def set_processing_mode(self, a: ModeArgs) -> int:
+        """Bulk (full reload), historic (a past processing date) or, with no flags, live mode.
+
+        processing_date (or historic_date) is the historic date. With parameter_name and a
+        value_datetime / value_int / value_bit, sets that parameter. Returns how many
+        parameters changed.
+        """
+        return watermarks.set_processing_mode(self._ctx, a)
 
     # -- reporting -------------------------------------------------------------------------
     def maintain(
@@ -633,28 +390,20 @@ class ETLMonitorFramework:
         """
         return maintenance.maintain(self._ctx, archive_after_days=archive_after_days, vacuum=vacuum)
 
-    def get_status(
-        self,
-        project_code: str,
-        process_load: str,
-        execution_id: str | None = None,
-        processing_date: DateLike = None,
-        summary_mode: bool = False,
-    ) -> Any:
-        """Task detail, or run rollups with summary_mode=True, as a DataFrame."""
-        return reporting.get_status(
-            self._ctx, project_code, process_load, execution_id, processing_date, summary_mode
-        )
+    @takes(StatusArgs)
+    def get_status(self, a: StatusArgs) -> Any:
+        """Task detail (v_taskDetail), or run rollups with summary_mode=True (v_runSummary), as a DataFrame.
 
-    def stale_tasks(
-        self,
-        project_code: str | None = None,
-        process_load: str | None = None,
-        older_than_minutes: int | None = None,
-    ) -> list[dict[str, Any]]:
+        Without processing_date and execution_id: the process's processing date.
+        """
+        return reporting.get_status(self._ctx, a)
+
+    @takes(StaleArgs)
+    def stale_tasks(self, a: StaleArgs) -> list[dict[str, Any]]:
         """RUNNING steps older than the stale threshold: their process probably died."""
-        return reporting.stale_tasks(self._ctx, project_code, process_load, older_than_minutes)
+        return reporting.stale_tasks(self._ctx, a)
 
-    def log_receipt(self, source_type: str, payload: str | None = None, **fields: Any) -> str:
-        """Store a raw run receipt in ETLsysLogs (execution_id, project_code, status, log_message, ...)."""
-        return reporting.log_receipt(self._ctx, source_type=source_type, payload=payload, **fields)
+    @takes(ReceiptArgs)
+    def log_receipt(self, a: ReceiptArgs) -> str:
+        """Store a raw run receipt in ETLsysLogs (the payload verbatim, plus what identifies the run)."""
+        return reporting.log_receipt(self._ctx, a)

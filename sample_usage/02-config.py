@@ -25,10 +25,10 @@ PROJECT, PROCESS = "CORP", "HR_DAILY"
 
 # COMMAND ----------
 
-monitor.register_organisation("CORP", name="Corporate Services")
-monitor.register_project(PROJECT, name="Corporate data", org_code="CORP", owner="Data Engineering")
-monitor.register_process(
-    PROJECT, PROCESS, name="HR Daily Load", owner="HR Team", load_frequency="D"
+(
+    monitor.register_organisation("CORP", "Corporate Services")
+    .register_project(PROJECT, "Corporate data", organisation_code="CORP", owner="Data Engineering")
+    .register_process(PROJECT, PROCESS, name="HR Daily Load", owner="HR Team", load_frequency="D")
 )
 
 # COMMAND ----------
@@ -38,7 +38,8 @@ monitor.register_process(
 # MAGIC * Task `0/0/0` is the initiation task: it marks the start and end of the whole execution.
 # MAGIC * Loads run in stage 2 (`sequence_id=2`), the dimension build in stage 3.
 # MAGIC * A failed **mandatory** task blocks every later stage (see `v_mandatoryBlockers`).
-# MAGIC * `file_mask` tokens such as `{yyyyMMdd}` are resolved with the processing date;
+# MAGIC * `file_name_mask`: a base name gets the date by frequency (`employees` gives
+# MAGIC   `employees_20260409.csv` for a daily task); tokens such as `{yyyyMMdd}` work too;
 # MAGIC   `sla_minutes` drives `SLABreached` in `v_taskDetail`.
 # MAGIC * `source_system_code` names the task's watermark parameter.
 
@@ -59,8 +60,8 @@ for task_id, (name, mandatory) in LOADS.items():
         source_type="DBX_NOTEBOOK",
         source_system_code=f"Load{name}",
         task_mandatory=mandatory,
-        file_mask=name.lower() + "_{yyyyMMdd}",
-        file_extension="csv",
+        file_name_mask=name.lower(),
+        file_extension=".csv",
         sla_minutes=30,
     )
 monitor.register_task(

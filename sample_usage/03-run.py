@@ -35,8 +35,7 @@ exec_id = ETLMonitorFramework.generate_execution_id()
 queued = monitor.generate_execution_steps(exec_id, PROJECT, PROCESS, day)
 pending = monitor.get_pending_tasks(exec_id, PROJECT, PROCESS)
 print(f"execution {exec_id}: {queued} steps queued for {day}")
-for t in pending:
-    print(t["TaskID"], t["SequenceID"], t["TaskName"], t["FileName"])
+display(pending)
 
 # COMMAND ----------
 
@@ -53,27 +52,37 @@ for t in pending:
 def run_tasks(execution_id: str, fail: bool) -> dict[str, str]:
     """Run the pending loads and dimension build of an execution; returns task name -> outcome."""
     outcomes = {}
-    monitor.start_task(execution_id, PROJECT, PROCESS, 0, 0, 0)
-    for t in monitor.get_pending_tasks(execution_id, PROJECT, PROCESS):
+    monitor.start_task(execution_id, PROJECT, PROCESS, task_id=0, sequence_id=0, workflow_id=0)
+    for t in monitor.get_pending_tasks(execution_id, PROJECT, PROCESS).collect():
         if t["WorkFlowID"] == 0:
             continue
         try:
             with monitor.task(
-                execution_id, PROJECT, PROCESS, t["TaskID"], t["WorkFlowID"], t["SequenceID"]
+                execution_id,
+                PROJECT,
+                PROCESS,
+                task_id=t["TaskID"],
+                sequence_id=t["SequenceID"],
+                workflow_id=t["WorkFlowID"],
+                log_message=f"{t['TaskName']} loaded",
             ) as run:
                 if not run.active:
                     outcomes[t["TaskName"]] = f"not run: {run.inactive_reason}"
                     continue
-                print(f"{t['TaskName']}: reading {t['FileName']} since {run.watermark}")
+                print(f"{t['TaskName']}: reading {t['FullFileName']} since {run.watermark}")
                 if fail and t["TaskName"] == "Load Departments":
                     raise ConnectionError("source database refused the connection")
             outcomes[t["TaskName"]] = run.status
         except ConnectionError as error:
             outcomes[t["TaskName"]] = f"FAIL ({error})"
     if any(o.startswith("FAIL") for o in outcomes.values()):
-        monitor.fail_task(execution_id, PROJECT, PROCESS, 0, 0, log_message="a load failed")
+        monitor.fail_task(
+            execution_id, PROJECT, PROCESS, task_id=0, workflow_id=0, log_message="a load failed"
+        )
     else:
-        monitor.end_task(execution_id, PROJECT, PROCESS, 0, 0, log_message="all tasks done")
+        monitor.end_task(
+            execution_id, PROJECT, PROCESS, task_id=0, workflow_id=0, log_message="all tasks done"
+        )
     return outcomes
 
 

@@ -54,8 +54,8 @@ def register_hr(monitor: ETLMonitorFramework, tasks: int = 3, frequency: str = "
             "source_system_code": f"W{n}",
             "task_mandatory": n == 1,
             "load_frequency": frequency,
-            "file_mask": "load" + str(n) + "_{yyyyMMdd}",
-            "file_extension": "csv",
+            "file_name_mask": "load" + str(n) + "_{yyyyMMdd}",
+            "file_extension": ".csv",
             "sla_minutes": 60,
         }
         for n in range(1, tasks + 1)
@@ -66,7 +66,13 @@ def register_hr(monitor: ETLMonitorFramework, tasks: int = 3, frequency: str = "
         "name": "HR Daily Load",
         "owner": "HR Team",
         "tasks": [
-            {"task_id": 0, "workflow_id": 0, "sequence_id": 0, "task_name": "Initiation"},
+            {
+                "task_id": 0,
+                "workflow_id": 0,
+                "sequence_id": 0,
+                "task_name": "Initiation",
+                "task_mandatory": False,
+            },
             *loads,
             {
                 "task_id": 9,
@@ -74,6 +80,7 @@ def register_hr(monitor: ETLMonitorFramework, tasks: int = 3, frequency: str = "
                 "sequence_id": 3,
                 "task_name": "Dimensions",
                 "load_frequency": frequency,
+                "task_mandatory": False,
             },
         ],
         "parameters": [
@@ -96,9 +103,16 @@ def rows(monitor: ETLMonitorFramework, view: str, **filters) -> list[dict]:
     return [r for r in out if all(r[k] == v for k, v in filters.items())]
 
 
+def pending(monitor: ETLMonitorFramework, *args, **kwargs) -> list[dict]:
+    """get_pending_tasks() collected, as dicts with UTC timestamps."""
+    return [
+        r.asDict() for r in rows_from_spark(monitor.get_pending_tasks(*args, **kwargs).collect())
+    ]
+
+
 def statuses(monitor: ETLMonitorFramework, execution_id: str) -> dict[tuple[int, int], str]:
     return {
-        (r["TaskID"], r["WorkFlowID"]): r["StatusCode"]
+        (r["TaskID"], r["WorkFlowID"]): r["Status"]
         for r in rows(monitor, "ETLProcessingSteps", ExecutionID=execution_id)
     }
 

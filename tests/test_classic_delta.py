@@ -29,15 +29,15 @@ for n in range(1, 17):
 monitor.register_parameter(P, L, "SYSDT", "SYSTEM")
 e = monitor.generate_execution_id()
 monitor.generate_execution_steps(e, P, L, "2026-04-09")
-monitor.start_task(e, P, L, 1, 1)
-monitor.end_task(e, P, L, 1, 1)
+monitor.start_task(e, P, L, task_id=1, workflow_id=1)
+monitor.end_task(e, P, L, task_id=1, workflow_id=1)
 events = monitor.executor.query(
     f"SELECT StatusCode, StartTime FROM {monitor.table_name('ETLProcessingEvents')} "
     "WHERE ExecutionID = :e AND TaskID = 1 AND StatusCode IN ('RUNNING', 'DONE')", {"e": e})
 out["starts"] = {r["StatusCode"]: r["StartTime"].isoformat() for r in events}
 out["watermark"] = monitor.get_active_watermark(P, L, "W1").isoformat()
 def work(task_id):
-    with monitor.task(e, P, L, task_id, 1) as t:
+    with monitor.task(e, P, L, task_id=task_id, workflow_id=1) as t:
         time.sleep(0.05)
     return t.status
 with ThreadPoolExecutor(8) as pool:
@@ -76,5 +76,5 @@ def test_classic_pyspark_records_runs_in_utc(monitor, warehouse, child_engine, d
     assert mark["ActiveValue"] == started.strftime("%Y-%m-%dT%H:%M:%S.") + (
         f"{started.microsecond // 1000:03d}"
     )
-    done = rows(monitor, "ETLProcessingSteps", ExecutionID=out["execution"], StatusCode="DONE")
+    done = rows(monitor, "ETLProcessingSteps", ExecutionID=out["execution"], Status="DONE")
     assert len(done) == 16

@@ -26,7 +26,7 @@ def register_parallel(monitor: ETLMonitorFramework) -> str:
 
 def assert_all_done(monitor: ETLMonitorFramework, e: str) -> None:
     steps = rows(monitor, "ETLProcessingSteps", ExecutionID=e)
-    assert sorted((r["TaskID"], r["StatusCode"]) for r in steps) == [(n, "DONE") for n in TASKS]
+    assert sorted((r["TaskID"], r["Status"]) for r in steps) == [(n, "DONE") for n in TASKS]
     marks = {r["ParameterName"]: r for r in rows(monitor, "v_watermarks")}
     starts = {f"W{r['TaskID']}": r["StartTime"] for r in steps}
     assert {name: marks[name]["ValueDateTime"] for name in starts} == starts
@@ -36,14 +36,14 @@ def assert_all_done(monitor: ETLMonitorFramework, e: str) -> None:
     assert len([x for x in events if x["StatusCode"] == "DONE"]) == 16
     assert len([x for x in events if x["EventType"] == "WATERMARK"]) == 16
     (summary,) = rows(monitor, "v_runSummary", ExecutionID=e)
-    assert (summary["RunStatus"], summary["DoneTasks"]) == ("DONE", 16)
+    assert (summary["RunStatus"], summary["Done"]) == ("DONE", 16)
 
 
 def test_sixteen_tasks_in_eight_threads(monitor: ETLMonitorFramework):
     e = register_parallel(monitor)
 
     def work(task_id: int) -> str:
-        with monitor.task(e, P, L, task_id, 1) as t:
+        with monitor.task(e, P, L, task_id=task_id, workflow_id=1) as t:
             assert t.active
             time.sleep(0.05)  # the load
         assert t.bookkeeping_error is None
@@ -59,7 +59,7 @@ monitor = ETLMonitorFramework(spark, ARGS["catalog"], ARGS["schema"])
 monitor.setup()
 ready()
 def work(task_id):
-    with monitor.task(ARGS["e"], "CORP", "PARALLEL", task_id, 1) as t:
+    with monitor.task(ARGS["e"], "CORP", "PARALLEL", task_id=task_id, workflow_id=1) as t:
         time.sleep(0.05)
     return [t.status, repr(t.bookkeeping_error) if t.bookkeeping_error else None]
 import time

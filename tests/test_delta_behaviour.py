@@ -94,7 +94,7 @@ def test_a_task_is_a_claim_and_an_append_in_the_table_history(
         return spark.sql(f"DESCRIBE HISTORY {events}").orderBy("version").collect()
 
     before, files_before = history(), commit_count(warehouse, monitor, EVENTS.name)
-    with monitor.task(e, "CORP", "HR_DAILY", 1, 1):
+    with monitor.task(e, "CORP", "HR_DAILY", task_id=1, workflow_id=1):
         pass
     after = history()
     new = after[len(before) :]
@@ -115,7 +115,7 @@ def test_optimize_compacts_the_event_log_without_losing_a_row(monitor: ETLMonito
     e = monitor.generate_execution_id()
     monitor.generate_execution_steps(e, "CORP", "HR_DAILY", "2026-04-09")
     for task_id in (1, 2, 3):
-        with monitor.task(e, "CORP", "HR_DAILY", task_id, 1):
+        with monitor.task(e, "CORP", "HR_DAILY", task_id=task_id, workflow_id=1):
             pass
     events = monitor.table_name(EVENTS.name)
     rows_before = sorted(tuple(r) for r in spark.table(events).collect())

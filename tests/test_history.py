@@ -13,7 +13,7 @@ import pytest
 
 from etl_monitor import ETLMonitorFramework
 from etl_monitor.engine.timestamps import utcnow
-from tests.helpers import register_hr, rows
+from tests.helpers import pending, register_hr, rows
 from tests.history import build, register_process
 
 P, L, H = "CORP", "HR_DAILY", "HISTORY"
@@ -40,9 +40,12 @@ def _reference_rows(monitor: ETLMonitorFramework) -> dict[str, list[dict]]:
 def _hot_paths(monitor: ETLMonitorFramework, executions: list[str]) -> list:
     out = []
     for e in executions:
-        out.append(monitor.get_pending_tasks(e, P, L))
+        out.append(pending(monitor, e, P, L))
         out.append(
-            [monitor.task_status(e, P, L, t, w) for t, w in ((0, 0), (1, 1), (2, 1), (9, 1))]
+            [
+                monitor.task_status(e, P, L, task_id=t, workflow_id=w)
+                for t, w in ((0, 0), (1, 1), (2, 1), (9, 1))
+            ]
         )
     return out
 
@@ -54,19 +57,19 @@ def history(spark, catalog, engine_name):
     register_hr(monitor)
     # The reference: a failed run, its retry, and a run left half-way, through the API.
     e1, e2, e3 = (monitor.generate_execution_id() for _ in range(3))
-    for t in monitor.get_pending_tasks(e1, P, L, DAY):
+    for t in pending(monitor, e1, P, L, DAY):
         try:
-            with monitor.task(e1, P, L, t["TaskID"], t["WorkFlowID"]):
+            with monitor.task(e1, P, L, task_id=t["TaskID"], workflow_id=t["WorkFlowID"]):
                 if t["TaskID"] == 1:
                     raise ValueError("bad file 'x'")
         except ValueError:
             pass
     monitor.status_reset(P, L, execution_id=e1)
-    for t in monitor.get_pending_tasks(e1, P, L):
-        with monitor.task(e1, P, L, t["TaskID"], t["WorkFlowID"]):
+    for t in pending(monitor, e1, P, L):
+        with monitor.task(e1, P, L, task_id=t["TaskID"], workflow_id=t["WorkFlowID"]):
             pass
     monitor.generate_execution_steps(e2, P, L, "2026-04-10")
-    with monitor.task(e2, P, L, 2, 1):
+    with monitor.task(e2, P, L, task_id=2, workflow_id=1):
         pass
     monitor.generate_execution_steps(e3, P, L, "2026-04-10")
     executions = [e1, e2, e3]
@@ -97,15 +100,15 @@ def test_a_process_with_history_runs_and_advances_normally(history, engine_name)
     done_day = monitor.generate_execution_id()
     assert monitor.generate_execution_steps(done_day, P, H, last) == 0  # daily tasks already DONE
     e = monitor.generate_execution_id()
-    pending = monitor.get_pending_tasks(e, P, H, last + timedelta(days=1))
-    assert [(t["TaskID"], t["StatusCode"], t["AttemptNo"]) for t in pending] == [
+    pending = monitor.get_pending_tasks(e, P, H, last + timedelta(days=1)).collect()
+    assert [(t["TaskID"], t["Status"], t["AttemptNo"]) for t in pending] == [
         (n, "NQUE", 1) for n in range(1, 5)
     ]
-    assert pending[0]["ActiveValue"] == before["H1"].strftime("%Y-%m-%dT%H:%M:%S.000")
+    assert pending[0]["WatermarkValue"] == before["H1"].strftime("%Y-%m-%dT%H:%M:%S.000")
     started = utcnow()
-    with monitor.task(e, P, H, 1, 1) as t:
+    with monitor.task(e, P, H, task_id=1, workflow_id=1) as t:
         assert t.active
-    assert monitor.task_status(e, P, H, 1, 1) == "DONE"
+    assert monitor.task_status(e, P, H, task_id=1, workflow_id=1) == "NULL"  # done: nothing to run
     assert monitor.get_active_watermark(P, H, "H1") >= started.replace(microsecond=0)
 
 
@@ -114,7 +117,7 @@ def test_maintenance_keeps_every_row(history, engine_name):
     cutoff = FIRST + timedelta(days=DAYS[engine_name] // 2)
     early = FIRST + timedelta(days=3)
     summary = rows(monitor, "v_runSummary", ProcessLoad=H, ProcessingDate=early)
-    assert [(r["RunStatus"], r["DoneTasks"]) for r in summary] == [("DONE", 4)]
+    assert [(r["RunStatus"], r["Done"]) for r in summary] == [("DONE", 4)]
     report = monitor.maintain(archive_after_days=(utcnow().date() - cutoff).days)
     assert report.archived_events == (DAYS[engine_name] // 2) * 4 * 3
     assert report.files_after["ETLProcessingEvents"] < report.files_before["ETLProcessingEvents"]

@@ -87,7 +87,7 @@ def test_consumer_sql_runs_over_hive_jdbc(monitor, warehouse, engine_name):
     register_hr(monitor)
     e = monitor.generate_execution_id()
     monitor.generate_execution_steps(e, "CORP", "HR_DAILY", "2026-04-09")
-    with monitor.task(e, "CORP", "HR_DAILY", 1, 1):
+    with monitor.task(e, "CORP", "HR_DAILY", task_id=1, workflow_id=1):
         pass
 
     # The Thrift Server's catalog starts empty: register the tables, then the kept views.
@@ -141,7 +141,7 @@ def test_consumer_sql_runs_over_hive_jdbc(monitor, warehouse, engine_name):
     assert mark["ParameterType"] == "DELTA_DATE"
     assert mark["ActiveValue"].startswith("20") and "T" in mark["ActiveValue"], mark
     pending = _records(pending_result)
-    assert [(r["TaskID"], r["FileName"], r["ParameterName"]) for r in pending] == [
+    assert [(r["TaskID"], r["FullFileName"], r["WatermarkName"]) for r in pending] == [
         ("2", "load2_20260409.csv", "W2"),
         ("3", "load3_20260409.csv", "W3"),
     ]

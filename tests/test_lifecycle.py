@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timezone
 
 import pytest
@@ -40,7 +41,7 @@ def test_success_records_done_with_times_and_watermark(run, warehouse):
             and t.file_name == "load1_20260409.csv"
         )
         inside = _step(monitor, e)
-        assert inside["StatusCode"] == "RUNNING" and inside["StartTime"] is not None
+        assert inside["Status"] == "RUNNING" and inside["StartTime"] is not None
         assert (
             rows(monitor, "v_taskDetail", ExecutionID=e, TaskID=1)[0]["EffectiveStatus"]
             == "RUNNING"
@@ -48,7 +49,7 @@ def test_success_records_done_with_times_and_watermark(run, warehouse):
         assert rows(monitor, "v_runSummary", ExecutionID=e)[0]["RunStatus"] == "RUNNING"
     assert t.status == "DONE"
     step = _step(monitor, e)
-    assert step["StatusCode"] == "DONE" and step["EndTime"] >= step["StartTime"]
+    assert step["Status"] == "DONE" and step["EndTime"] >= step["StartTime"]
     assert step["DurationSeconds"] == pytest.approx(
         (step["EndTime"] - step["StartTime"]).total_seconds()
     )
@@ -66,7 +67,7 @@ def test_success_records_done_with_times_and_watermark(run, warehouse):
 def test_task_costs_one_read_one_claim_and_one_append(run):
     monitor, e = run
     before = dict(monitor.executor.stats)
-    with monitor.task(e, P, L, 1, 1):
+    with monitor.task(e, P, L, task_id=1, workflow_id=1):
         pass
     after = monitor.executor.stats
     # the step read, and the claim's read-back of its own row (both of one date's files)
@@ -85,12 +86,12 @@ def test_exception_recorded_verbatim_and_original_reraised(run):
         pass
 
     error = LoadError(message)
-    with pytest.raises(LoadError) as info, monitor.task(e, P, L, 2, 1) as t:
+    with pytest.raises(LoadError) as info, monitor.task(e, P, L, task_id=2, workflow_id=1) as t:
         raise error
     assert info.value is error
     assert t.status == "FAIL"
     step = _step(monitor, e, 2)
-    assert (step["StatusCode"], step["LogMessage"], step["ExceptionType"], step["LogType"]) == (
+    assert (step["Status"], step["LogMessage"], step["ExceptionType"], step["LogType"]) == (
         "FAIL",
         message,
         "LoadError",
@@ -102,7 +103,7 @@ def test_exception_recorded_verbatim_and_original_reraised(run):
 
 def test_recording_failure_failing_still_reraises_original(run, monkeypatch):
     monitor, e = run
-    with monitor.task(e, P, L, 2, 1) as t:
+    with monitor.task(e, P, L, task_id=2, workflow_id=1) as t:
         pass  # warm path: start works
     calls = {"n": 0}
     real = lifecycle.append_events
@@ -117,11 +118,11 @@ def test_recording_failure_failing_still_reraises_original(run, monkeypatch):
     monkeypatch.setattr(
         lifecycle, "BOOKKEEPING_RETRY", lifecycle.RetryPolicy(max_attempts=2, base_delay=0.001)
     )
-    with pytest.raises(ZeroDivisionError), monitor.task(e, P, L, 3, 1) as t:
+    with pytest.raises(ZeroDivisionError), monitor.task(e, P, L, task_id=3, workflow_id=1) as t:
         1 / 0  # noqa: B018
     assert isinstance(t.bookkeeping_error, OSError)
     assert (
-        _step(monitor, e, 3)["StatusCode"] == "RUNNING"
+        _step(monitor, e, 3)["Status"] == "RUNNING"
     )  # left running: stale later, never half-written
 
 
@@ -140,10 +141,10 @@ def test_bookkeeping_failure_after_success_is_retried_not_failed(run, monkeypatc
     monkeypatch.setattr(
         lifecycle, "BOOKKEEPING_RETRY", lifecycle.RetryPolicy(max_attempts=5, base_delay=0.001)
     )
-    with monitor.task(e, P, L, 1, 1) as t:
+    with monitor.task(e, P, L, task_id=1, workflow_id=1) as t:
         pass
     assert failures["left"] == 0 and t.status == "DONE" and t.bookkeeping_error is None
-    assert _step(monitor, e)["StatusCode"] == "DONE"
+    assert _step(monitor, e)["Status"] == "DONE"
     assert not [
         r
         for r in rows(monitor, "ETLProcessingEvents", ExecutionID=e, TaskID=1)
@@ -164,10 +165,10 @@ def test_bookkeeping_failing_for_good_after_success_does_not_raise(run, monkeypa
     monkeypatch.setattr(
         lifecycle, "BOOKKEEPING_RETRY", lifecycle.RetryPolicy(max_attempts=3, base_delay=0.001)
     )
-    with monitor.task(e, P, L, 1, 1) as t:
+    with monitor.task(e, P, L, task_id=1, workflow_id=1) as t:
         pass
     assert isinstance(t.bookkeeping_error, ConnectionError)
-    assert _step(monitor, e)["StatusCode"] == "RUNNING"
+    assert _step(monitor, e)["Status"] == "RUNNING"
 
 
 @pytest.mark.parametrize(
@@ -176,16 +177,16 @@ def test_bookkeeping_failing_for_good_after_success_does_not_raise(run, monkeypa
 )
 def test_interrupts_recorded_and_reraised(run, exc, status):
     monitor, e = run
-    with pytest.raises(type(exc)), monitor.task(e, P, L, 1, 1) as t:
+    with pytest.raises(type(exc)), monitor.task(e, P, L, task_id=1, workflow_id=1) as t:
         raise exc
     assert t.status == status
     step = _step(monitor, e)
-    assert step["StatusCode"] == status and step["ExceptionType"] == type(exc).__name__
+    assert step["Status"] == status and step["ExceptionType"] == type(exc).__name__
 
 
 def test_inactive_runs_write_nothing(run):
     monitor, e = run
-    with monitor.task(e, P, L, 1, 1):
+    with monitor.task(e, P, L, task_id=1, workflow_id=1):
         pass
     monitor.skip_task(e, P, L, 3, 1)
     monitor.deactivate_task(P, L, 9, 1)
@@ -198,9 +199,9 @@ def test_inactive_runs_write_nothing(run):
         (monitor.generate_execution_id(), 1, 1, "no such step"),
     ]
     for execution_id, task_id, workflow_id, reason in cases:
-        with monitor.task(execution_id, P, L, task_id, workflow_id) as t:
+        with monitor.task(execution_id, P, L, task_id=task_id, workflow_id=workflow_id) as t:
             assert not t.active and not t and reason in t.inactive_reason
-        assert t.status in (None, "DONE", "SKIPPED", "NQUE")
+        assert t.status == "NULL"  # databricks-etl-monitor's "nothing to run"
     by_id = lambda r: r["EventID"]  # noqa: E731
     assert sorted(rows(monitor, "ETLProcessingEvents"), key=by_id) == sorted(before, key=by_id)
 
@@ -208,7 +209,7 @@ def test_inactive_runs_write_nothing(run):
 def test_exception_in_inactive_block_propagates_and_writes_nothing(run):
     monitor, e = run
     before = rows(monitor, "ETLProcessingEvents")
-    with pytest.raises(ValueError), monitor.task(e, P, L, 7, 1):
+    with pytest.raises(ValueError), monitor.task(e, P, L, task_id=7, workflow_id=1):
         raise ValueError("x")
     assert rows(monitor, "ETLProcessingEvents") == before
 
@@ -217,7 +218,16 @@ def test_start_end_fail_api_with_adf_fields(run):
     monitor, e = run
     t0 = datetime(2026, 4, 9, 1, 0, tzinfo=timezone.utc)
     started = monitor.start_task(
-        e, P, L, 1, 1, 2, "2026-04-09", "ADF_PIPELINE", timestamp=t0, source_run_id="adf-run-1"
+        e,
+        P,
+        L,
+        task_id=1,
+        workflow_id=1,
+        sequence_id=2,
+        processing_date="2026-04-09",
+        source_type="ADF_PIPELINE",
+        timestamp=t0,
+        source_run_id="adf-run-1",
     )
     assert started.active
     assert (
@@ -225,8 +235,8 @@ def test_start_end_fail_api_with_adf_fields(run):
             e,
             P,
             L,
-            1,
-            1,
+            task_id=1,
+            workflow_id=1,
             timestamp="2026-04-09T01:30:00+00:00",
             log_message="ok 42 rows",
             log_code="R42",
@@ -241,30 +251,34 @@ def test_start_end_fail_api_with_adf_fields(run):
         "R42",
     )
     assert step["DurationSeconds"] == 1800.0
-    assert monitor.end_task(e, P, L, 1, 1) == "DONE"  # a repeated end (ADF retry) is harmless
-    monitor.start_task(e, P, L, 2, 1)
     assert (
-        monitor.fail_task(e, P, L, 2, 1, log_message="copy failed: 'quota'", log_code="2200")
+        monitor.end_task(e, P, L, task_id=1, workflow_id=1) == "DONE"
+    )  # a repeated end (ADF retry) is harmless
+    monitor.start_task(e, P, L, task_id=2, workflow_id=1)
+    assert (
+        monitor.fail_task(
+            e, P, L, task_id=2, workflow_id=1, log_message="copy failed: 'quota'", log_code="2200"
+        )
         == "FAIL"
     )
     failed = _step(monitor, e, 2)
-    assert (failed["StatusCode"], failed["LogMessage"], failed["LogCode"], failed["LogType"]) == (
+    assert (failed["Status"], failed["LogMessage"], failed["LogCode"], failed["LogType"]) == (
         "FAIL",
         "copy failed: 'quota'",
         "2200",
         "ERROR",
     )
     with pytest.raises(StepStateError, match="already DONE"):
-        monitor.fail_task(e, P, L, 1, 1)
+        monitor.fail_task(e, P, L, task_id=1, workflow_id=1)
     # a failed step started again without a reset is an implicit retry
-    again = monitor.start_task(e, P, L, 2, 1)
+    again = monitor.start_task(e, P, L, task_id=2, workflow_id=1)
     assert again.active and again.attempt == 2
 
 
 def test_started_twice_is_not_run_twice(run):
     monitor, e = run
-    first = monitor.start_task(e, P, L, 1, 1)
-    second = monitor.start_task(e, P, L, 1, 1)
+    first = monitor.start_task(e, P, L, task_id=1, workflow_id=1)
+    second = monitor.start_task(e, P, L, task_id=1, workflow_id=1)
     assert first.active and not second.active and "RUNNING" in second.inactive_reason
 
 
@@ -274,8 +288,10 @@ def test_stale_running_task_detected(monitor: ETLMonitorFramework, spark):
     stale.setup()
     e = stale.generate_execution_id()
     stale.generate_execution_steps(e, P, L, "2026-04-09")
-    stale.start_task(e, P, L, 1, 1, timestamp=datetime(2026, 4, 9, 1, 0, tzinfo=timezone.utc))
-    stale.start_task(e, P, L, 2, 1)
+    stale.start_task(
+        e, P, L, task_id=1, workflow_id=1, timestamp=datetime(2026, 4, 9, 1, 0, tzinfo=timezone.utc)
+    )
+    stale.start_task(e, P, L, task_id=2, workflow_id=1)
     found = stale.stale_tasks(P, L)
     assert [r["TaskID"] for r in found] == [1]
     detail = {r["TaskID"]: r["IsStale"] for r in rows(stale, "v_taskDetail", ExecutionID=e)}
@@ -304,7 +320,7 @@ def test_task_arguments_validated_before_anything(run, kwargs, message):
     with pytest.raises(InvalidArgumentError, match=message):
         monitor.task(e, P, L, **args)
     with pytest.raises(InvalidArgumentError, match="log_type"):
-        monitor.end_task(e, P, L, 1, 1, log_type="FATAL")
+        monitor.end_task(e, P, L, task_id=1, workflow_id=1, log_type="FATAL")
     assert rows(monitor, "ETLProcessingEvents") == before
 
 
@@ -312,7 +328,7 @@ def test_databricks_run_and_cluster_ids_recorded(run, monkeypatch):
     monitor, e = run
     monkeypatch.setenv("DATABRICKS_JOB_RUN_ID", "778899")
     monkeypatch.setenv("DB_CLUSTER_ID", "0412-101010-abcd")
-    with monitor.task(e, P, L, 1, 1, source_run_id="adf-123"):
+    with monitor.task(e, P, L, task_id=1, workflow_id=1, source_run_id="adf-123"):
         pass
     step = _step(monitor, e)
     assert (step["JobRunID"], step["ClusterID"], step["SourceRunID"]) == (
@@ -322,15 +338,30 @@ def test_databricks_run_and_cluster_ids_recorded(run, monkeypatch):
     )
 
 
-def test_mismatched_sequence_or_date_is_logged_and_the_step_wins(run, caplog):
+def test_a_sequence_date_or_attempt_the_step_does_not_have_is_refused(run):
+    """A call naming task 1/1 with another stage, date or attempt reaches no step: it raises."""
     monitor, e = run
-    with caplog.at_level("WARNING", logger="etl_monitor.runs.lifecycle"):
-        started = monitor.start_task(e, P, L, 1, 1, sequence_id=7, processing_date="2030-01-01")
-        monitor.end_task(
-            e, P, L, 1, 1, sequence_id=2, processing_date="2026-04-09"
-        )  # matches: no warning
-    assert started.active and _step(monitor, e)["StatusCode"] == "DONE"
-    messages = [r.getMessage() for r in caplog.records]
-    assert any("SequenceID=7 given, but the step has 2" in m for m in messages)
-    assert any("ProcessingDate=datetime.date(2030, 1, 1) given" in m for m in messages)
-    assert not any("end_task" in m for m in messages)
+    before = rows(monitor, "ETLProcessingEvents")
+    for wrong, name in (
+        ({"sequence_id": 7}, "sequence_id=7"),
+        ({"processing_date": "2030-01-01"}, "processing_date=datetime.date(2030, 1, 1)"),
+        ({"attempts": 3}, "attempts=3"),
+    ):
+        with pytest.raises(InvalidArgumentError, match=re.escape(name) + ".*which has"):
+            monitor.start_task(e, P, L, task_id=1, workflow_id=1, **wrong)
+        with pytest.raises(InvalidArgumentError, match=re.escape(name)):
+            monitor.task(e, P, L, task_id=1, workflow_id=1, **wrong).__enter__()
+    assert rows(monitor, "ETLProcessingEvents") == before
+    # Positional calls in databricks-etl-monitor's order (task, stage, pass) reach the step.
+    started = monitor.start_task(e, P, L, 1, 2, 1, "2026-04-09", 0)
+    assert started.active
+    monitor.end_task(e, P, L, 1, 2, 1, "2026-04-09", 0, "DONE", "12 rows")
+    step = _step(monitor, e)
+    assert (step["Status"], step["LogMessage"], step["Attempts"]) == ("DONE", "12 rows", 0)
+    # Our earlier order (task, pass, stage) reaches no other step: task 2 of pass 2 does
+    # not exist, so nothing starts, and task 2 of pass 1 stays queued.
+    e2 = monitor.generate_execution_id()
+    monitor.generate_execution_steps(e2, P, L, "2026-04-10")
+    wrong_order = monitor.start_task(e2, P, L, 2, 1, 2)
+    assert not wrong_order.active and "no such step" in wrong_order.inactive_reason
+    assert monitor.task_status(e2, P, L, task_id=2, workflow_id=1) == "NQUE"

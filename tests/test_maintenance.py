@@ -60,7 +60,7 @@ def test_maintenance_under_load_loses_and_doubles_nothing(monitor: ETLMonitorFra
 
     def task(job: tuple[str, int]) -> tuple[str, object]:
         e, n = job
-        with monitor.task(e, P, L, n, 1) as t:
+        with monitor.task(e, P, L, task_id=n, workflow_id=1) as t:
             assert t.active, t.inactive_reason
             time.sleep(0.02)
         return t.status, t.bookkeeping_error
@@ -82,7 +82,7 @@ def test_maintenance_under_load_loses_and_doubles_nothing(monitor: ETLMonitorFra
     assert len(ids) == before + len(jobs) * 3  # RUNNING, DONE, watermark per task: none lost
     for e in executions:
         steps = rows(monitor, "ETLProcessingSteps", ExecutionID=e)
-        assert sorted((r["TaskID"], r["StatusCode"]) for r in steps) == [(n, "DONE") for n in TASKS]
+        assert sorted((r["TaskID"], r["Status"]) for r in steps) == [(n, "DONE") for n in TASKS]
     assert rows(monitor, "v_runSummary", ProcessLoad="OLD") == old_summary
 
 

@@ -98,19 +98,19 @@ def test_notebooks_run_top_to_bottom_then_adf_utilities(spark, schema_name: str)
     assert set(ns["retry_outcomes"]) == {"Load Departments"}  # DONE tasks are not queued again
     assert set(ns["retry_outcomes"].values()) == {"DONE"}
     detail, summary, day_summary, watermarks = (d.rows for d in runs.displayed)
-    assert {r.TaskName: r.StatusCode for r in detail}["Load Departments"] == "FAIL"
+    assert {r.TaskName: r.Status for r in detail}["Load Departments"] == "FAIL"
     assert [r.ExecutionID for r in summary] == [ns["exec_id"]]
     assert {r.ExecutionID for r in day_summary} == {ns["exec_id"], ns["retry_id"]}
     assert ns["replayed"] > 0
     steps = rows(monitor, "ETLProcessingSteps", ExecutionID=ns["exec_id"])
-    assert {s["StatusCode"] for s in steps} == {"RQUE"}  # the day replay re-queued everything
+    assert {s["Status"] for s in steps} == {"RQUE"}  # the day replay re-queued everything
     by_name = {r.ParameterName: r.ActiveValue for r in watermarks}
     assert by_name["LoadEmployees"] and by_name["LastAbsenceId"] == "0"
 
     # ADF utility notebooks on a fresh execution for the next day.
     execution_id = ETLMonitorFramework.generate_execution_id()
-    pending = monitor.get_pending_tasks(execution_id, PROJECT, PROCESS, NEXT_DAY)
-    task = {t["TaskID"]: t for t in pending}
+    pending = monitor.get_pending_tasks(execution_id, PROJECT, PROCESS, NEXT_DAY).collect()
+    task = {t["TaskID"]: t.asDict() for t in pending}
     started = _adf_step(spark, "etl_start_task.py", execution_id, schema_name, task[1])
     assert (started["status"], started["active"], started["attempt"]) == ("RUNNING", True, 1)
     assert started["file_name"].startswith("employees_20260410")
@@ -135,14 +135,14 @@ def test_notebooks_run_top_to_bottom_then_adf_utilities(spark, schema_name: str)
     )
     assert failed["status"] == "FAIL"
     steps = {s["TaskID"]: s for s in rows(monitor, "ETLProcessingSteps", ExecutionID=execution_id)}
-    assert steps[1]["StatusCode"] == "DONE" and steps[1]["LogMessage"] == "42 rows"
+    assert steps[1]["Status"] == "DONE" and steps[1]["LogMessage"] == "42 rows"
     assert steps[1]["SourceType"] == "ADF_PIPELINE"
-    assert (steps[2]["StatusCode"], steps[2]["LogMessage"], steps[2]["LogCode"]) == (
+    assert (steps[2]["Status"], steps[2]["LogMessage"], steps[2]["LogCode"]) == (
         "FAIL",
         "Copy failed: timeout",
         "2200",
     )
-    assert steps[3]["StatusCode"] == "NQUE"
+    assert steps[3]["Status"] == "NQUE"
     # Starting a DONE step again writes nothing and says why.
     again = _adf_step(spark, "etl_start_task.py", execution_id, schema_name, task[1])
     assert again["active"] is False and again["reason"]
@@ -250,7 +250,7 @@ def test_adf_initiation_start_opens_the_execution(spark, schema_name: str):
     )
     assert json.loads(result.exit_value)["status"] == "RUNNING"
     steps = {
-        r["TaskID"]: r["StatusCode"]
+        r["TaskID"]: r["Status"]
         for r in rows(monitor, "ETLProcessingSteps", ExecutionID=execution_id)
     }
     assert steps == {0: "RUNNING", 1: "NQUE", 2: "NQUE", 3: "NQUE", 9: "NQUE"}

@@ -10,6 +10,7 @@ import pytest
 from etl_monitor import ETLMonitorFramework, InvalidArgumentError, NotFoundError
 from etl_monitor.errors import StepStateError
 from etl_monitor.runs.periods import history_window, period_start, render_file_name, same_period
+from tests.helpers import pending as pending_tasks
 from tests.helpers import register_hr, rows, statuses
 
 P, L = "CORP", "HR_DAILY"
@@ -23,7 +24,9 @@ def hr(monitor: ETLMonitorFramework) -> ETLMonitorFramework:
 
 def _run(monitor, execution_id, task_id, fail=False):
     try:
-        with monitor.task(execution_id, P, L, task_id, 1 if task_id else 0) as t:
+        with monitor.task(
+            execution_id, P, L, task_id=task_id, workflow_id=1 if task_id else 0
+        ) as t:
             if fail:
                 raise RuntimeError(f"task {task_id} failed")
     except RuntimeError:
@@ -40,7 +43,7 @@ def test_generate_queues_active_tasks_with_snapshot(hr: ETLMonitorFramework):
     }
     assert sorted(steps) == [(0, 0), (1, 1), (2, 1), (3, 1), (9, 1)]
     one = steps[(1, 1)]
-    assert (one["StatusCode"], one["AttemptNo"], one["ProcessingDate"]) == (
+    assert (one["Status"], one["AttemptNo"], one["ProcessingDate"]) == (
         "NQUE",
         1,
         date(2026, 4, 9),
@@ -51,7 +54,7 @@ def test_generate_queues_active_tasks_with_snapshot(hr: ETLMonitorFramework):
         True,
         60,
     )
-    assert one["FileName"] == "load1_20260409.csv"
+    assert one["FullFileName"] == "load1_20260409.csv"
     # the snapshot does not follow later catalogue edits
     hr.register_task(P, L, task_id=1, workflow_id=1, sequence_id=3, task_name="Renamed")
     again = rows(hr, "ETLProcessingSteps", ExecutionID=e, TaskID=1)[0]
@@ -77,7 +80,7 @@ def test_retry_under_new_execution_requeues_only_unfinished(hr: ETLMonitorFramew
     e2 = hr.generate_execution_id()
     assert hr.generate_execution_steps(e2, P, L, "2026-04-09") == 4
     second = {
-        (r["TaskID"]): (r["StatusCode"], r["AttemptNo"])
+        (r["TaskID"]): (r["Status"], r["AttemptNo"])
         for r in rows(hr, "ETLProcessingSteps", ExecutionID=e2)
     }
     assert second == {0: ("RQUE", 2), 2: ("RQUE", 2), 3: ("RQUE", 2), 9: ("RQUE", 2)}
@@ -130,7 +133,7 @@ def test_period_helpers():
 
 def test_pending_tasks_ordered_with_watermarks_and_autogenerates(hr: ETLMonitorFramework):
     e = hr.generate_execution_id()
-    pending = hr.get_pending_tasks(e, P, L, "2026-04-09")
+    pending = pending_tasks(hr, e, P, L, "2026-04-09")
     assert [(r["WorkFlowID"], r["SequenceID"], r["TaskID"]) for r in pending] == [
         (0, 0, 0),
         (1, 2, 1),
@@ -139,47 +142,60 @@ def test_pending_tasks_ordered_with_watermarks_and_autogenerates(hr: ETLMonitorF
         (1, 3, 9),
     ]
     first = pending[1]
-    assert (first["ParameterName"], first["ParameterType"], first["ActiveValue"]) == (
+    assert (first["WatermarkName"], first["WatermarkType"], first["WatermarkValue"]) == (
         "W1",
         "DELTA_DATE",
         "1900-01-01T00:00:00.000",
     )
-    assert first["FileName"] == "load1_20260409.csv"
+    assert first["FullFileName"] == "load1_20260409.csv"
     _run(hr, e, 1)
-    assert [r["TaskID"] for r in hr.get_pending_tasks(e, P, L, sequence_id=2)] == [2, 3]
-    assert hr.get_pending_tasks(e, P, L, task_id=1, workflow_id=1) == "DONE"
-    assert hr.get_pending_tasks(e, P, L, task_id=7, workflow_id=1) == "NULL"
-    assert hr.task_status(e, P, L, 2, 1) == "NQUE"
-    assert hr.task_status(e, P, L, 7, 1) is None
+    assert [r["TaskID"] for r in pending_tasks(hr, e, P, L, sequence_id=2)] == [2, 3]
+    # One task: exactly one row; Status 'NULL' when there is nothing to run.
+    (done,) = pending_tasks(hr, e, P, L, task_id=1, workflow_id=1)
+    assert (done["Status"], done["TaskID"], done["FullFileName"]) == (
+        "NULL",
+        1,
+        "load1_20260409.csv",
+    )
+    (queued,) = pending_tasks(hr, e, P, L, "2026-04-09", 2, 1, 2)  # date, stage, pass, task
+    assert (queued["Status"], queued["TaskID"], queued["WatermarkName"]) == ("NQUE", 2, "W2")
+    (missing,) = pending_tasks(hr, e, P, L, task_id=7, workflow_id=1)
+    assert (missing["Status"], missing["ExecutionID"], missing["TaskID"]) == ("NULL", e, None)
+    assert hr.task_status(e, P, L, task_id=2, workflow_id=1) == "NQUE"
+    assert hr.task_status(e, P, L, "2026-04-09", 1, 2, 2) == "NQUE"  # date, pass, stage, task
+    assert hr.task_status(e, P, L, task_id=1, workflow_id=1) == "NULL"  # DONE
+    assert hr.task_status(e, P, L, task_id=7, workflow_id=1) == "NULL"  # no such step
+    assert hr.task_status(e, P, L, task_id=2) == "NQUE"  # one pass has task 2: found without it
 
 
 def test_deactivated_task_is_not_pending_and_does_not_block(hr: ETLMonitorFramework):
     e = hr.generate_execution_id()
     hr.generate_execution_steps(e, P, L, "2026-04-09")
     hr.deactivate_task(P, L, 9, 1)
-    assert 9 not in [r["TaskID"] for r in hr.get_pending_tasks(e, P, L)]
-    with hr.task(e, P, L, 9, 1) as t:
+    assert 9 not in [r["TaskID"] for r in pending_tasks(hr, e, P, L)]
+    with hr.task(e, P, L, task_id=9, workflow_id=1) as t:
         assert not t.active and "deactivated" in t.inactive_reason
     for task_id in (1, 2, 3):
         _run(hr, e, task_id)
     summary = rows(hr, "v_runSummary", ExecutionID=e)[0]
-    assert (summary["RunStatus"], summary["SkippedTasks"], summary["DoneTasks"]) == ("DONE", 1, 3)
+    assert (summary["RunStatus"], summary["SkippedTasks"], summary["Done"]) == ("DONE", 1, 3)
 
 
 def test_skip_is_for_one_run_only(hr: ETLMonitorFramework):
     e1 = hr.generate_execution_id()
     hr.generate_execution_steps(e1, P, L, "2026-04-09")
     hr.skip_task(e1, P, L, 3, 1, reason="source late")
-    assert hr.task_status(e1, P, L, 3, 1) == "SKIPPED"
-    with hr.task(e1, P, L, 3, 1) as t:
+    assert hr.task_status(e1, P, L, task_id=3, workflow_id=1) == "NULL"  # skipped: nothing to run
+    assert rows(hr, "ETLProcessingSteps", ExecutionID=e1, TaskID=3)[0]["ForceSkip"] is True
+    with hr.task(e1, P, L, task_id=3, workflow_id=1) as t:
         assert not t.active
-    assert 3 not in [r["TaskID"] for r in hr.get_pending_tasks(e1, P, L)]
+    assert 3 not in [r["TaskID"] for r in pending_tasks(hr, e1, P, L)]
     hr.unskip_task(e1, P, L, 3, 1)
-    assert hr.task_status(e1, P, L, 3, 1) == "NQUE"
+    assert hr.task_status(e1, P, L, task_id=3, workflow_id=1) == "NQUE"
     hr.skip_task(e1, P, L, 3, 1)
     e2 = hr.generate_execution_id()
     hr.generate_execution_steps(e2, P, L, "2026-04-09")
-    assert hr.task_status(e2, P, L, 3, 1) == "RQUE"
+    assert hr.task_status(e2, P, L, task_id=3, workflow_id=1) == "RQUE"
     with pytest.raises(StepStateError, match="the step is DONE; allowed from NQUE, RQUE"):
         _run(hr, e2, 3)
         hr.skip_task(e2, P, L, 3, 1)
@@ -210,7 +226,7 @@ def test_status_reset_failures_of_an_execution(hr: ETLMonitorFramework):
         r["Reason"] == "status_reset (failures)" and r["PreviousStatus"] == "FAIL" for r in history
     )
     _run(hr, e, 2)
-    assert hr.task_status(e, P, L, 2, 1) == "DONE"
+    assert statuses(hr, e)[(2, 1)] == "DONE"
 
 
 def test_status_reset_one_task_and_day_replay(hr: ETLMonitorFramework):
@@ -233,11 +249,11 @@ def test_status_reset_one_task_and_day_replay(hr: ETLMonitorFramework):
 def test_status_reset_refuses_running_unless_forced(hr: ETLMonitorFramework):
     e = hr.generate_execution_id()
     hr.generate_execution_steps(e, P, L, "2026-04-09")
-    hr.start_task(e, P, L, 1, 1)
+    hr.start_task(e, P, L, task_id=1, workflow_id=1)
     with pytest.raises(StepStateError, match="RUNNING"):
         hr.status_reset(P, L, execution_id=e, task_id=1, workflow_id=1)
     assert hr.status_reset(P, L, execution_id=e, task_id=1, workflow_id=1, force=True) == 1
-    assert hr.task_status(e, P, L, 1, 1) == "RQUE"
+    assert hr.task_status(e, P, L, task_id=1, workflow_id=1) == "RQUE"
 
 
 @pytest.mark.parametrize(
@@ -254,8 +270,9 @@ def test_status_reset_refuses_running_unless_forced(hr: ETLMonitorFramework):
             "processing_date",
         ),
         (lambda m: m.generate_execution_steps("e1", P, "NOPE"), NotFoundError, "not registered"),
-        (lambda m: m.get_pending_tasks("e1", P, L, task_id=1), InvalidArgumentError, "together"),
-        (lambda m: m.status_reset(P, L), InvalidArgumentError, "execution_id, processing_date"),
+        (lambda m: m.get_pending_tasks("e1", P, L, task_id=-1), InvalidArgumentError, "task_id"),
+        (lambda m: m.task_status("e1", P, L, 1, 1), InvalidArgumentError, "processing_date"),
+        (lambda m: m.status_reset(P, L), NotFoundError, "no steps"),
         (lambda m: m.status_reset(P, L, execution_id="nope"), NotFoundError, "no steps"),
         (lambda m: m.skip_task("e1", P, L, -1, 1), InvalidArgumentError, "task_id"),
     ],

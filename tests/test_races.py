@@ -39,7 +39,7 @@ def test_exactly_one_of_eight_concurrent_starters_runs_the_load(hr: ETLMonitorFr
 
     def starter(n: int) -> str | None:
         barrier.wait()
-        with hr.task(e, P, L, 1, 1) as t:
+        with hr.task(e, P, L, task_id=1, workflow_id=1) as t:
             if t.active:
                 loads.append(n)
         return t.inactive_reason
@@ -65,7 +65,7 @@ monitor = ETLMonitorFramework(spark, ARGS["catalog"], ARGS["schema"])
 monitor.setup()
 ready()
 def start(_):
-    with monitor.task(ARGS["e"], "CORP", "HR_DAILY", 1, 1) as t:
+    with monitor.task(ARGS["e"], "CORP", "HR_DAILY", task_id=1, workflow_id=1) as t:
         return [t.active, t.inactive_reason]
 with ThreadPoolExecutor(4) as pool:
     result(list(pool.map(start, range(4))))
@@ -81,7 +81,7 @@ def test_exactly_one_starter_across_two_processes(hr: ETLMonitorFramework, wareh
     start_together(children)
     outcomes = [o for child in children for o in child.result()]
     assert sum(active for active, _ in outcomes) == 1, outcomes
-    assert hr.task_status(e, P, L, 1, 1) == "DONE"
+    assert hr.task_status(e, P, L, task_id=1, workflow_id=1) == "DONE"
     running = [
         x
         for x in rows(hr, "ETLProcessingEvents", ExecutionID=e, TaskID=1)
@@ -133,15 +133,15 @@ def test_an_advance_read_before_a_set_does_not_undo_the_set(hr: ETLMonitorFramew
 
 def test_event_order_does_not_trust_clocks(hr: ETLMonitorFramework, monkeypatch):
     e = _queued(hr)
-    run = hr.start_task(e, P, L, 1, 1)
+    run = hr.start_task(e, P, L, task_id=1, workflow_id=1)
     assert run.active
     # The machine that ends the task runs an hour behind the one that started it.
     real = lifecycle.utcnow
     monkeypatch.setattr(lifecycle, "utcnow", lambda: real() - timedelta(hours=1))
-    hr.end_task(e, P, L, 1, 1)
-    assert hr.task_status(e, P, L, 1, 1) == "DONE"
+    hr.end_task(e, P, L, task_id=1, workflow_id=1)
+    assert hr.task_status(e, P, L, task_id=1, workflow_id=1) == "DONE"
     (step,) = rows(hr, "ETLProcessingSteps", ExecutionID=e, TaskID=1)
-    assert (step["StatusCode"], step["Seq"]) == ("DONE", 3)
+    assert (step["Status"], step["Seq"]) == ("DONE", 3)
     (detail,) = rows(hr, "v_taskDetail", ExecutionID=e, TaskID=1)
     assert detail["EffectiveStatus"] == "DONE"
 
@@ -169,7 +169,7 @@ def test_of_four_concurrent_skips_one_lands_the_others_are_refused(hr: ETLMonito
 KILLED = """
 import os, signal
 monitor = ETLMonitorFramework(spark, ARGS["catalog"], ARGS["schema"])
-with monitor.task(ARGS["e"], "CORP", "HR_DAILY", 1, 1) as t:
+with monitor.task(ARGS["e"], "CORP", "HR_DAILY", task_id=1, workflow_id=1) as t:
     assert t.active
     os.kill(os.getpid(), signal.SIGKILL)  # the cluster dies mid-load
 """
@@ -182,8 +182,8 @@ def test_recovery_after_kill_minus_nine_inside_task(
     child = Child(KILLED, warehouse, child_engine, catalog=hr.catalog, schema=hr.schema, e=e)
     child.proc.communicate(timeout=600)
     assert child.proc.returncode == -9
-    assert hr.task_status(e, P, L, 1, 1) == "RUNNING"
-    with hr.task(e, P, L, 1, 1) as again:
+    assert hr.task_status(e, P, L, task_id=1, workflow_id=1) == "RUNNING"
+    with hr.task(e, P, L, task_id=1, workflow_id=1) as again:
         assert not again.active and "already RUNNING" in again.inactive_reason
     # Without force: nothing to reset, and the warning says why and what to do.
     with caplog.at_level(logging.WARNING, logger="etl_monitor"):
@@ -192,18 +192,18 @@ def test_recovery_after_kill_minus_nine_inside_task(
     assert "task 1/1 RUNNING" in caplog.text
     # With force: the execution's RUNNING step is re-queued and can run again.
     assert hr.status_reset(P, L, execution_id=e, force=True) == 1
-    assert hr.task_status(e, P, L, 1, 1) == "RQUE"
-    with hr.task(e, P, L, 1, 1) as rerun:
+    assert hr.task_status(e, P, L, task_id=1, workflow_id=1) == "RQUE"
+    with hr.task(e, P, L, task_id=1, workflow_id=1) as rerun:
         assert rerun.active and rerun.attempt == 2
-    assert hr.task_status(e, P, L, 1, 1) == "DONE"
+    assert hr.task_status(e, P, L, task_id=1, workflow_id=1) == "DONE"
 
 
 def test_failure_message_is_the_exceptions_own_text(hr: ETLMonitorFramework):
     e = _queued(hr)
-    with pytest.raises(KeyError), hr.task(e, P, L, 1, 1):
+    with pytest.raises(KeyError), hr.task(e, P, L, task_id=1, workflow_id=1):
         raise KeyError("it's")
     (step,) = rows(hr, "ETLProcessingSteps", ExecutionID=e, TaskID=1)
-    assert (step["StatusCode"], step["LogMessage"], step["ExceptionType"]) == (
+    assert (step["Status"], step["LogMessage"], step["ExceptionType"]) == (
         "FAIL",
         "it's",
         "KeyError",

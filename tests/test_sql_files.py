@@ -96,7 +96,7 @@ def test_adf_lookups_run_against_the_engine(monitor):
     register_hr(monitor)
     e = monitor.generate_execution_id()
     monitor.generate_execution_steps(e, "CORP", "HR_DAILY", "2026-04-09")
-    with monitor.task(e, "CORP", "HR_DAILY", 1, 1):
+    with monitor.task(e, "CORP", "HR_DAILY", task_id=1, workflow_id=1):
         pass
     files = sqlfiles.rendered(monitor.catalog, monitor.schema)
     key = {"project_code": "CORP", "process_load": "HR_DAILY"}

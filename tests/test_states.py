@@ -57,8 +57,8 @@ def test_queue_status_depends_on_the_attempt():
 
 
 def test_the_views_status_logic_comes_from_the_state_machine():
-    assert states.effective_status_sql("s.StatusCode", "t.IsActive") in TASK_DETAIL.body
-    assert states.is_stale_sql("s.StatusCode", "s.StartTime") in TASK_DETAIL.body
+    assert states.effective_status_sql("s.Status", "t.IsActive") in TASK_DETAIL.body
+    assert states.is_stale_sql("s.Status", "s.StartTime") in TASK_DETAIL.body
     for name in states.RUN_STATUSES:
         assert f"'{name}'" in RUN_SUMMARY.body
     assert states.sql_in(states.QUEUED) in PENDING_TASKS.body
@@ -74,19 +74,19 @@ def test_refused_transitions_through_the_api_write_nothing(hr: ETLMonitorFramewo
     P, L = "CORP", "HR_DAILY"
     e = hr.generate_execution_id()
     hr.generate_execution_steps(e, P, L, "2026-04-09")
-    with hr.task(e, P, L, 1, 1):
+    with hr.task(e, P, L, task_id=1, workflow_id=1):
         pass
     hr.skip_task(e, P, L, 2, 1)
     before = rows(hr, "ETLProcessingEvents")
     refusals = [
         (lambda: hr.skip_task(e, P, L, 1, 1), "skip: the step is DONE"),
         (lambda: hr.unskip_task(e, P, L, 3, 1), "unskip: the step is NQUE"),
-        (lambda: hr.end_task(e, P, L, 2, 1), "SKIPPED"),
-        (lambda: hr.fail_task(e, P, L, 1, 1), "already DONE"),
+        (lambda: hr.end_task(e, P, L, task_id=2, workflow_id=1), "SKIPPED"),
+        (lambda: hr.fail_task(e, P, L, task_id=1, workflow_id=1), "already DONE"),
     ]
     for call, message in refusals:
         with pytest.raises(StepStateError, match=message):
             call()
-    with hr.task(e, P, L, 2, 1) as skipped:
+    with hr.task(e, P, L, task_id=2, workflow_id=1) as skipped:
         assert not skipped.active and "already SKIPPED" in skipped.inactive_reason
     assert rows(hr, "ETLProcessingEvents") == before

@@ -47,8 +47,8 @@ def test_watermark_after_start_and_end_is_the_running_start_time(
     e = monitor.generate_execution_id()
     monitor.generate_execution_steps(e, P, L, "2026-04-09")
     before = datetime.now(UTC)
-    monitor.start_task(e, P, L, 1, 1)
-    monitor.end_task(e, P, L, 1, 1)
+    monitor.start_task(e, P, L, task_id=1, workflow_id=1)
+    monitor.end_task(e, P, L, task_id=1, workflow_id=1)
     after = datetime.now(UTC)
 
     events = rows(monitor, "ETLProcessingEvents", ExecutionID=e, TaskID=1)
@@ -60,7 +60,7 @@ def test_watermark_after_start_and_end_is_the_running_start_time(
     assert before - timedelta(seconds=1) <= done["EndTime"] <= after + timedelta(seconds=1)
     assert monitor.get_active_watermark(P, L, "W1") == started
     (step,) = rows(monitor, "ETLProcessingSteps", ExecutionID=e, TaskID=1)
-    assert (step["StatusCode"], step["StartTime"]) == ("DONE", started)
+    assert (step["Status"], step["StartTime"]) == ("DONE", started)
 
 
 def test_historic_date_and_processing_date_stay_the_date_given(
@@ -73,7 +73,7 @@ def test_historic_date_and_processing_date_stay_the_date_given(
     monitor.generate_execution_steps(e, P, L)  # defaults to the historic date
     steps = rows(monitor, "ETLProcessingSteps", ExecutionID=e)
     assert {s["ProcessingDate"] for s in steps} == {date(2026, 1, 1)}
-    assert {s["FileName"] for s in steps if s["TaskID"] == 1} == {"load1_20260101.csv"}
+    assert {s["FullFileName"] for s in steps if s["TaskID"] == 1} == {"load1_20260101.csv"}
 
 
 def test_advanced_value_reads_back_unchanged_and_active_value_is_utc_text(
@@ -97,8 +97,10 @@ def test_sla_breach_is_measured_in_utc(monitor: ETLMonitorFramework, driver_zone
     register_hr(monitor)
     e = monitor.generate_execution_id()
     monitor.generate_execution_steps(e, P, L, "2026-04-09")
-    monitor.start_task(e, P, L, 1, 1, timestamp=datetime.now(UTC) - timedelta(minutes=61))
-    monitor.start_task(e, P, L, 2, 1)
+    monitor.start_task(
+        e, P, L, task_id=1, workflow_id=1, timestamp=datetime.now(UTC) - timedelta(minutes=61)
+    )
+    monitor.start_task(e, P, L, task_id=2, workflow_id=1)
     detail = {r["TaskID"]: r for r in rows(monitor, "v_taskDetail", ExecutionID=e)}
     assert (detail[1]["SLABreached"], detail[2]["SLABreached"]) == (True, False)
 

@@ -13,7 +13,7 @@ P, L = "CORP", "HR_DAILY"
 
 def _run(monitor, e, task_id, fail=False):
     try:
-        with monitor.task(e, P, L, task_id, 1 if task_id else 0):
+        with monitor.task(e, P, L, task_id=task_id, workflow_id=1 if task_id else 0):
             if fail:
                 raise RuntimeError(f"task {task_id} broke")
     except RuntimeError:
@@ -36,7 +36,7 @@ def retried(monitor: ETLMonitorFramework):
 def test_failures_and_blockers_before_retry(retried):
     monitor, e1 = retried
     failures = rows(monitor, "v_currentFailures")
-    assert sorted((r["TaskID"], r["StatusCode"], r["LogMessage"]) for r in failures) == [
+    assert sorted((r["TaskID"], r["Status"], r["LogMessage"]) for r in failures) == [
         (1, "FAIL", "task 1 broke"),
         (3, "FAIL", "task 3 broke"),
     ]
@@ -51,18 +51,18 @@ def test_failures_and_blockers_before_retry(retried):
         k: summary[k]
         for k in (
             "TotalTasks",
-            "DoneTasks",
-            "FailedTasks",
-            "QueuedTasks",
+            "Done",
+            "Failed",
+            "Pending",
             "RunStatus",
             "InitiationStatus",
             "IsLatestExecution",
         )
     } == {
         "TotalTasks": 4,
-        "DoneTasks": 1,
-        "FailedTasks": 2,
-        "QueuedTasks": 1,
+        "Done": 1,
+        "Failed": 2,
+        "Pending": 1,
         "RunStatus": "FAIL",
         "InitiationStatus": "DONE",
         "IsLatestExecution": True,
@@ -78,8 +78,8 @@ def test_failures_and_blockers_before_retry(retried):
 def test_after_successful_retry_failures_are_superseded(retried):
     monitor, e1 = retried
     e2 = monitor.generate_execution_id()
-    pending = monitor.get_pending_tasks(e2, P, L, "2026-04-09")
-    assert [r["TaskID"] for r in pending] == [0, 1, 3, 9]
+    pending = [r.TaskID for r in monitor.get_pending_tasks(e2, P, L, "2026-04-09").collect()]
+    assert pending == [0, 1, 3, 9]
     for task_id in (0, 1, 3, 9):
         _run(monitor, e2, task_id)
     assert rows(monitor, "v_currentFailures") == []
@@ -90,13 +90,15 @@ def test_after_successful_retry_failures_are_superseded(retried):
         summaries[e2]["RunStatus"],
         summaries[e2]["IsLatestExecution"],
         summaries[e2]["MaxAttemptNo"],
-    ) == ("DONE", True, 2)
+        (summaries[e1]["Attempts"], summaries[e2]["Attempts"]),
+        (summaries[e1]["OverallStatus"], summaries[e2]["OverallStatus"]),
+    ) == ("DONE", True, 2, (0, 1), ("FAILED", "COMPLETE"))
     (status,) = rows(monitor, "v_processStatus")
     assert (
         status["ProcessStatus"],
-        status["DoneTasks"],
+        status["Done"],
         status["TotalTasks"],
-        status["Executions"],
+        status["TotalRuns"],
     ) == ("DONE", 4, 4, 2)  # the initiation step is not counted as a task
     current = {r["TaskID"]: r["ExecutionID"] for r in rows(monitor, "v_taskDetail", IsCurrent=True)}
     assert current == {0: e2, 1: e2, 2: e1, 3: e2, 9: e2}
@@ -106,10 +108,12 @@ def test_sla_breach_flag(monitor: ETLMonitorFramework):
     register_hr(monitor)
     e = monitor.generate_execution_id()
     monitor.generate_execution_steps(e, P, L, "2026-04-09")
-    monitor.start_task(e, P, L, 1, 1, timestamp="2026-04-09T01:00:00+00:00")
-    monitor.end_task(e, P, L, 1, 1, timestamp="2026-04-09T02:30:00+00:00")  # 90 min, SLA 60
-    monitor.start_task(e, P, L, 2, 1, timestamp="2026-04-09T01:00:00+00:00")
-    monitor.end_task(e, P, L, 2, 1, timestamp="2026-04-09T01:20:00+00:00")
+    monitor.start_task(e, P, L, task_id=1, workflow_id=1, timestamp="2026-04-09T01:00:00+00:00")
+    monitor.end_task(
+        e, P, L, task_id=1, workflow_id=1, timestamp="2026-04-09T02:30:00+00:00"
+    )  # 90 min, SLA 60
+    monitor.start_task(e, P, L, task_id=2, workflow_id=1, timestamp="2026-04-09T01:00:00+00:00")
+    monitor.end_task(e, P, L, task_id=2, workflow_id=1, timestamp="2026-04-09T01:20:00+00:00")
     flags = {r["TaskID"]: r["SLABreached"] for r in rows(monitor, "v_taskDetail", ExecutionID=e)}
     assert flags[1] is True and flags[2] is False and flags[3] is False
     assert rows(monitor, "v_runSummary")[0]["SLABreachedTasks"] == 1
@@ -125,7 +129,7 @@ def test_get_status_detail_and_summary(retried):
         (1, 2, 3),
         (1, 3, 9),
     ]
-    summary = monitor.get_status(P, L, summary_mode=True).collect()
+    summary = monitor.get_status(P, L, "2026-04-09", summary_mode=True).collect()
     assert [(r.ExecutionID, r.RunStatus) for r in summary] == [(e1, "FAIL")]
     assert monitor.get_status(P, L, processing_date="2026-04-10").count() == 0
     with pytest.raises(InvalidArgumentError, match="summary_mode"):

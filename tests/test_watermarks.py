@@ -27,7 +27,7 @@ def _done(monitor, task_id=1, advance=None, date_="2026-04-09", fail=False):
     e = monitor.generate_execution_id()
     monitor.generate_execution_steps(e, P, L, date_)
     try:
-        with monitor.task(e, P, L, task_id, 1) as t:
+        with monitor.task(e, P, L, task_id=task_id, workflow_id=1) as t:
             if advance is not None:
                 assert t.advance_watermark(**advance) in (True, False)
             if fail:
@@ -63,7 +63,7 @@ def test_advance_inside_failed_task_is_dropped(hr: ETLMonitorFramework):
 def test_module_level_advance_inside_block_is_held_too(hr: ETLMonitorFramework):
     e = hr.generate_execution_id()
     hr.generate_execution_steps(e, P, L, "2026-04-09")
-    with hr.task(e, P, L, 2, 1):
+    with hr.task(e, P, L, task_id=2, workflow_id=1):
         assert hr.advance_watermark(P, L, "LoadById", new_int_value=250) is True
         assert hr.get_active_watermark(P, L, "LoadById") == 100  # not yet: lands with DONE
     assert hr.get_active_watermark(P, L, "LoadById") == 250

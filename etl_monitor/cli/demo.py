@@ -20,8 +20,8 @@ FAILING = "Returns"  # fails in the first execution, succeeds in the retry
 
 def register_sample(monitor: ETLMonitorFramework) -> None:
     """A process with an initiation task, six parallel loads, a dimension and a mart stage."""
-    monitor.register_organisation("ACME", name="Acme Retail")
-    monitor.register_project(P, name="Demo project", org_code="ACME", owner="Data Engineering")
+    monitor.register_organisation("ACME", "Acme Retail")
+    monitor.register_project(P, "Demo project", organisation_code="ACME", owner="Data Engineering")
     monitor.register_process(
         P, L, name="Sales daily load", owner="Sales Data Team", load_frequency="D"
     )
@@ -37,8 +37,8 @@ def register_sample(monitor: ETLMonitorFramework) -> None:
             source_type="ADF_PIPELINE" if n % 2 else "DBX_NOTEBOOK",
             source_system_code=f"Load{name}",
             task_mandatory=name in ("Orders", FAILING),
-            file_mask=name.lower() + "_{yyyyMMdd}",
-            file_extension="csv",
+            file_name_mask=name.lower(),
+            file_extension=".csv",
             sla_minutes=15,
         )
         monitor.register_parameter(
@@ -51,7 +51,6 @@ def register_sample(monitor: ETLMonitorFramework) -> None:
         workflow_id=1,
         sequence_id=3,
         task_name="Build dimensions",
-        task_mandatory=True,
     )
     monitor.register_task(
         P,
@@ -61,7 +60,6 @@ def register_sample(monitor: ETLMonitorFramework) -> None:
         sequence_id=6,
         task_name="Sales mart",
         source_system_code="SalesMartById",
-        task_mandatory=True,
     )
     monitor.register_parameter(
         P, L, "SalesMartById", "DELTA_ID", value_int=0, description="Last order id in the mart"
@@ -71,9 +69,15 @@ def register_sample(monitor: ETLMonitorFramework) -> None:
     )
 
 
-def _work(monitor: ETLMonitorFramework, execution_id: str, task: dict[str, Any], fail: bool) -> str:
+def _work(monitor: ETLMonitorFramework, execution_id: str, task: Any, fail: bool) -> str:
     with monitor.task(
-        execution_id, P, L, task["TaskID"], task["WorkFlowID"], task["SequenceID"]
+        execution_id,
+        P,
+        L,
+        task_id=task["TaskID"],
+        workflow_id=task["WorkFlowID"],
+        sequence_id=task["SequenceID"],
+        log_message=f"{task['TaskName']} loaded",
     ) as run:
         if not run.active:
             return f"{task['TaskName']}: {run.inactive_reason}"
@@ -93,14 +97,13 @@ def run_execution(
     fail: bool = False,
 ) -> bool:
     """Run one execution stage by stage, in parallel within a stage, as an ADF ForEach would."""
-    pending = monitor.get_pending_tasks(execution_id, P, L, day)
-    assert isinstance(pending, list)
-    init = monitor.start_task(execution_id, P, L, 0, 0, 0)
+    pending = monitor.get_pending_tasks(execution_id, P, L, day).collect()
+    init = monitor.start_task(execution_id, P, L, task_id=0, sequence_id=0, workflow_id=0)
     stages = sorted({t["SequenceID"] for t in pending if t["WorkFlowID"] > 0})
     for stage in stages:
         tasks = [
             t
-            for t in monitor.get_pending_tasks(execution_id, P, L, sequence_id=stage)
+            for t in monitor.get_pending_tasks(execution_id, P, L, sequence_id=stage).collect()
             if t["WorkFlowID"] > 0
         ]
         with ThreadPoolExecutor(4) as pool:
@@ -115,14 +118,18 @@ def run_execution(
             names = ", ".join(r.TaskName for r in blockers)
             say(f"  stage {stage}: mandatory task failed ({names}); later stages are blocked")
             if init.active:
-                monitor.fail_task(execution_id, P, L, 0, 0, log_message=f"blocked by {names}")
+                monitor.fail_task(
+                    execution_id, P, L, task_id=0, workflow_id=0, log_message=f"blocked by {names}"
+                )
             return False
     if init.active:
-        monitor.end_task(execution_id, P, L, 0, 0, log_message="all stages done")
+        monitor.end_task(
+            execution_id, P, L, task_id=0, workflow_id=0, log_message="all stages done"
+        )
     return True
 
 
-def _safe(monitor: ETLMonitorFramework, execution_id: str, task: dict[str, Any], fail: bool) -> str:
+def _safe(monitor: ETLMonitorFramework, execution_id: str, task: Any, fail: bool) -> str:
     try:
         return _work(monitor, execution_id, task, fail)
     except ConnectionError as error:

@@ -92,13 +92,14 @@ SUMMARY_COLUMNS = [
     "ProcessingDate",
     "RunStatus",
     "TotalTasks",
-    "DoneTasks",
-    "FailedTasks",
-    "QueuedTasks",
+    "Done",
+    "Failed",
+    "Pending",
     "RunningTasks",
     "SkippedTasks",
+    "Attempts",
     "MaxAttemptNo",
-    "DurationSeconds",
+    "WallClockSeconds",
     "IsLatestExecution",
 ]
 DETAIL_COLUMNS = [
@@ -118,24 +119,24 @@ PENDING_COLUMNS = [
     "WorkFlowID",
     "SequenceID",
     "TaskName",
-    "StatusCode",
+    "Status",
     "AttemptNo",
-    "FileName",
-    "ParameterName",
-    "ActiveValue",
+    "FullFileName",
+    "WatermarkName",
+    "WatermarkValue",
 ]
 WATERMARK_COLUMNS = [
     "ParameterName",
     "ParameterType",
     "ActiveValue",
-    "LastChangedOn",
+    "LastUpdatedOn",
     "LastChangeReason",
 ]
 FAILURE_COLUMNS = [
     "ExecutionID",
     "TaskID",
     "TaskName",
-    "StatusCode",
+    "Status",
     "AttemptNo",
     "TaskMandatory",
     "LogMessage",
@@ -146,9 +147,9 @@ PROCESS_COLUMNS = [
     "ProcessingDate",
     "ProcessStatus",
     "TotalTasks",
-    "DoneTasks",
-    "FailedTasks",
-    "Executions",
+    "Done",
+    "Failed",
+    "TotalRuns",
     "LatestExecutionID",
 ]
 
@@ -231,7 +232,13 @@ def status(
     """Task detail or run summaries of a process."""
     monitor = _framework(warehouse, catalog, schema, engine, existing=True)
     records = _rows(
-        monitor.get_status(project_code, process_load, execution_id, processing_date, summary)
+        monitor.get_status(
+            project_code,
+            process_load,
+            processing_date=processing_date,
+            execution_id=execution_id,
+            summary_mode=summary,
+        )
     )
     emit(
         records,
@@ -263,8 +270,10 @@ def pending(
 ) -> None:
     """Runnable tasks of an execution (generates its steps on first call)."""
     monitor = _framework(warehouse, catalog, schema, engine, existing=True)
-    records = monitor.get_pending_tasks(
-        execution_id, project_code, process_load, processing_date, sequence_id=sequence_id
+    records = _rows(
+        monitor.get_pending_tasks(
+            execution_id, project_code, process_load, processing_date, sequence_id=sequence_id
+        )
     )
     emit(records, fmt, "pending tasks", PENDING_COLUMNS)
 
@@ -312,7 +321,13 @@ def reset(
     """Re-queue failed steps, one task, or a whole day."""
     monitor = _framework(warehouse, catalog, schema, engine, existing=True)
     count = monitor.status_reset(
-        project_code, process_load, execution_id, processing_date, task_id, workflow_id, force=force
+        project_code,
+        process_load,
+        processing_date=processing_date,
+        execution_id=execution_id,
+        workflow_id=workflow_id,
+        task_id=task_id,
+        force=force,
     )
     emit(
         {"project_code": project_code, "process_load": process_load, "steps_reset": count},

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, ClassVar, Literal, TypeVar
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StrictBool,
@@ -48,7 +49,7 @@ NonNegative = Annotated[StrictInt, Field(ge=0, le=2**31 - 1)]
 
 #: What each argument accepts, used in error messages.
 HINTS: dict[str, str] = {
-    "org_code": CODE_HINT,
+    "organisation_code": CODE_HINT,
     "project_code": CODE_HINT,
     "process_load": CODE_HINT,
     "parameter_name": NAME_HINT,
@@ -61,7 +62,7 @@ HINTS: dict[str, str] = {
     "sequence_id": "an integer from 0 to 2147483647 (custom stages: 10 and above)",
     "sla_minutes": "a positive integer number of minutes, or None",
     "file_extension": "1-16 letters or digits, with or without a leading '.'",
-    "file_mask": "text whose {tokens} combine yyyy, yy, MM, dd, ww and - _ .",
+    "file_name_mask": "a base name, or text whose {tokens} combine yyyy, yy, MM, dd, ww and - _ .",
     "value_int": f"an integer from {BIGINT_MIN} to {BIGINT_MAX}, or None",
     "value_datetime": "a datetime, a date or an ISO-8601 string, or None",
     "value_bit": "True, False or None",
@@ -69,23 +70,59 @@ HINTS: dict[str, str] = {
 
 
 class _Args(BaseModel):
+    """An argument model; its fields, in order, are the public call's signature (see `signatures`).
+
+    ``KEYWORD_ONLY`` fields must be named; ``RENAMED`` maps earlier argument names to
+    today's. An empty string for an optional argument means "not given", as it did in
+    databricks-etl-monitor 1.0, whose defaults were ``''``.
+    """
+
     model_config = ConfigDict(extra="forbid", frozen=True)
+    KEYWORD_ONLY: ClassVar[tuple[str, ...]] = ()
+    RENAMED: ClassVar[dict[str, str]] = {}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_is_none(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        fields = cls.model_fields
+        return {
+            k: None
+            if v == "" and isinstance(v, str) and k in fields and not fields[k].is_required()
+            else v
+            for k, v in data.items()
+        }
 
 
 class OrganisationArgs(_Args):
-    org_code: Code
-    name: ShortText | None = None
-    description: Text | None = None
+    organisation_code: Code
+    organisation_name: ShortText | None = None
+    organisation_description: Text | None = None
     is_active: StrictBool = True
+
+    KEYWORD_ONLY = ("is_active",)
+    RENAMED = {
+        "org_code": "organisation_code",
+        "name": "organisation_name",
+        "description": "organisation_description",
+    }
 
 
 class ProjectArgs(_Args):
     project_code: Code
-    org_code: Code | None = None
-    name: ShortText | None = None
-    description: Text | None = None
+    project_name: ShortText | None = None
+    project_description: Text | None = None
+    organisation_code: Code | None = None
     owner: ShortText | None = None
     is_active: StrictBool = True
+
+    KEYWORD_ONLY = ("owner", "is_active")
+    RENAMED = {
+        "org_code": "organisation_code",
+        "name": "project_name",
+        "description": "project_description",
+    }
 
 
 class ProcessArgs(_Args):
@@ -97,11 +134,17 @@ class ProcessArgs(_Args):
     load_frequency: Literal["D", "W", "M", "Y", "A"] = "D"
     is_active: StrictBool = True
 
+    KEYWORD_ONLY = ("is_active",)
+
 
 class SequenceArgs(_Args):
     sequence_id: Annotated[StrictInt, Field(ge=10, le=2**31 - 1)]
     sequence_code: Code
     description: Text | None = None
+    sequence_name: ShortText | None = None
+    sort_order: StrictInt | None = None
+
+    KEYWORD_ONLY = ("sequence_name", "sort_order")
 
 
 class TaskKeyArgs(_Args):
@@ -118,19 +161,30 @@ class TaskArgs(_Args):
     workflow_id: NonNegative
     sequence_id: NonNegative
     task_name: ShortText | None = None
-    source_type: Literal["ADF_PIPELINE", "DBX_NOTEBOOK", "DBX_JOB", "DATAFLOW"] = "DBX_NOTEBOOK"
+    source_type: Literal["ADF_PIPELINE", "DBX_NOTEBOOK", "DBX_JOB", "DATAFLOW"] | None = (
+        "DBX_NOTEBOOK"
+    )
+    source_identifier: Path | None = None
     source_system_code: Name | None = None
-    task_mandatory: StrictBool = False
-    is_active: StrictBool = True
+    task_description: Text | None = None
     load_frequency: Literal["D", "W", "M", "Y", "A"] = "D"
-    file_mask: ShortText | None = None
+    task_mandatory: StrictBool = True
+    file_name_mask: ShortText | None = None
     file_extension: Extension | None = None
-    source_path: Path | None = None
-    target_path: Path | None = None
+    in_file_path: Path | None = None
+    out_file_path: Path | None = None
+    is_active: StrictBool = True
     sla_minutes: Annotated[StrictInt, Field(gt=0, le=525_600)] | None = None
-    description: Text | None = None
 
-    @field_validator("file_mask")
+    KEYWORD_ONLY = ("is_active", "sla_minutes")
+    RENAMED = {
+        "file_mask": "file_name_mask",
+        "source_path": "in_file_path",
+        "target_path": "out_file_path",
+        "description": "task_description",
+    }
+
+    @field_validator("file_name_mask")
     @classmethod
     def _mask_tokens(cls, mask: str | None) -> str | None:
         if mask is None:
@@ -144,8 +198,8 @@ class TaskArgs(_Args):
 
     @field_validator("file_extension")
     @classmethod
-    def _strip_dot(cls, ext: str | None) -> str | None:
-        return ext.lstrip(".") if ext else ext
+    def _leading_dot(cls, ext: str | None) -> str | None:
+        return "." + ext.lstrip(".") if ext else ext
 
     @model_validator(mode="after")
     def _initiation_task(self) -> TaskArgs:
@@ -168,6 +222,23 @@ HINTS["timestamp"] = "a datetime or an ISO-8601 string, or None for now"
 HINTS["log_type"] = "one of INFO, WARN, ERROR"
 
 
+def _to_date(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, str) and len(value) > 10:
+        return datetime.fromisoformat(value).date()
+    return value
+
+
+#: A processing date: a date, a datetime (its date) or an ISO string.
+Day = Annotated[date, BeforeValidator(_to_date)]
+Attempts = Annotated[StrictInt, Field(ge=0, le=2**31 - 1)]
+HINTS["attempts"] = "the execution's retry counter (0 for the first execution), or None"
+Message = Annotated[str, StringConstraints(strict=True, max_length=1_000_000)]
+SourceType = Literal["ADF_PIPELINE", "DBX_NOTEBOOK", "DBX_JOB", "DATAFLOW"]
+LogType = Literal["INFO", "WARN", "ERROR"]
+
+
 class StepKeyArgs(_Args):
     """Identifies one step: an execution and a task."""
 
@@ -184,41 +255,206 @@ class RunArgs(_Args):
     execution_id: ExecutionId | None = None
     project_code: Code
     process_load: Code
-    processing_date: date | None = None
+    processing_date: Day | None = None
     task_id: NonNegative | None = None
     workflow_id: NonNegative | None = None
     sequence_id: NonNegative | None = None
+    attempts: Attempts | None = None
 
-    @field_validator("processing_date", mode="before")
-    @classmethod
-    def _date(cls, value: Any) -> Any:
-        if isinstance(value, datetime):
-            return value.date()
-        if isinstance(value, str) and len(value) > 10:
-            return datetime.fromisoformat(value).date()
-        return value
+
+class GenerateArgs(_Args):
+    execution_id: ExecutionId
+    project_code: Code
+    process_load: Code
+    processing_date: Day | None = None
+
+    def run(self) -> RunArgs:
+        return RunArgs(**self.model_dump())
+
+
+class PendingArgs(_Args):
+    execution_id: ExecutionId
+    project_code: Code
+    process_load: Code
+    processing_date: Day | None = None
+    sequence_id: NonNegative | None = None
+    workflow_id: NonNegative | None = None
+    task_id: NonNegative | None = None
+
+    def run(self) -> RunArgs:
+        return RunArgs(**self.model_dump())
+
+
+class TaskStatusArgs(_Args):
+    """task_status(): the order is processing_date, workflow_id, sequence_id, task_id."""
+
+    execution_id: ExecutionId
+    project_code: Code
+    process_load: Code
+    processing_date: Day | None = None
+    workflow_id: NonNegative | None = None
+    sequence_id: NonNegative | None = None
+    task_id: NonNegative | None = None
+
+    def run(self) -> RunArgs:
+        return RunArgs(**self.model_dump())
+
+
+class _StepCall(_Args):
+    """A call that names one step; the step's sequence_id and date, when given, must match it."""
+
+    execution_id: ExecutionId
+    project_code: Code
+    process_load: Code
 
     @model_validator(mode="after")
-    def _task_pair(self) -> RunArgs:
-        if (self.task_id is None) != (self.workflow_id is None):
-            raise ValueError("give task_id and workflow_id together, or neither")
+    def _workflow_given(self) -> _StepCall:
+        if getattr(self, "workflow_id", 0) is None:
+            raise ValueError(
+                "workflow_id is required: a task is named by task_id and workflow_id "
+                "(and sequence_id, checked against the step)"
+            )
         return self
+
+    @property
+    def key(self) -> StepKeyArgs:
+        fields = StepKeyArgs.model_fields
+        return StepKeyArgs(**{k: v for k, v in self.model_dump().items() if k in fields})
+
+    @property
+    def expected(self) -> dict[str, Any]:
+        """What the caller says about the step besides its key; a mismatch is an error."""
+        return {
+            "SequenceID": getattr(self, "sequence_id", None),
+            "ProcessingDate": getattr(self, "processing_date", None),
+            "Attempts": getattr(self, "attempts", None),
+        }
+
+    @property
+    def event(self) -> EventArgs:
+        fields = EventArgs.model_fields
+        return EventArgs(**{k: v for k, v in self.model_dump().items() if k in fields})
+
+
+class SkipArgs(_StepCall):
+    task_id: NonNegative
+    workflow_id: NonNegative
+    sequence_id: NonNegative | None = None
+    processing_date: Day | None = None
+    reason: ShortText | None = None
+
+    KEYWORD_ONLY = ("reason",)
+
+
+class UnskipArgs(_StepCall):
+    task_id: NonNegative
+    workflow_id: NonNegative
+    sequence_id: NonNegative | None = None
+    processing_date: Day | None = None
+
+
+class _Lifecycle(_StepCall):
+    """start / end / fail / task: the task, then its stage and workflow pass, then the date."""
+
+    task_id: NonNegative
+    sequence_id: NonNegative | None = None
+    workflow_id: NonNegative | None = None
+    processing_date: Day | None = None
+
+
+class StartArgs(_Lifecycle):
+    attempts: Attempts | None = None
+    source_type: SourceType | None = None
+    source_run_id: ShortText | None = None
+    timestamp: datetime | None = None
+    log_message: Message | None = None
+    log_type: LogType | None = None
+    log_code: ShortText | None = None
+
+    KEYWORD_ONLY = ("log_message", "log_type", "log_code")
+
+
+class EndArgs(_Lifecycle):
+    attempts: Attempts | None = None
+    status: Literal["DONE", "FAIL"] = "DONE"
+    log_message: Message | None = None
+    log_type: LogType | None = None
+    log_code: ShortText | None = None
+    timestamp: datetime | None = None
+    source_run_id: ShortText | None = None
+
+    KEYWORD_ONLY = ("source_run_id",)
+
+
+class FailArgs(_Lifecycle):
+    attempts: Attempts | None = None
+    log_message: Message | None = None
+    log_code: ShortText | None = None
+    timestamp: datetime | None = None
+    log_type: LogType = "ERROR"
+    source_run_id: ShortText | None = None
+
+    KEYWORD_ONLY = ("log_type", "source_run_id")
+
+
+class TaskCallArgs(_Lifecycle):
+    source_type: SourceType | None = None
+    log_message: Message | None = None
+    log_type: LogType | None = None
+    log_code: ShortText | None = None
+    attempts: Attempts | None = None
+    source_run_id: ShortText | None = None
+
+    KEYWORD_ONLY = ("attempts", "source_run_id")
 
 
 class EventArgs(_Args):
     """What start / end / fail record besides the step key."""
 
     timestamp: datetime | None = None
-    log_message: Annotated[str, StringConstraints(strict=True, max_length=1_000_000)] | None = None
-    log_type: Literal["INFO", "WARN", "ERROR"] | None = None
+    log_message: Message | None = None
+    log_type: LogType | None = None
     log_code: ShortText | None = None
     source_run_id: ShortText | None = None
-    source_type: Literal["ADF_PIPELINE", "DBX_NOTEBOOK", "DBX_JOB", "DATAFLOW"] | None = None
+    source_type: SourceType | None = None
 
     @field_validator("timestamp")
     @classmethod
     def _to_utc(cls, value: datetime | None) -> datetime | None:
         return utc(value)
+
+
+class ResetArgs(_Args):
+    project_code: Code
+    process_load: Code
+    processing_date: Day | None = None
+    execution_id: ExecutionId | None = None
+    workflow_id: NonNegative | None = None
+    sequence_id: NonNegative | None = None
+    task_id: NonNegative | None = None
+    attempts: Attempts | None = None
+    remark: ShortText | None = None
+    force: StrictBool = False
+
+    KEYWORD_ONLY = ("force",)
+
+    def run(self) -> RunArgs:
+        return RunArgs(**self.model_dump(exclude={"remark", "force"}))
+
+
+class StatusArgs(_Args):
+    project_code: Code
+    process_load: Code
+    processing_date: Day | None = None
+    execution_id: ExecutionId | None = None
+    workflow_id: NonNegative | None = None
+    sequence_id: NonNegative | None = None
+    task_id: NonNegative | None = None
+    attempts: Attempts | None = None
+    summary_mode: StrictBool = False
+
+    def run(self) -> RunArgs:
+        return RunArgs(**self.model_dump(exclude={"summary_mode"}))
 
 
 class ParameterArgs(_Args):
@@ -231,6 +467,8 @@ class ParameterArgs(_Args):
     value_int: Annotated[StrictInt, Field(ge=BIGINT_MIN, le=BIGINT_MAX)] | None = None
     value_bit: StrictBool | None = None
     is_active: StrictBool = True
+
+    KEYWORD_ONLY = ("is_active",)
 
     @field_validator("value_datetime")
     @classmethod
@@ -256,8 +494,28 @@ class ParameterArgs(_Args):
 M = TypeVar("M", bound=BaseModel)
 
 
+def renamed(model: type[BaseModel], function: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    """The arguments with earlier names (the model's ``RENAMED``) replaced by today's.
+
+    Raises:
+        InvalidArgumentError: both names of one argument were given.
+    """
+    out = dict(arguments)
+    for old, new in getattr(model, "RENAMED", {}).items():
+        if old in out:
+            if new in out:
+                raise InvalidArgumentError(
+                    f"{function}(): give {new}= or its earlier name {old}=, not both",
+                    argument=new,
+                    value=out[new],
+                )
+            out[new] = out.pop(old)
+    return out
+
+
 def validate(model: type[M], function: str, **arguments: Any) -> M:
     """Build `model` from keyword arguments or raise InvalidArgumentError naming the culprit."""
+    arguments = renamed(model, function, arguments)
     try:
         return model(**arguments)
     except ValidationError as error:

@@ -56,6 +56,7 @@ from etl_monitor.config.arguments import (
     SequenceArgs,
     TaskArgs,
     _Args,
+    renamed,
     utc,
     validate,
 )
@@ -220,7 +221,7 @@ def _mapping(path: str, entry: Any) -> dict[str, Any]:
 
 def _entry(model: type[_Args], path: str, entry: Any, **fixed: Any) -> Any:
     """Validate one entry with the registry's argument model, naming the YAML path on error."""
-    entry = _mapping(path, entry)
+    entry = renamed(model, path, _mapping(path, entry))
     for k in fixed:
         if k in entry:
             raise InvalidArgumentError(

@@ -22,7 +22,6 @@ from etl_monitor.config.arguments import (
     TaskArgs,
     TaskKeyArgs,
     _Args,
-    validate,
 )
 from etl_monitor.engine.context import Context
 from etl_monitor.engine.executor import quote
@@ -40,7 +39,7 @@ from etl_monitor.schema.tables import (
 
 log = logging.getLogger("etl_monitor.config.registry")
 
-_AUDIT = ("CreatedOn", "CreatedBy", "ModifiedOn", "ModifiedBy")
+_AUDIT = ("CreatedOn", "CreatedBy", "LastUpdatedOn", "LastUpdatedBy")
 
 
 @dataclass(frozen=True)
@@ -74,9 +73,9 @@ ROW_SPECS: dict[str, RowSpec] = {
         ORGANISATION,
         OrganisationArgs,
         (
-            ("org_code", "OrgCode"),
-            ("name", "OrgName"),
-            ("description", "Description"),
+            ("organisation_code", "OrganisationCode"),
+            ("organisation_name", "OrganisationName"),
+            ("organisation_description", "OrganisationDescription"),
             ("is_active", "IsActive"),
         ),
     ),
@@ -86,10 +85,10 @@ ROW_SPECS: dict[str, RowSpec] = {
         ProjectArgs,
         (
             ("project_code", "ProjectCode"),
-            ("org_code", "OrgCode"),
-            ("name", "ProjectName"),
-            ("description", "Description"),
-            ("owner", "Owner"),
+            ("organisation_code", "OrganisationCode"),
+            ("project_name", "ProjectName"),
+            ("project_description", "ProjectDescription"),
+            ("owner", "ProjectOwner"),
             ("is_active", "IsActive"),
         ),
     ),
@@ -100,9 +99,11 @@ ROW_SPECS: dict[str, RowSpec] = {
         (
             ("sequence_id", "SequenceID"),
             ("sequence_code", "SequenceCode"),
-            ("description", "Description"),
+            ("description", "SequenceDescription"),
+            ("sequence_name", "SequenceName"),
+            ("sort_order", "SortOrder"),
         ),
-        (("IsFrameworkManaged", False),),
+        (("IsFrameworkManaged", False), ("IsActive", True)),
     ),
     "process": RowSpec(
         "process",
@@ -111,8 +112,8 @@ ROW_SPECS: dict[str, RowSpec] = {
         (
             *_KEY,
             ("name", "ProcessName"),
-            ("description", "Description"),
-            ("owner", "Owner"),
+            ("description", "ProcessDescription"),
+            ("owner", "ProcessOwner"),
             ("load_frequency", "LoadFrequency"),
             ("is_active", "IsActive"),
         ),
@@ -127,17 +128,18 @@ ROW_SPECS: dict[str, RowSpec] = {
             ("workflow_id", "WorkFlowID"),
             ("sequence_id", "SequenceID"),
             ("task_name", "TaskName"),
+            ("task_description", "TaskDescription"),
             ("source_type", "SourceType"),
+            ("source_identifier", "SourceIdentifier"),
             ("source_system_code", "SourceSystemCode"),
             ("task_mandatory", "TaskMandatory"),
             ("is_active", "IsActive"),
             ("load_frequency", "LoadFrequency"),
-            ("file_mask", "FileMask"),
+            ("file_name_mask", "FileNameMask"),
             ("file_extension", "FileExtension"),
-            ("source_path", "SourcePath"),
-            ("target_path", "TargetPath"),
+            ("in_file_path", "InFilePath"),
+            ("out_file_path", "OutFilePath"),
             ("sla_minutes", "SLAMinutes"),
-            ("description", "Description"),
         ),
     ),
     "parameter": RowSpec(
@@ -151,7 +153,7 @@ ROW_SPECS: dict[str, RowSpec] = {
             ("value_datetime", "ValueDateTime"),
             ("value_int", "ValueINT"),
             ("value_bit", "ValueBIT"),
-            ("description", "Description"),
+            ("description", "ParameterDescription"),
             ("is_active", "IsActive"),
         ),
     ),
@@ -173,7 +175,7 @@ def upsert_many(
     if not rows:
         return
     now, user = utcnow(), ctx.user
-    audit = {"CreatedOn": now, "CreatedBy": user, "ModifiedOn": now, "ModifiedBy": user}
+    audit = {"CreatedOn": now, "CreatedBy": user, "LastUpdatedOn": now, "LastUpdatedBy": user}
     by_key = {tuple(r[k] for k in table.key): {**r, **audit} for r in rows}
     first = next(iter(by_key.values()))
     unknown = set(first) - set(table.column_names)
@@ -182,7 +184,9 @@ def upsert_many(
     data = [c for c in cols if c not in table.key and c not in _AUDIT]
     on = " AND ".join(f"t.{quote(k)} = s.{quote(k)}" for k in table.key)
     changed = " OR ".join(f"NOT (t.{quote(c)} <=> s.{quote(c)})" for c in data)
-    updates = ", ".join(f"t.{quote(c)} = s.{quote(c)}" for c in [*data, "ModifiedOn", "ModifiedBy"])
+    updates = ", ".join(
+        f"t.{quote(c)} = s.{quote(c)}" for c in [*data, "LastUpdatedOn", "LastUpdatedBy"]
+    )
     values = [[r[c] for c in cols] for r in by_key.values()]
     with ctx.executor.temp_rows(values, table.spark_schema(cols)) as src:
         ctx.executor.execute(
@@ -230,74 +234,31 @@ def _require_process(
         )
 
 
-def register_organisation(ctx: Context, org_code: str, **kwargs: Any) -> None:
-    a = validate(OrganisationArgs, "register_organisation", org_code=org_code, **kwargs)
+def register_organisation(ctx: Context, a: OrganisationArgs) -> None:
     upsert(ctx, ORGANISATION, ROW_SPECS["organisation"].row(a))
 
 
-def register_project(ctx: Context, project_code: str, **kwargs: Any) -> None:
-    a = validate(ProjectArgs, "register_project", project_code=project_code, **kwargs)
+def register_project(ctx: Context, a: ProjectArgs) -> None:
     upsert(ctx, PROJECT, ROW_SPECS["project"].row(a))
 
 
-def register_process(ctx: Context, project_code: str, process_load: str, **kwargs: Any) -> None:
-    a = validate(
-        ProcessArgs,
-        "register_process",
-        project_code=project_code,
-        process_load=process_load,
-        **kwargs,
-    )
+def register_process(ctx: Context, a: ProcessArgs) -> None:
     upsert(ctx, PROCESS, ROW_SPECS["process"].row(a))
 
 
-def register_task(ctx: Context, project_code: str, process_load: str, **kwargs: Any) -> None:
-    a = validate(
-        TaskArgs, "register_task", project_code=project_code, process_load=process_load, **kwargs
-    )
+def register_task(ctx: Context, a: TaskArgs) -> None:
     _require_process(ctx, a.project_code, a.process_load, a.sequence_id)
     upsert(ctx, TASKS, ROW_SPECS["task"].row(a))
 
 
-def register_parameter(
-    ctx: Context,
-    project_code: str,
-    process_load: str,
-    parameter_name: str,
-    parameter_type: str,
-    **kwargs: Any,
-) -> None:
-    a = validate(
-        ParameterArgs,
-        "register_parameter",
-        project_code=project_code,
-        process_load=process_load,
-        parameter_name=parameter_name,
-        parameter_type=parameter_type,
-        **kwargs,
-    )
+def register_parameter(ctx: Context, a: ParameterArgs) -> None:
     _require_process(ctx, a.project_code, a.process_load)
     upsert(ctx, PARAMETERS, ROW_SPECS["parameter"].row(a))
 
 
-def set_task_active(
-    ctx: Context,
-    project_code: str,
-    process_load: str,
-    task_id: int,
-    workflow_id: int,
-    is_active: bool,
-) -> None:
+def set_task_active(ctx: Context, a: TaskKeyArgs, is_active: bool) -> None:
     """Switch a registered task on or off; raises NotFoundError for an unknown task."""
-    function = "activate_task" if is_active is True else "deactivate_task"
-    a = validate(
-        TaskKeyArgs,
-        function,
-        project_code=project_code,
-        process_load=process_load,
-        task_id=task_id,
-        workflow_id=workflow_id,
-    )
+    function = "activate_task" if is_active else "deactivate_task"
     found = ctx.executor.query(
         f"SELECT COUNT(*) AS n FROM {ctx.name(TASKS)} WHERE ProjectCode = :project_code "
         "AND ProcessLoad = :process_load AND TaskID = :task_id AND WorkFlowID = :workflow_id",
@@ -322,13 +283,6 @@ def set_task_active(
     )
 
 
-def register_sequence(ctx: Context, sequence_id: int, sequence_code: str, **kwargs: Any) -> None:
+def register_sequence(ctx: Context, a: SequenceArgs) -> None:
     """Add or change a custom stage (SequenceID >= 10; 0-9 belong to the framework)."""
-    a = validate(
-        SequenceArgs,
-        "register_sequence",
-        sequence_id=sequence_id,
-        sequence_code=sequence_code,
-        **kwargs,
-    )
     upsert(ctx, SEQUENCE, ROW_SPECS["sequence"].row(a))

@@ -33,11 +33,27 @@ class Context:
     #: execution id -> its processing date, as this process saw it: narrows step reads.
     execution_dates: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
     _user: str | None = field(default=None, init=False, repr=False)
+    _fields: dict[str, list[Any]] = field(default_factory=dict, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     def name(self, table: Named | str) -> str:
         """Back-quoted three-part name of a table or view in this schema."""
         return qualified(self.catalog, self.schema, table if isinstance(table, str) else table.name)
+
+    def table_fields(self, name: str) -> list[Any]:
+        """The fields of a table in this schema, read once per setup (see `forget_fields`)."""
+        with self._lock:
+            cached = self._fields.get(name.lower())
+        if cached is None:
+            cached = list(self.executor.table_schema(self.name(name)).fields)
+            with self._lock:
+                self._fields[name.lower()] = cached
+        return cached
+
+    def forget_fields(self) -> None:
+        """Drop the cached table fields (after DDL)."""
+        with self._lock:
+            self._fields.clear()
 
     def create_view(self, name: str, statement: str) -> None:
         """Run a CREATE OR REPLACE VIEW; on a local engine also keep it for the next process."""

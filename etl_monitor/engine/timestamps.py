@@ -80,6 +80,13 @@ def _row(fields: list[str], values: tuple) -> Any:
 _DAY_MICROS = 86_400_000_000
 
 
+def iso_text(value: datetime) -> str:
+    """A UTC instant as `utc_iso_text` renders it in SQL: ``2026-04-09T06:30:00.000``."""
+    moment = utc(value)
+    assert moment is not None
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}"
+
+
 def utc_iso_text(expression: str) -> str:
     """SQL for a TIMESTAMP as UTC ISO-8601 text (``yyyy-MM-ddTHH:mm:ss.SSS``), in any session zone.
 

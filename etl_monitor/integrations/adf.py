@@ -25,7 +25,7 @@ MARKERS = {
     "process_load": f"@{{{P}.ProcessLoad}}",
     "execution_id": f"@{{{P}.ExecutionID}}",
     "sequence_id": f"@{{{P}.SequenceID}}",
-    "parameter_name": "@{item().ParameterName}",
+    "parameter_name": "@{item().WatermarkName}",
 }
 
 
@@ -119,7 +119,7 @@ def pipelines(lookups: dict[str, str]) -> list[dict[str, Any]]:
         f"@{P}.ExecutionID",
     )
     copy_query = (
-        "@concat('SELECT * FROM ', item().SourcePath, ' WHERE ModifiedDate > ''', "
+        "@concat('SELECT * FROM ', item().InFilePath, ' WHERE ModifiedDate > ''', "
         "activity('GetWatermark').output.firstRow.ActiveValue, '''')"
     )
     stage = {

@@ -42,6 +42,13 @@ def copy_to_folder(target: str | Path) -> str:
     return str(folder)
 
 
+def workspace_folder(user: str) -> str | None:
+    """``/Workspace/Users/<user>/etl_monitor/sample_usage`` where the workspace file system is
+    mounted (a Databricks cluster or serverless notebook), else None."""
+    root = Path("/Workspace/Users")
+    return str(root / user / "etl_monitor" / "sample_usage") if root.is_dir() else None
+
+
 def copy_to_workspace(workspace_client: Any, folder: str | None = None) -> str:
     """Import every notebook (source format, Python) into a workspace folder, overwriting older copies."""
     from databricks.sdk.service.workspace import ImportFormat, Language

@@ -24,17 +24,18 @@ HEADER = (
 
 def _seed_sql(catalog: str, schema: str) -> str:
     rows = ",\n  ".join(
-        f"({sid}, {sql_string_literal(code)}, {sql_string_literal(desc)})"
-        for sid, code, desc in SEQUENCE_SEEDS
+        f"({sid}, {sql_string_literal(code)}, {sql_string_literal(name)}, {sql_string_literal(desc)})"
+        for sid, code, name, desc in SEQUENCE_SEEDS
     )
     cols = ", ".join(quote(c) for c in SEQUENCE.column_names)
     return (
         f"MERGE INTO {qualified(catalog, schema, SEQUENCE.name)} AS t\n"
-        f"USING (SELECT * FROM VALUES\n  {rows}\n  AS s(SequenceID, SequenceCode, Description)) AS s\n"
+        f"USING (SELECT * FROM VALUES\n  {rows}\n"
+        "  AS s(SequenceID, SequenceCode, SequenceName, SequenceDescription)) AS s\n"
         "ON t.SequenceID = s.SequenceID\n"
         f"WHEN NOT MATCHED THEN INSERT ({cols})\n"
-        "VALUES (s.SequenceID, s.SequenceCode, s.Description, true, current_timestamp(), 'setup', "
-        "current_timestamp(), 'setup')"
+        "VALUES (s.SequenceID, s.SequenceCode, s.SequenceName, s.SequenceDescription, s.SequenceID, "
+        "true, true, current_timestamp(), 'setup', current_timestamp(), 'setup')"
     )
 
 
@@ -48,8 +49,8 @@ ADF_LOOKUPS = {
         "WHERE ProjectCode = :project_code AND ProcessLoad = :process_load AND ParameterName = :parameter_name"
     ),
     "lookup_pending_tasks": (
-        "SELECT ExecutionID, TaskID, WorkFlowID, SequenceID, TaskName, SourceType, SourceSystemCode, FileName,\n"
-        "  SourcePath, TargetPath, ParameterName, ActiveValue, AttemptNo\nFROM {v:v_pendingTasks}\n"
+        "SELECT ExecutionID, TaskID, WorkFlowID, SequenceID, TaskName, SourceType, SourceSystemCode, FullFileName,\n"
+        "  InFilePath, OutFilePath, WatermarkName, WatermarkValue, Attempts, AttemptNo\nFROM {v:v_pendingTasks}\n"
         "WHERE ExecutionID = :execution_id AND ProjectCode = :project_code AND ProcessLoad = :process_load\n"
         "  AND SequenceID = :sequence_id\nORDER BY WorkFlowID, SequenceID, TaskID"
     ),

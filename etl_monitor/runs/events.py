@@ -54,6 +54,23 @@ _NOT_STEP = {
 #: The step's state, carried whole by every STEP event.
 STEP_COLUMNS = [c for c in EVENTS.column_names if c not in _NOT_STEP]
 
+#: Step columns the views show under databricks-etl-monitor 1.0's names (same meaning).
+VIEW_NAMES = {
+    "StatusCode": "Status",
+    "FileName": "FullFileName",
+    "SourcePath": "InFilePath",
+    "TargetPath": "OutFilePath",
+}
+
+
+def state_columns(alias: str = "") -> str:
+    """SELECT list reading ETLProcessingSteps back under the event log's column names."""
+    prefix = f"{alias}." if alias else ""
+    return ", ".join(
+        f"{prefix}{VIEW_NAMES[c]} AS {c}" if c in VIEW_NAMES else f"{prefix}{c}"
+        for c in STEP_COLUMNS
+    )
+
 
 #: Within a watermark generation the highest value wins (concurrent advances never go back).
 HIGHEST_VALUE = "e.ValueINT DESC NULLS LAST, e.ValueDateTime DESC NULLS LAST"

@@ -17,7 +17,14 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Any, TypeVar
 
-from etl_monitor.config.arguments import EventArgs, StepKeyArgs, utc, validate
+from etl_monitor.config.arguments import (
+    EndArgs,
+    EventArgs,
+    StepKeyArgs,
+    TaskCallArgs,
+    utc,
+    validate,
+)
 from etl_monitor.engine.context import Context
 from etl_monitor.engine.executor import RetryPolicy
 from etl_monitor.engine.runtime import databricks_ids
@@ -32,9 +39,9 @@ from etl_monitor.runs.events import (
     step_seq,
     watermark_event,
 )
-from etl_monitor.runs.queue import read_step
-from etl_monitor.runs.states import CANCELLED, DONE, FAIL, FAILED, SKIPPED
-from etl_monitor.runs.watermarks import active_runs, advance_watermark, is_forward
+from etl_monitor.runs.queue import check_step, read_step
+from etl_monitor.runs.states import CANCELLED, DONE, FAIL, FAILED, INACTIVE, SKIPPED
+from etl_monitor.runs.watermarks import AdvanceArgs, active_runs, advance_watermark, is_forward
 
 log = logging.getLogger("etl_monitor.runs.lifecycle")
 
@@ -57,7 +64,8 @@ class TaskRun:
         self.state = state or {}
         self.inactive_reason = inactive_reason
         self.active = inactive_reason is None
-        self.status: str | None = self.state.get("StatusCode")
+        #: The step's status; 'NULL' when there is nothing to run (databricks-etl-monitor's marker).
+        self.status: str | None = self.state.get("StatusCode") if self.active else INACTIVE
         self.bookkeeping_error: BaseException | None = None
         #: Watermark advances held until DONE: name -> (type, value, generation).
         self.staged: dict[str, tuple[str, Any, int]] = {}
@@ -100,15 +108,17 @@ class TaskRun:
             )
         token = active_runs.set((*active_runs.get(), self))
         try:
-            return advance_watermark(
-                self._ctx,
-                self.project_code,
-                self.process_load,
-                name,
+            args = validate(
+                AdvanceArgs,
+                "advance_watermark",
+                project_code=self.project_code,
+                process_load=self.process_load,
+                parameter_name=name,
                 new_datetime_value=new_datetime_value,
                 new_int_value=new_int_value,
                 execution_id=self.execution_id,
             )
+            return advance_watermark(self._ctx, args)
         finally:
             active_runs.reset(token)
 
@@ -140,10 +150,6 @@ def _retry(action: Callable[[], T], what: str, policy: RetryPolicy = BOOKKEEPING
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _key(function: str, **key: Any) -> StepKeyArgs:
-    return validate(StepKeyArgs, function, **key)
-
-
 def _inactive_reason(state: dict[str, Any] | None) -> str | None:
     if state is None:
         return "no such step in this execution (call generate_execution_steps() first)"
@@ -161,27 +167,12 @@ def error_message(error: BaseException) -> str:
     return str(error)
 
 
-def warn_mismatch(
-    function: str, state: dict[str, Any] | None, expected: dict[str, Any] | None
-) -> None:
-    """Log when a caller's sequence_id / processing_date disagree with the step (the step's own win)."""
-    for column, value in (expected or {}).items():
-        if state is not None and value is not None and state.get(column) != value:
-            log.warning(
-                "%s: %s=%r given, but the step has %r; using the step's",
-                function,
-                column,
-                value,
-                state.get(column),
-            )
-
-
 def start(
     ctx: Context, key: StepKeyArgs, event: EventArgs, expected: dict[str, Any] | None = None
 ) -> TaskRun:
     """Record RUNNING and return an active TaskRun, or an inactive one that wrote nothing."""
     state = read_step(ctx, key, with_watermark=True, processing_date=_day(expected))
-    warn_mismatch("start_task", state, expected)
+    check_step("start_task", state, expected or {})
     reason = _inactive_reason(state)
     run = TaskRun(ctx, key, state, reason)
     if reason:
@@ -213,7 +204,7 @@ def start(
             f"another starter took the step first (it is {now.get('StatusCode')}, "
             f"{now.get('Reason')} by {now.get('ModifiedBy') or now.get('CreatedBy')})"
         )
-        run.active = False
+        run.active, run.status = False, INACTIVE
         log.info("%r not started: %s", run, run.inactive_reason)
         return run
     run.state = {**state, **changes, "StatusCode": status, "Seq": step_seq(state)}
@@ -236,7 +227,7 @@ def _state_for_end(
     if run is not None:
         return run
     state = read_step(ctx, key, with_watermark=True, processing_date=_day(expected))
-    warn_mismatch(function, state, expected)
+    check_step(function, state, expected or {})
     if state is None:
         raise StepStateError(
             f"{function}(): execution {key.execution_id} has no step for task_id={key.task_id} "
@@ -358,22 +349,30 @@ def fail(
     return status
 
 
-class TaskContext:
-    """``with monitor.task(...) as t:`` records RUNNING, then DONE, or FAIL / CANCELLED and re-raises."""
+def finish(ctx: Context, a: EndArgs) -> str:
+    """end_task(): DONE, or FAIL when the caller says ``status='FAIL'``; returns the status."""
+    if a.status == FAIL:
+        event = a.event.model_copy(update={"log_type": a.log_type or "ERROR"})
+        return fail(ctx, a.key, event, expected=a.expected)
+    return end(ctx, a.key, a.event, expected=a.expected)
 
-    def __init__(
-        self,
-        ctx: Context,
-        key: StepKeyArgs,
-        event: EventArgs,
-        expected: dict[str, Any] | None = None,
-    ):
-        self._ctx, self._key, self._event, self._expected = ctx, key, event, expected
+
+class TaskContext:
+    """``with monitor.task(...) as t:`` records RUNNING, then DONE, or FAIL / CANCELLED and re-raises.
+
+    The call's log_message, log_type and log_code are written with DONE; a failure
+    records the exception's own message.
+    """
+
+    def __init__(self, ctx: Context, call: TaskCallArgs):
+        self._ctx, self._call, self._key = ctx, call, call.key
         self._token: Any = None
         self.run: TaskRun | None = None
 
     def __enter__(self) -> TaskRun:
-        self.run = start(self._ctx, self._key, self._event, self._expected)
+        call = self._call
+        opening = EventArgs(source_type=call.source_type, source_run_id=call.source_run_id)
+        self.run = start(self._ctx, self._key, opening, call.expected)
         self._token = active_runs.set((*active_runs.get(), self.run))
         return self.run
 
@@ -387,10 +386,15 @@ class TaskContext:
         run = self.run
         if run is None or not run.active:
             return False
-        plain = EventArgs(source_run_id=self._event.source_run_id)
+        plain = EventArgs(source_run_id=self._call.source_run_id)
         try:
             if exc is None:
-                end(self._ctx, self._key, plain, run)
+                end(
+                    self._ctx,
+                    self._key,
+                    self._call.event.model_copy(update={"timestamp": None}),
+                    run,
+                )
             elif isinstance(exc, KeyboardInterrupt) or (
                 isinstance(exc, SystemExit) and exc.code in (0, None)
             ):
@@ -408,7 +412,3 @@ class TaskContext:
             run.bookkeeping_error = error
             log.error("could not record the end of %r: %s", run, error, exc_info=error)
         return False  # an exception from the body propagates unchanged
-
-
-def parse_event(function: str, **values: Any) -> EventArgs:
-    return validate(EventArgs, function, **values)

@@ -48,6 +48,11 @@ def history_window(day: date, frequencies: set[str] | None = None) -> tuple[date
 
 _PART = re.compile(r"yyyy|yy|MM|dd|ww")
 
+#: A mask without tokens is a base name: the date suffix follows the load frequency, as in
+#: databricks-etl-monitor (which named no file for W and A; they get the period's first day).
+BASE_NAME_SUFFIX = {"D": "_{yyyyMMdd}", "W": "_{yyyyMMdd}", "A": "_{yyyyMMdd}", "M": "_{yyyyMM}"}
+BASE_NAME_SUFFIX["Y"] = "_{yyyy}"
+
 
 def render_file_name(
     mask: str | None, extension: str | None, day: date, frequency: str
@@ -56,9 +61,16 @@ def render_file_name(
 
     Weekly, monthly and yearly tasks use the first day of their period, so every run in
     the period names the same file. With ``{ww}`` the year is the ISO week-numbering year.
+    A mask without tokens gets ``BASE_NAME_SUFFIX``; the extension keeps or gains its dot.
+
+    Example:
+        >>> render_file_name("payroll_uk", ".csv", date(2026, 4, 9), "M")
+        'payroll_uk_202604.csv'
     """
     if not mask:
         return None
+    if not FILE_MASK_TOKEN.search(mask):
+        mask += BASE_NAME_SUFFIX.get(frequency, BASE_NAME_SUFFIX["D"])
     start = period_start(day, frequency) if frequency in ("W", "M", "Y") else day
     iso_year, iso_week, _ = start.isocalendar()
     year = iso_year if "ww" in mask else start.year
@@ -75,4 +87,6 @@ def render_file_name(
         return _PART.sub(lambda p: values[p.group(0)], body)
 
     name = FILE_MASK_TOKEN.sub(token, mask)
-    return f"{name}.{extension}" if extension else name
+    if not extension:
+        return name
+    return name + (extension if extension.startswith(".") else "." + extension)

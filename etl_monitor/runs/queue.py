@@ -11,16 +11,33 @@ import logging
 import uuid
 from typing import Any
 
-from etl_monitor.config.arguments import RunArgs, StepKeyArgs, validate
+from etl_monitor.config.arguments import (
+    GenerateArgs,
+    PendingArgs,
+    ResetArgs,
+    RunArgs,
+    SkipArgs,
+    StepKeyArgs,
+    TaskStatusArgs,
+    UnskipArgs,
+)
 from etl_monitor.engine.context import Context
-from etl_monitor.engine.timestamps import utcnow
+from etl_monitor.engine.timestamps import iso_text, utc, utcnow
 from etl_monitor.errors import InvalidArgumentError, NotFoundError, StepStateError
 from etl_monitor.runs import states
-from etl_monitor.runs.events import HIGHEST_VALUE, claim_events, latest_first, step_event
+from etl_monitor.runs.events import (
+    HIGHEST_VALUE,
+    VIEW_NAMES,
+    claim_events,
+    latest_first,
+    state_columns,
+    step_event,
+)
 from etl_monitor.runs.periods import history_window, render_file_name, same_period
-from etl_monitor.runs.states import DONE, QUEUED, RUNNING
+from etl_monitor.runs.states import DONE, INACTIVE, QUEUED, RUNNING
+from etl_monitor.runs.views import PENDING_COLUMNS
 from etl_monitor.runs.watermarks import default_processing_date
-from etl_monitor.schema.tables import PARAMETERS, PROCESS, TASKS
+from etl_monitor.schema.tables import PARAMETERS, PROCESS, SEQUENCE, TASKS, spark_type
 
 log = logging.getLogger("etl_monitor.runs.queue")
 
@@ -33,12 +50,14 @@ _TASK_COLUMNS = (
     "SourceSystemCode",
     "TaskMandatory",
     "LoadFrequency",
-    "FileMask",
+    "FileNameMask",
     "FileExtension",
-    "SourcePath",
-    "TargetPath",
+    "InFilePath",
+    "OutFilePath",
     "SLAMinutes",
 )
+#: Task catalogue column -> the step's snapshot column in the event log.
+_SNAPSHOT = {"InFilePath": "SourcePath", "OutFilePath": "TargetPath"}
 
 
 def run_filter(a: RunArgs) -> tuple[str, dict[str, Any]]:
@@ -53,6 +72,14 @@ def run_filter(a: RunArgs) -> tuple[str, dict[str, Any]]:
     if a.processing_date is not None:
         filters.append("ProcessingDate = :d")
         args["d"] = a.processing_date
+    for column, value in (
+        ("WorkFlowID", a.workflow_id),
+        ("SequenceID", a.sequence_id),
+        ("TaskID", a.task_id),
+    ):
+        if value is not None:
+            filters.append(f"{column} = :{column}")
+            args[column] = value
     return " AND ".join(filters), args
 
 
@@ -61,13 +88,7 @@ def generate_execution_id() -> str:
     return str(uuid.uuid4())
 
 
-def generate_execution_steps(
-    ctx: Context,
-    execution_id: str,
-    project_code: str,
-    process_load: str,
-    processing_date: Any = None,
-) -> int:
+def generate_execution_steps(ctx: Context, a: GenerateArgs) -> int:
     """Queue one step per active task; returns how many were queued (0 when already generated).
 
     Tasks already DONE in their load period (D date, W ISO week, M month, Y year) are not
@@ -76,18 +97,9 @@ def generate_execution_steps(
     steps appear once (the second gets 0).
 
     Raises:
-        InvalidArgumentError: a bad or missing argument.
         NotFoundError: the process is not registered.
     """
-    a = validate(
-        RunArgs,
-        "generate_execution_steps",
-        execution_id=execution_id,
-        project_code=project_code,
-        process_load=process_load,
-        processing_date=processing_date,
-    )
-    return _generate(ctx, a)[0]
+    return _generate(ctx, a.run())[0]
 
 
 def _generate(ctx: Context, a: RunArgs) -> tuple[int, Any]:
@@ -125,10 +137,10 @@ def _generate(ctx: Context, a: RunArgs) -> tuple[int, Any]:
     start, end = history_window(day, {f for f in "WMY" if meta[f"freq_{f}"]})
     rows = ctx.executor.query(
         f"SELECT {', '.join('t.' + c for c in _TASK_COLUMNS)},\n"
-        "  h.ExecutionID AS HistExecutionID, h.ProcessingDate AS HistDate, h.StatusCode AS HistStatus,\n"
-        "  h.AttemptNo AS HistAttempt\n"
+        "  h.ExecutionID AS HistExecutionID, h.ProcessingDate AS HistDate, h.Status AS HistStatus,\n"
+        "  h.AttemptNo AS HistAttempt, h.Attempts AS HistAttempts\n"
         f"FROM {ctx.name(TASKS)} t\n"
-        "LEFT JOIN (SELECT ExecutionID, TaskID, WorkFlowID, ProcessingDate, StatusCode, AttemptNo\n"
+        "LEFT JOIN (SELECT ExecutionID, TaskID, WorkFlowID, ProcessingDate, Status, AttemptNo, Attempts\n"
         f"           FROM {ctx.name('ETLProcessingSteps')}\n"
         "           WHERE ProjectCode = :p AND ProcessLoad = :l AND ProcessingDate BETWEEN :start AND :end) h\n"
         "  ON h.TaskID = t.TaskID AND h.WorkFlowID = t.WorkFlowID\n"
@@ -136,6 +148,9 @@ def _generate(ctx: Context, a: RunArgs) -> tuple[int, Any]:
         {**key, "start": start, "end": end},
     )
     tasks: dict[tuple[int, int], dict[str, Any]] = {}
+    # The execution's retry counter for the date, as databricks-etl-monitor counts it.
+    earlier_executions = [r["HistAttempts"] for r in rows if r["HistDate"] == day]
+    execution_attempts = max((n for n in earlier_executions if n is not None), default=-1) + 1
     for row in rows:
         task = tasks.setdefault(
             (row["TaskID"], row["WorkFlowID"]), {c: row[c] for c in _TASK_COLUMNS} | {"history": []}
@@ -161,8 +176,15 @@ def _generate(ctx: Context, a: RunArgs) -> tuple[int, Any]:
             "ProcessLoad": a.process_load,
             "ProcessingDate": day,
             "AttemptNo": attempt,
-            "FileName": render_file_name(task["FileMask"], task["FileExtension"], day, frequency),
-            **{c: task[c] for c in _TASK_COLUMNS if c not in ("FileMask", "FileExtension")},
+            "Attempts": execution_attempts,
+            "FileName": render_file_name(
+                task["FileNameMask"], task["FileExtension"], day, frequency
+            ),
+            **{
+                _SNAPSHOT.get(c, c): task[c]
+                for c in _TASK_COLUMNS
+                if c not in ("FileNameMask", "FileExtension")
+            },
         }
         events.append(
             step_event(
@@ -250,10 +272,11 @@ def _read_step(
         + "\n"
         f"  ORDER BY {latest_first('e')} LIMIT 1\n"
         f"){marks}\n"
-        f"SELECT s.*, t.IsActive AS TaskIsActive{watermark_cols}\n"
+        f"SELECT s.*, t.IsActive AS TaskIsActive, q.SequenceCode{watermark_cols}\n"
         "FROM step s\n"
         f"LEFT JOIN {ctx.name(TASKS)} t ON t.ProjectCode = s.ProjectCode AND t.ProcessLoad = s.ProcessLoad "
-        f"AND t.TaskID = s.TaskID AND t.WorkFlowID = s.WorkFlowID{watermark_join}",
+        f"AND t.TaskID = s.TaskID AND t.WorkFlowID = s.WorkFlowID\n"
+        f"LEFT JOIN {ctx.name(SEQUENCE)} q ON q.SequenceID = s.SequenceID{watermark_join}",
         {
             "e": key.execution_id,
             "p": key.project_code,
@@ -266,100 +289,181 @@ def _read_step(
     return rows[0].asDict() if rows else None
 
 
-def task_status(
-    ctx: Context,
-    execution_id: str,
-    project_code: str,
-    process_load: str,
-    task_id: int,
-    workflow_id: int,
-) -> str | None:
-    """Status of one step, or None when the execution has no such step."""
-    key = validate(
-        StepKeyArgs,
-        "task_status",
-        execution_id=execution_id,
-        project_code=project_code,
-        process_load=process_load,
-        task_id=task_id,
-        workflow_id=workflow_id,
-    )
-    state = read_step(ctx, key)
-    return state["StatusCode"] if state else None
+def runnable_status(state: dict[str, Any] | None) -> str:
+    """The step's status when ``task()`` would run it now, else 'NULL' (nothing to run)."""
+    if state is None or state.get("TaskIsActive") is False:
+        return INACTIVE
+    status = state["StatusCode"]
+    return INACTIVE if states.refusal("start", status) else status
+
+
+def _named_step(
+    ctx: Context, a: PendingArgs | TaskStatusArgs, function: str
+) -> dict[str, Any] | None:
+    """The step a task_id (with or without workflow_id) names in an execution, or None.
+
+    Raises:
+        InvalidArgumentError: the task_id names several steps (workflow passes); give workflow_id.
+    """
+    if a.workflow_id is not None:
+        key = StepKeyArgs(**a.model_dump(include=set(StepKeyArgs.model_fields)))
+        state = read_step(ctx, key, with_watermark=True, processing_date=a.processing_date)
+        candidates = [state] if state else []
+    else:
+        where, args = run_filter(a.run())
+        found = ctx.executor.query(
+            f"SELECT WorkFlowID FROM {ctx.name('ETLProcessingSteps')} WHERE {where}", args
+        )
+        if len({r["WorkFlowID"] for r in found}) > 1:
+            raise InvalidArgumentError(
+                f"{function}(): task_id={a.task_id} has a step in {len(found)} workflow passes of execution "
+                f"{a.execution_id}; give workflow_id",
+                argument="workflow_id",
+            )
+        if not found:
+            return None
+        key = StepKeyArgs(
+            **a.model_dump(include=set(StepKeyArgs.model_fields) - {"workflow_id"}),
+            workflow_id=found[0]["WorkFlowID"],
+        )
+        state = read_step(ctx, key, with_watermark=True, processing_date=a.processing_date)
+        candidates = [state] if state else []
+    for state in candidates:
+        check_step(function, state, expected_of(a))
+    return candidates[0] if candidates else None
+
+
+_ARGUMENT = {
+    "SequenceID": "sequence_id",
+    "ProcessingDate": "processing_date",
+    "Attempts": "attempts",
+}
+
+
+def expected_of(a: Any) -> dict[str, Any]:
+    """What a call says about its step besides the key: column -> value (None: not said)."""
+    return {column: getattr(a, name, None) for column, name in _ARGUMENT.items()}
+
+
+def check_step(function: str, state: dict[str, Any] | None, expected: dict[str, Any]) -> None:
+    """Refuse a call whose sequence_id, processing_date or attempts disagree with its step.
+
+    A step is named by its execution and (task_id, workflow_id); what else the caller
+    says about it must hold, so that arguments in another order never reach another step.
+
+    Raises:
+        InvalidArgumentError: naming the argument, the value given and the step's.
+    """
+    if state is None:
+        return
+    for column, value in expected.items():
+        have = state.get(column)
+        if column == "Attempts" and have is None and state.get("AttemptNo"):
+            have = state["AttemptNo"] - 1  # steps queued before the column existed
+        if value is not None and have != value:
+            name = _ARGUMENT[column]
+            raise InvalidArgumentError(
+                f"{function}(): {name}={value!r} does not match the step of task_id="
+                f"{state.get('TaskID')} workflow_id={state.get('WorkFlowID')} in execution "
+                f"{state.get('ExecutionID')}, which has {name}={have!r}; nothing was written",
+                argument=name,
+                value=value,
+            )
+
+
+def task_status(ctx: Context, a: TaskStatusArgs) -> str:
+    """The named step's status when it can run now (NQUE, RQUE, FAIL, CANCELLED), else 'NULL'.
+
+    'NULL' means nothing to run: no such step, DONE, RUNNING, SKIPPED or a deactivated
+    task. Without task_id, the status of the first pending step (or 'NULL').
+    """
+    if a.task_id is None:
+        rows = get_pending_tasks(ctx, PendingArgs(**a.model_dump())).limit(1).collect()
+        return rows[0]["Status"] if rows else INACTIVE
+    return runnable_status(_named_step(ctx, a, "task_status"))
 
 
 PENDING_ORDER = "ORDER BY WorkFlowID, SequenceID, TaskID"
 
 
-def get_pending_tasks(
-    ctx: Context,
-    execution_id: str,
-    project_code: str,
-    process_load: str,
-    processing_date: Any = None,
-    task_id: int | None = None,
-    workflow_id: int | None = None,
-    sequence_id: int | None = None,
-) -> list[dict[str, Any]] | str:
-    """Runnable steps (NQUE / RQUE of active tasks) in workflow and stage order, with watermarks.
+def _watermark_text(state: dict[str, Any]) -> str | None:
+    """v_watermarks.ActiveValue of the step's watermark, from the values read with the step."""
+    kind = state.get("WatermarkType")
+    if kind == "DELTA_DATE":
+        value = state.get("WatermarkDateTime")
+        return iso_text(utc(value)) if value else "1900-01-01T00:00:00.000"
+    if kind == "DELTA_ID":
+        return str(state.get("WatermarkInt") or 0)
+    return None
 
-    Generates the execution's steps on first call. With task_id and workflow_id, returns
-    that step's status, or the text 'NULL' when there is no such step (the ADF convention).
+
+def _pending_row(a: PendingArgs, state: dict[str, Any] | None) -> tuple[Any, ...]:
+    """One v_pendingTasks row for a named step; Status 'NULL' when it has nothing to run."""
+    state = state or {}
+    values = {
+        **{VIEW_NAMES.get(c, c): v for c, v in state.items()},
+        "Status": runnable_status(state or None),
+        "ExecutionID": state.get("ExecutionID", a.execution_id),
+        "ProjectCode": state.get("ProjectCode", a.project_code),
+        "ProcessLoad": state.get("ProcessLoad", a.process_load),
+        "Attempts": state.get("Attempts")
+        if state.get("Attempts") is not None or not state
+        else (state.get("AttemptNo") or 1) - 1,
+        "ForceSkip": state.get("StatusCode") == states.SKIPPED if state else None,
+        "WatermarkValue": _watermark_text(state),
+    }
+    return tuple(values.get(name) for name, _, _ in PENDING_COLUMNS)
+
+
+def get_pending_tasks(ctx: Context, a: PendingArgs) -> Any:
+    """Runnable steps as a DataFrame (v_pendingTasks' columns), in workflow and stage order.
+
+    Generates the execution's steps on first call. With task_id, exactly one row: the
+    step's Status when it can run now, else 'NULL' (the ADF convention).
     """
-    a = validate(
-        RunArgs,
-        "get_pending_tasks",
-        execution_id=execution_id,
-        project_code=project_code,
-        process_load=process_load,
-        processing_date=processing_date,
-        task_id=task_id,
-        workflow_id=workflow_id,
-        sequence_id=sequence_id,
+    _, day = _generate(
+        ctx, a.run().model_copy(update={"task_id": None, "workflow_id": None, "sequence_id": None})
     )
     if a.task_id is not None:
-        status = task_status(
-            ctx, execution_id, project_code, process_load, a.task_id, a.workflow_id
-        )  # type: ignore[arg-type]
-        return status or "NULL"
-    _, day = _generate(ctx, a)
-    stage = " AND SequenceID = :s" if a.sequence_id is not None else ""
+        named = a.model_copy(update={"processing_date": a.processing_date or day})
+        row = _pending_row(a, _named_step(ctx, named, "get_pending_tasks"))
+        return ctx.spark.createDataFrame([row], pending_schema())
+    filters = ["ExecutionID = :e", "ProjectCode = :p", "ProcessLoad = :l", "ProcessingDate = :d"]
     # The date lets the filter pass the views' "current execution" window to the scan.
     args: dict[str, Any] = {"e": a.execution_id, "p": a.project_code, "l": a.process_load, "d": day}
-    if a.sequence_id is not None:
-        args["s"] = a.sequence_id
-    rows = ctx.executor.query(
-        f"SELECT * FROM {ctx.name('v_pendingTasks')} "
-        f"WHERE ExecutionID = :e AND ProjectCode = :p AND ProcessLoad = :l AND ProcessingDate = :d{stage} "
-        f"{PENDING_ORDER}",
+    for column, value in (("SequenceID", a.sequence_id), ("WorkFlowID", a.workflow_id)):
+        if value is not None:
+            filters.append(f"{column} = :{column}")
+            args[column] = value
+    return ctx.executor.dataframe(
+        f"SELECT * FROM {ctx.name('v_pendingTasks')} WHERE {' AND '.join(filters)} {PENDING_ORDER}",
         args,
     )
-    return [r.asDict() for r in rows]
 
 
-def _require_step(ctx: Context, function: str, **key: Any) -> tuple[StepKeyArgs, dict[str, Any]]:
-    args = validate(StepKeyArgs, function, **key)
-    state = read_step(ctx, args)
+def pending_schema() -> Any:
+    """The StructType of v_pendingTasks (and of get_pending_tasks' DataFrames)."""
+    from pyspark.sql.types import StructField, StructType
+
+    return StructType([StructField(n, spark_type(t), True) for n, t, _ in PENDING_COLUMNS])
+
+
+def _transition(ctx: Context, function: str, action: str, a: Any, **changes: Any) -> None:
+    """Claim one allowed transition of one step, or raise why it is not allowed or was lost."""
+    state = read_step(ctx, a.key, processing_date=a.processing_date)
     if state is None:
         raise NotFoundError(
-            f"{function}(): execution {args.execution_id} has no step for {args.project_code}/"
-            f"{args.process_load} task_id={args.task_id} workflow_id={args.workflow_id}"
+            f"{function}(): execution {a.execution_id} has no step for {a.project_code}/"
+            f"{a.process_load} task_id={a.task_id} workflow_id={a.workflow_id}"
         )
-    return args, state
-
-
-def _transition(
-    ctx: Context, function: str, action: str, key: dict[str, Any], **changes: Any
-) -> None:
-    """Claim one allowed transition of one step, or raise why it is not allowed or was lost."""
-    args, state = _require_step(ctx, function, **key)
+    check_step(function, state, expected_of(a))
     try:
         target = states.check(action, state["StatusCode"], attempt=state["AttemptNo"] or 1)
     except StepStateError as refused:
         raise StepStateError(f"{function}(): {refused}") from None
     row = step_event(state, target, user=ctx.user, reason=_REASONS[action], claim=True, **changes)
     if not claim_events(ctx, [row]):
-        now = read_step(ctx, args, processing_date=state["ProcessingDate"]) or {}
+        now = read_step(ctx, a.key, processing_date=state["ProcessingDate"]) or {}
         raise StepStateError(
             f"{function}(): the step changed meanwhile (it is now {now.get('StatusCode')}); "
             "nothing was written"
@@ -369,118 +473,88 @@ def _transition(
 _REASONS = {"skip": "skipped", "unskip": "unskipped"}
 
 
-def skip_task(
-    ctx: Context,
-    execution_id: str,
-    project_code: str,
-    process_load: str,
-    task_id: int,
-    workflow_id: int,
-    reason: str | None = None,
-) -> None:
+def skip_task(ctx: Context, a: SkipArgs) -> None:
     """Skip a queued step in this execution only; a later execution queues the task again.
 
     Raises:
         NotFoundError: the execution has no such step.
+        InvalidArgumentError: sequence_id or processing_date do not match the step.
         StepStateError: the step is not queued, or changed while skipping.
     """
-    key = dict(
-        execution_id=execution_id,
-        project_code=project_code,
-        process_load=process_load,
-        task_id=task_id,
-        workflow_id=workflow_id,
-    )
-    changes = {"LogMessage": reason} if reason is not None else {}
-    _transition(ctx, "skip_task", "skip", key, **changes)
+    changes = {"LogMessage": a.reason} if a.reason is not None else {}
+    _transition(ctx, "skip_task", "skip", a, **changes)
 
 
-def unskip_task(
-    ctx: Context,
-    execution_id: str,
-    project_code: str,
-    process_load: str,
-    task_id: int,
-    workflow_id: int,
-) -> None:
+def unskip_task(ctx: Context, a: UnskipArgs) -> None:
     """Put a skipped step back in the queue at its attempt number.
 
     Raises:
         NotFoundError: the execution has no such step.
+        InvalidArgumentError: sequence_id or processing_date do not match the step.
         StepStateError: the step is not SKIPPED, or changed meanwhile.
     """
-    key = dict(
-        execution_id=execution_id,
-        project_code=project_code,
-        process_load=process_load,
-        task_id=task_id,
-        workflow_id=workflow_id,
-    )
-    _transition(ctx, "unskip_task", "unskip", key)
+    _transition(ctx, "unskip_task", "unskip", a)
 
 
 def _describe(rows: list[dict[str, Any]]) -> str:
     return ", ".join(f"task {r['TaskID']}/{r['WorkFlowID']} {r['StatusCode']}" for r in rows)
 
 
-def status_reset(
-    ctx: Context,
-    project_code: str,
-    process_load: str,
-    execution_id: str | None = None,
-    processing_date: Any = None,
-    task_id: int | None = None,
-    workflow_id: int | None = None,
-    force: bool = False,
-) -> int:
+def status_reset(ctx: Context, a: ResetArgs) -> int:
     """Re-queue steps (RQUE, next attempt) and return how many were reset.
 
     - ``execution_id``: the failed, cancelled and skipped steps of that execution; with
       ``force=True`` its RUNNING steps too (a process killed inside ``task()`` leaves its
       step RUNNING: this is how to run it again).
     - ``processing_date`` without ``execution_id``: a day replay, every step of that date,
-      DONE ones included, so that the next execution runs the whole day again.
-    - ``task_id`` / ``workflow_id``: only that task, whatever its status.
+      DONE ones included, so that the next execution runs the whole day again. Neither
+      given: the process's processing date (the historic date, else today).
+    - ``workflow_id`` / ``sequence_id`` / ``task_id``: only the steps they name, whatever
+      their status; ``attempts``: only steps of executions up to that retry counter.
     The initiation step (0, 0) of each affected execution is reset too. In a day replay or
-    a one-task reset a RUNNING step raises unless ``force=True``. A reset that changes
-    nothing logs a warning that says why and returns 0. Earlier events stay in the log.
+    a task reset a RUNNING step raises unless ``force=True``. A reset that changes nothing
+    logs a warning that says why and returns 0. ``remark`` is recorded as the reset's
+    message. Earlier events stay in the log.
 
     Raises:
-        InvalidArgumentError: neither execution_id nor processing_date was given.
         NotFoundError: no steps match.
         StepStateError: a day replay or task reset meets a RUNNING step without force.
     """
-    a = validate(
-        RunArgs,
-        "status_reset",
-        execution_id=execution_id,
-        project_code=project_code,
-        process_load=process_load,
-        processing_date=processing_date,
-        task_id=task_id,
-        workflow_id=workflow_id,
-    )
-    if a.execution_id is None and a.processing_date is None:
-        raise InvalidArgumentError(
-            "status_reset(): give execution_id, processing_date or both", argument="execution_id"
+    run = a.run()
+    if run.execution_id is None and run.processing_date is None:
+        run = run.model_copy(
+            update={"processing_date": default_processing_date(ctx, a.project_code, a.process_load)}
         )
-    where, args = run_filter(a)
+    scope = run.model_copy(update={"workflow_id": None, "sequence_id": None, "task_id": None})
+    where, args = run_filter(scope)
     rows = [
         r.asDict()
         for r in ctx.executor.query(
-            f"SELECT * FROM {ctx.name('ETLProcessingSteps')} WHERE {where}", args
+            f"SELECT {state_columns()}, Seq FROM {ctx.name('ETLProcessingSteps')} WHERE {where}",
+            args,
         )
     ]
+    if a.attempts is not None:
+        rows = [r for r in rows if (r["Attempts"] or 0) <= a.attempts]
     if not rows:
         raise NotFoundError(
             f"status_reset(): no steps for {a.project_code}/{a.process_load} with {args}"
         )
-    if a.task_id is not None:
-        chosen = [r for r in rows if (r["TaskID"], r["WorkFlowID"]) == (a.task_id, a.workflow_id)]
+    named = {
+        column: value
+        for column, value in (
+            ("WorkFlowID", a.workflow_id),
+            ("SequenceID", a.sequence_id),
+            ("TaskID", a.task_id),
+        )
+        if value is not None
+    }
+    force = a.force
+    if named:
+        chosen = [r for r in rows if all(r[c] == v for c, v in named.items())]
         if not chosen:
-            raise NotFoundError(
-                f"status_reset(): no step for task_id={a.task_id} workflow_id={a.workflow_id}"
-            )
+            names = ", ".join(f"{_ARGUMENT.get(c, c.lower())}={v}" for c, v in named.items())
+            raise NotFoundError(f"status_reset(): no step for {names}")
         mode = "task"
     elif a.execution_id is not None:
         chosen = [r for r in rows if not states.refusal("reset", r["StatusCode"], force=force)]
@@ -532,6 +606,7 @@ def status_reset(
             when=now,
             reason=f"status_reset ({mode})",
             claim=True,
+            LogMessage=a.remark if a.remark is not None else r.get("LogMessage"),
             AttemptNo=(r["AttemptNo"] or 0) + 1,
             StartTime=None,
             EndTime=None,

@@ -4,40 +4,36 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, StrictBool, StrictInt, StringConstraints
+from pydantic import Field, StrictInt, StringConstraints
 
-from etl_monitor.config.arguments import Code, ExecutionId, RunArgs, ShortText, _Args, validate
+from etl_monitor.config.arguments import Code, Day, ExecutionId, ShortText, StatusArgs, _Args
 from etl_monitor.engine.context import Context
 from etl_monitor.runs.events import append_receipt
 from etl_monitor.runs.queue import run_filter
+from etl_monitor.runs.watermarks import default_processing_date
 
 
-def get_status(
-    ctx: Context,
-    project_code: str,
-    process_load: str,
-    execution_id: str | None = None,
-    processing_date: Any = None,
-    summary_mode: bool = False,
-) -> Any:
+def get_status(ctx: Context, a: StatusArgs) -> Any:
     """Task detail (v_taskDetail) or, with summary_mode=True, run rollups (v_runSummary), as a DataFrame.
 
-    Detail rows are ordered by workflow, stage and task; rollups newest first.
+    Without processing_date and execution_id: the process's processing date (the
+    historic date, else today). Detail rows are ordered by workflow, stage and task;
+    rollups newest first.
     """
-    a = validate(
-        RunArgs,
-        "get_status",
-        execution_id=execution_id,
-        project_code=project_code,
-        process_load=process_load,
-        processing_date=processing_date,
-    )
-    if not isinstance(summary_mode, bool):
-        validate(_Flag, "get_status", summary_mode=summary_mode)
-    where, args = run_filter(a)
+    run = a.run()
+    if run.processing_date is None and run.execution_id is None:
+        run = run.model_copy(
+            update={"processing_date": default_processing_date(ctx, a.project_code, a.process_load)}
+        )
+    if a.summary_mode:
+        run = run.model_copy(update={"workflow_id": None, "sequence_id": None, "task_id": None})
+    where, args = run_filter(run)
+    if a.attempts is not None:
+        where += " AND Attempts = :attempts"
+        args["attempts"] = a.attempts
     view, order = (
         ("v_runSummary", "ORDER BY CreatedOn DESC, ExecutionID")
-        if summary_mode
+        if a.summary_mode
         else (
             "v_taskDetail",
             "ORDER BY ProcessingDate DESC, CreatedOn DESC, WorkFlowID, SequenceID, TaskID",
@@ -46,33 +42,17 @@ def get_status(
     return ctx.executor.dataframe(f"SELECT * FROM {ctx.name(view)} WHERE {where} {order}", args)
 
 
-class _Flag(_Args):
-    summary_mode: StrictBool
-
-
 class StaleArgs(_Args):
     project_code: Code | None = None
     process_load: Code | None = None
     older_than_minutes: Annotated[StrictInt, Field(gt=0)] | None = None
 
 
-def stale_tasks(
-    ctx: Context,
-    project_code: str | None = None,
-    process_load: str | None = None,
-    older_than_minutes: int | None = None,
-) -> list[dict[str, Any]]:
+def stale_tasks(ctx: Context, a: StaleArgs) -> list[dict[str, Any]]:
     """RUNNING steps that started longer ago than `older_than_minutes` (default: the framework's setting)."""
-    a = validate(
-        StaleArgs,
-        "stale_tasks",
-        project_code=project_code,
-        process_load=process_load,
-        older_than_minutes=older_than_minutes,
-    )
     seconds = (a.older_than_minutes or ctx.stale_after_minutes) * 60
     filters = [
-        "StatusCode = 'RUNNING'",
+        "Status = 'RUNNING'",
         "unix_seconds(current_timestamp()) - unix_seconds(StartTime) > :s",
     ]
     args: dict[str, Any] = {"s": seconds}
@@ -102,11 +82,38 @@ class ReceiptArgs(_Args):
     log_type: Literal["INFO", "WARN", "ERROR"] | None = None
     log_code: ShortText | None = None
     log_message: Annotated[str, StringConstraints(strict=True, max_length=1_000_000)] | None = None
+    processing_date: Day | None = None
+    correlation_id: ShortText | None = None
+    pipeline_name: ShortText | None = None
+    activity_name: ShortText | None = None
+    operation_name: ShortText | None = None
+    level: Annotated[StrictInt, Field(ge=0, le=3)] | None = None
+
+    KEYWORD_ONLY = tuple(
+        n
+        for n in (
+            "execution_id",
+            "project_code",
+            "process_load",
+            "task_id",
+            "workflow_id",
+            "source_run_id",
+            "status",
+            "log_type",
+            "log_code",
+            "log_message",
+            "processing_date",
+            "correlation_id",
+            "pipeline_name",
+            "activity_name",
+            "operation_name",
+            "level",
+        )
+    )
 
 
-def log_receipt(ctx: Context, **values: Any) -> str:
+def log_receipt(ctx: Context, a: ReceiptArgs) -> str:
     """Append a raw run receipt (e.g. an ADF activity's JSON output) to ETLsysLogs; returns its LogID."""
-    a = validate(ReceiptArgs, "log_receipt", **values)
     return append_receipt(
         ctx,
         {
@@ -122,5 +129,11 @@ def log_receipt(ctx: Context, **values: Any) -> str:
             "LogCode": a.log_code,
             "LogMessage": a.log_message,
             "Payload": a.payload,
+            "ProcessingDate": a.processing_date,
+            "CorrelationID": a.correlation_id,
+            "PipelineName": a.pipeline_name,
+            "ActivityName": a.activity_name,
+            "OperationName": a.operation_name,
+            "Level": a.level,
         },
     )

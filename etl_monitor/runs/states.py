@@ -44,6 +44,10 @@ FAILED = (FAIL, CANCELLED)
 #: Steps still waiting or running: their execution is not archived.
 OPEN = (*QUEUED, RUNNING)
 
+#: What task_status(), get_pending_tasks(task_id=...) and an inactive task() report when
+#: there is nothing to run (databricks-etl-monitor's marker, kept for its callers).
+INACTIVE = "NULL"
+
 #: Derived (view-only) states.
 STALE, SUPERSEDED, QUEUED_RUN = "STALE", "SUPERSEDED", "QUEUED"
 RUN_STATUSES = (FAIL, RUNNING, STALE, QUEUED_RUN, SUPERSEDED, DONE)
@@ -147,6 +151,17 @@ def is_stale_sql(status: str, start_time: str) -> str:
         f"CASE WHEN {status} = '{RUNNING}' AND unix_seconds(current_timestamp()) - "
         f"unix_seconds({start_time}) > {{stale_after_seconds}} THEN true ELSE false END"
     )
+
+
+#: The three run states databricks-etl-monitor 1.0 reported as OverallStatus, by RunStatus.
+OVERALL_STATUS = {FAIL: "FAILED", DONE: "COMPLETE", SUPERSEDED: "COMPLETE"}
+OVERALL_OTHERWISE = "RUNNING"
+
+
+def overall_status_sql(run_status: str) -> str:
+    """OverallStatus (RUNNING, FAILED, COMPLETE) of a RunStatus expression."""
+    cases = " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in OVERALL_STATUS.items())
+    return f"CASE {run_status} {cases} ELSE '{OVERALL_OTHERWISE}' END"
 
 
 def rollup_status_sql(count: callable, alias: str) -> str:  # type: ignore[valid-type]

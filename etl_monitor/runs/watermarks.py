@@ -16,17 +16,17 @@ from contextvars import ContextVar
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, StrictBool, StrictInt
+from pydantic import Field, StrictBool, StrictInt, model_validator
 
 from etl_monitor.config.arguments import (
     BIGINT_MAX,
     BIGINT_MIN,
     Code,
+    Day,
     ExecutionId,
     Name,
     _Args,
     utc,
-    validate,
 )
 from etl_monitor.engine.context import Context
 from etl_monitor.engine.timestamps import utcnow
@@ -51,13 +51,55 @@ class AdvanceArgs(ParameterKey):
     execution_id: ExecutionId | None = None
 
 
+class FlagArgs(ParameterKey):
+    value: StrictBool
+
+
+class RestoreArgs(ParameterKey):
+    before_execution_id: ExecutionId
+
+
 class ModeArgs(_Args):
     project_code: Code
     process_load: Code
     is_bulk_mode: StrictBool = False
     is_historic_mode: StrictBool = False
-    historic_date: date | None = None
+    processing_date: Day | None = None
     parameter_name: Name | None = None
+    value_datetime: datetime | date | None = None
+    value_int: Annotated[StrictInt, Field(ge=BIGINT_MIN, le=BIGINT_MAX)] | None = None
+    value_bit: StrictBool | None = None
+    historic_date: Day | None = None
+
+    KEYWORD_ONLY = ("historic_date",)
+
+    @model_validator(mode="after")
+    def _one_date(self) -> ModeArgs:
+        if None not in (self.processing_date, self.historic_date) and (
+            self.processing_date != self.historic_date
+        ):
+            raise ValueError(
+                "processing_date and historic_date name the same date; give one of them"
+            )
+        if self.is_historic_mode != (self.day is not None):
+            raise ValueError(
+                "processing_date (or historic_date) is required with is_historic_mode=True "
+                "and only then"
+            )
+        values = (self.value_datetime, self.value_int, self.value_bit)
+        if any(v is not None for v in values) and (
+            self.parameter_name is None or self.is_bulk_mode
+        ):
+            raise ValueError(
+                "value_datetime, value_int and value_bit set one parameter: give parameter_name, "
+                "without is_bulk_mode"
+            )
+        return self
+
+    @property
+    def day(self) -> date | None:
+        """The historic date, whichever name it was given under."""
+        return self.processing_date or self.historic_date
 
 
 def read_parameters(
@@ -98,17 +140,8 @@ def typed_value(row: dict[str, Any]) -> Any:
     )
 
 
-def get_active_watermark(
-    ctx: Context, project_code: str, process_load: str, parameter_name: str
-) -> Any:
+def get_active_watermark(ctx: Context, key: ParameterKey) -> Any:
     """Current value: a UTC datetime (DELTA_DATE, SYSTEM), an int (DELTA_ID) or a bool (FLAG); may be None."""
-    key = validate(
-        ParameterKey,
-        "get_active_watermark",
-        project_code=project_code,
-        process_load=process_load,
-        parameter_name=parameter_name,
-    )
     return typed_value(_one(ctx, key, "get_active_watermark"))
 
 
@@ -136,31 +169,13 @@ def is_forward(parameter_type: str, current: Any, new: Any) -> bool:
     return new > current
 
 
-def advance_watermark(
-    ctx: Context,
-    project_code: str,
-    process_load: str,
-    parameter_name: str,
-    new_datetime_value: Any = None,
-    new_int_value: int | None = None,
-    execution_id: str | None = None,
-) -> bool:
+def advance_watermark(ctx: Context, a: AdvanceArgs) -> bool:
     """Move a DELTA_DATE (new_datetime_value) or DELTA_ID (new_int_value) watermark forward.
 
     Inside a ``task()`` block of the same process the value is held and written in the
     same commit as the task's DONE (and dropped if the task fails). A value that is not
     ahead of the current one is ignored (returns False): watermarks never move backwards.
     """
-    a = validate(
-        AdvanceArgs,
-        "advance_watermark",
-        project_code=project_code,
-        process_load=process_load,
-        parameter_name=parameter_name,
-        new_datetime_value=new_datetime_value,
-        new_int_value=new_int_value,
-        execution_id=execution_id,
-    )
     if (a.new_datetime_value is None) == (a.new_int_value is None):
         raise InvalidArgumentError(
             "advance_watermark(): give exactly one of new_datetime_value, new_int_value",
@@ -212,39 +227,24 @@ def advance_watermark(
     return True
 
 
-def set_flag(
-    ctx: Context, project_code: str, process_load: str, parameter_name: str, value: bool
-) -> None:
+def set_flag(ctx: Context, a: FlagArgs) -> None:
     """Set a FLAG parameter."""
-    key = validate(
-        ParameterKey,
-        "set_flag",
-        project_code=project_code,
-        process_load=process_load,
-        parameter_name=parameter_name,
-    )
-    if not isinstance(value, bool):
-        raise InvalidArgumentError(
-            f"set_flag(): invalid value={value!r} (allowed: True or False)",
-            argument="value",
-            value=value,
-        )
-    row = _one(ctx, key, "set_flag")
+    row = _one(ctx, a, "set_flag")
     if row["ParameterType"] != "FLAG":
         raise InvalidArgumentError(
-            f"set_flag(): {parameter_name!r} is a {row['ParameterType']} parameter, not FLAG",
+            f"set_flag(): {a.parameter_name!r} is a {row['ParameterType']} parameter, not FLAG",
             argument="parameter_name",
-            value=parameter_name,
+            value=a.parameter_name,
         )
     append_events(
         ctx,
         [
             watermark_event(
-                project_code,
-                process_load,
-                parameter_name,
+                a.project_code,
+                a.process_load,
+                a.parameter_name,
                 "FLAG",
-                value_bit=value,
+                value_bit=a.value,
                 generation=_next_generation(row),
                 reason="set_flag",
                 user=ctx.user,
@@ -253,17 +253,8 @@ def set_flag(
     )
 
 
-def watermark_history(
-    ctx: Context, project_code: str, process_load: str, parameter_name: str
-) -> list[dict[str, Any]]:
+def watermark_history(ctx: Context, key: ParameterKey) -> list[dict[str, Any]]:
     """Every change of a parameter, oldest first."""
-    key = validate(
-        ParameterKey,
-        "watermark_history",
-        project_code=project_code,
-        process_load=process_load,
-        parameter_name=parameter_name,
-    )
     rows = ctx.executor.query(
         "SELECT EventTime, ExecutionID, ParameterType, ValueDateTime, ValueINT, ValueBIT, Reason, CreatedBy, "
         "Seq AS Generation "
@@ -276,28 +267,17 @@ def watermark_history(
     return [r.asDict() for r in rows]
 
 
-def restore_watermark(
-    ctx: Context,
-    project_code: str,
-    process_load: str,
-    parameter_name: str,
-    before_execution_id: str,
-) -> Any:
+def restore_watermark(ctx: Context, a: RestoreArgs) -> Any:
     """Set a parameter back to its value before `before_execution_id` first changed it; returns that value."""
-    key = validate(
-        AdvanceArgs,
-        "restore_watermark",
-        project_code=project_code,
-        process_load=process_load,
-        parameter_name=parameter_name,
-        execution_id=before_execution_id,
+    row = _one(ctx, a, "restore_watermark")
+    history = watermark_history(ctx, a)
+    first = next(
+        (i for i, h in enumerate(history) if h["ExecutionID"] == a.before_execution_id), None
     )
-    row = _one(ctx, key, "restore_watermark")
-    history = watermark_history(ctx, project_code, process_load, parameter_name)
-    first = next((i for i, h in enumerate(history) if h["ExecutionID"] == key.execution_id), None)
     if first is None:
         raise NotFoundError(
-            f"restore_watermark(): execution {before_execution_id} never changed {parameter_name!r}"
+            f"restore_watermark(): execution {a.before_execution_id} never changed "
+            f"{a.parameter_name!r}"
         )
     if first > 0:
         previous = history[first - 1]
@@ -306,22 +286,22 @@ def restore_watermark(
         registered = ctx.executor.query(
             f"SELECT ValueDateTime, ValueINT, ValueBIT FROM {ctx.name('ETLconfigParameters')} "
             "WHERE ProjectCode = :p AND ProcessLoad = :l AND ParameterName = :n",
-            {"p": project_code, "l": process_load, "n": parameter_name},
+            {"p": a.project_code, "l": a.process_load, "n": a.parameter_name},
         )[0]
         values = (registered[0], registered[1], registered[2])
     append_events(
         ctx,
         [
             watermark_event(
-                project_code,
-                process_load,
-                parameter_name,
+                a.project_code,
+                a.process_load,
+                a.parameter_name,
                 row["ParameterType"],
                 value_datetime=values[0],
                 value_int=values[1],
                 value_bit=values[2],
                 generation=_next_generation(row),
-                reason=f"restored to before execution {before_execution_id}",
+                reason=f"restored to before execution {a.before_execution_id}",
                 user=ctx.user,
             )
         ],
@@ -336,39 +316,16 @@ def restore_watermark(
     )
 
 
-def set_processing_mode(
-    ctx: Context,
-    project_code: str,
-    process_load: str,
-    is_bulk_mode: bool = False,
-    is_historic_mode: bool = False,
-    historic_date: Any = None,
-    parameter_name: str | None = None,
-) -> int:
+def set_processing_mode(ctx: Context, a: ModeArgs) -> int:
     """Switch modes; returns the number of parameters changed.
 
     - bulk: DELTA_DATE watermarks to NULL and DELTA_ID to 0 (a full reload next run).
-    - historic: SYSTEM parameters to `historic_date`, the default processing date of run-time calls.
+    - historic: SYSTEM parameters to the given date, the default processing date of run-time calls.
     - neither: live mode, SYSTEM parameters back to NULL (today's date).
     Each touches only its own parameter types, so switching to live keeps a pending bulk
-    reset and a bulk reset keeps the historic date. `parameter_name` limits it to one parameter.
+    reset and a bulk reset keeps the historic date. `parameter_name` limits it to one
+    parameter; with a value (value_datetime, value_int or value_bit) it sets that value.
     """
-    a = validate(
-        ModeArgs,
-        "set_processing_mode",
-        project_code=project_code,
-        process_load=process_load,
-        is_bulk_mode=is_bulk_mode,
-        is_historic_mode=is_historic_mode,
-        historic_date=historic_date,
-        parameter_name=parameter_name,
-    )
-    if a.is_historic_mode != (a.historic_date is not None):
-        raise InvalidArgumentError(
-            "set_processing_mode(): historic_date is required with is_historic_mode=True and only then",
-            argument="historic_date",
-            value=historic_date,
-        )
     params = read_parameters(ctx, a.project_code, a.process_load, a.parameter_name)
     if a.parameter_name and not params:
         raise NotFoundError(
@@ -379,6 +336,9 @@ def set_processing_mode(
             f"set_processing_mode(): {a.project_code}/{a.process_load} has no SYSTEM parameter to hold the "
             "historic date; register one, e.g. register_parameter(project, process, 'SYSDT', 'SYSTEM')"
         )
+    given = {"value_datetime": a.value_datetime, "value_int": a.value_int, "value_bit": a.value_bit}
+    if any(v is not None for v in given.values()):
+        return _set_value(ctx, a, params[0], given)
     events = []
     mode: Literal["bulk", "historic", "live"]
     for row in params:
@@ -386,7 +346,7 @@ def set_processing_mode(
         if kind in ("DELTA_DATE", "DELTA_ID") and a.is_bulk_mode:
             mode, value = "bulk", 0 if kind == "DELTA_ID" else None
         elif kind == "SYSTEM" and a.is_historic_mode:
-            mode, value = "historic", utc(a.historic_date)
+            mode, value = "historic", utc(a.day)
         elif kind == "SYSTEM" and not a.is_bulk_mode:
             mode = "live"
         else:
@@ -406,3 +366,37 @@ def set_processing_mode(
         )
     append_events(ctx, events)
     return len(events)
+
+
+_VALUE_OF = {"DELTA_DATE": "value_datetime", "SYSTEM": "value_datetime", "DELTA_ID": "value_int"}
+
+
+def _set_value(ctx: Context, a: ModeArgs, row: dict[str, Any], given: dict[str, Any]) -> int:
+    """Set one parameter to a given value (a deliberate set: a new generation, may go back)."""
+    kind = row["ParameterType"]
+    allowed = _VALUE_OF.get(kind, "value_bit")
+    wrong = [name for name, v in given.items() if v is not None and name != allowed]
+    if wrong:
+        raise InvalidArgumentError(
+            f"set_processing_mode(): {a.parameter_name!r} is a {kind} parameter; use {allowed}",
+            argument=wrong[0],
+            value=given[wrong[0]],
+        )
+    append_events(
+        ctx,
+        [
+            watermark_event(
+                a.project_code,
+                a.process_load,
+                row["ParameterName"],
+                kind,
+                generation=_next_generation(row),
+                reason="set_processing_mode: value set",
+                value_datetime=utc(a.value_datetime) if allowed == "value_datetime" else None,
+                value_int=a.value_int,
+                value_bit=a.value_bit,
+                user=ctx.user,
+            )
+        ],
+    )
+    return 1

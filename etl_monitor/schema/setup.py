@@ -16,6 +16,7 @@ from etl_monitor.engine.context import Context
 from etl_monitor.engine.executor import qualified, quote
 from etl_monitor.engine.timestamps import utcnow
 from etl_monitor.errors import CatalogNotFoundError
+from etl_monitor.schema import migration
 from etl_monitor.schema.tables import ALL_TABLES, SEQUENCE, SEQUENCE_SEEDS, Table
 
 log = logging.getLogger("etl_monitor.setup")
@@ -30,17 +31,22 @@ class SetupReport:
     tables_created: list[str] = field(default_factory=list)
     tables_attached: list[str] = field(default_factory=list)
     columns_added: dict[str, list[str]] = field(default_factory=dict)
+    columns_copied: dict[str, list[str]] = field(default_factory=dict)
+    not_null_dropped: dict[str, list[str]] = field(default_factory=dict)
     stages_seeded: list[int] = field(default_factory=list)
     views: list[str] = field(default_factory=list)
     statements: int = 0
     seconds: float = 0.0
+    #: Set when the schema was created by databricks-etl-monitor 1.0 and converted.
+    migration: migration.MigrationReport | None = None
 
     def __str__(self) -> str:
+        converted = f"; {self.migration}" if self.migration else ""
         return (
             f"{self.catalog}.{self.schema}: created {len(self.tables_created)} tables, "
             f"attached {len(self.tables_attached)}, added columns to {len(self.columns_added)}, "
             f"seeded {len(self.stages_seeded)} stages, {len(self.views)} views; "
-            f"{self.statements} statements in {self.seconds:.2f}s"
+            f"{self.statements} statements in {self.seconds:.2f}s{converted}"
         )
 
 
@@ -76,16 +82,61 @@ def _ensure_table(ctx: Context, table: Table, existing: set[str], report: SetupR
 
 
 def _add_missing_columns(ctx: Context, table: Table, report: SetupReport) -> None:
-    present = {f.name.lower() for f in ctx.executor.table_schema(ctx.name(table)).fields}
+    fields = ctx.table_fields(table.name)
+    present = {f.name.lower() for f in fields}
     missing = [c for c in table.columns if c.name.lower() not in present]
-    if not missing:
+    if missing:
+        if ctx.engine.alter_add_columns:
+            ctx.executor.execute(
+                table.add_columns_sql(ctx.catalog, ctx.schema, missing), kind="ddl"
+            )
+        else:
+            ctx.executor.merge_schema(ctx.name(table), table.spark_schema())
+        report.columns_added[table.name] = [c.name for c in missing]
+        log.info("added columns %s to %s", report.columns_added[table.name], ctx.name(table))
+    _copy_former_columns(ctx, table, present, report)
+    _relax_not_null(ctx, table, fields, report)
+
+
+def _copy_former_columns(
+    ctx: Context, table: Table, present: set[str], report: SetupReport
+) -> None:
+    """Fill renamed columns from their earlier names (rows of an older schema of this library).
+
+    Checked before written, and only NULLs are filled: a rerun after a crash finishes the
+    copy, and a schema already copied costs one query.
+    """
+    renamed = [c for c in table.columns if c.formerly and c.formerly.lower() in present]
+    if not renamed:
         return
-    if ctx.engine.alter_add_columns:
-        ctx.executor.execute(table.add_columns_sql(ctx.catalog, ctx.schema, missing), kind="ddl")
-    else:
-        ctx.executor.merge_schema(ctx.name(table), table.spark_schema())
-    report.columns_added[table.name] = [c.name for c in missing]
-    log.info("added columns %s to %s", report.columns_added[table.name], ctx.name(table))
+    pending = " OR ".join(
+        f"({quote(c.name)} IS NULL AND {quote(c.formerly)} IS NOT NULL)"  # type: ignore[arg-type]
+        for c in renamed
+    )
+    name = ctx.name(table)
+    if not ctx.executor.query(f"SELECT COUNT(*) AS n FROM {name} WHERE {pending}")[0]["n"]:
+        return
+    sets = ", ".join(
+        f"{quote(c.name)} = COALESCE({quote(c.name)}, {quote(c.formerly)})"  # type: ignore[arg-type]
+        for c in renamed
+    )
+    ctx.executor.execute(f"UPDATE {name} SET {sets} WHERE {pending}")
+    report.columns_copied[table.name] = [f"{c.formerly} -> {c.name}" for c in renamed]
+    log.info("copied %s in %s", report.columns_copied[table.name], name)
+
+
+def _relax_not_null(ctx: Context, table: Table, fields: list, report: SetupReport) -> None:
+    """Drop NOT NULL from columns this library leaves empty (earlier names, optional values)."""
+    required = {c.name.lower() for c in table.columns if not c.nullable}
+    strict = [f.name for f in fields if not f.nullable and f.name.lower() not in required]
+    if not strict or not ctx.engine.alter_add_columns:
+        return
+    for column in strict:
+        ctx.executor.execute(
+            f"ALTER TABLE {ctx.name(table)} ALTER COLUMN {quote(column)} DROP NOT NULL",
+            kind="ddl",
+        )
+    report.not_null_dropped[table.name] = strict
 
 
 def seed_sequences(ctx: Context, *, table_is_new: bool, report: SetupReport) -> None:
@@ -99,7 +150,10 @@ def seed_sequences(ctx: Context, *, table_is_new: bool, report: SetupReport) -> 
         if set(seed_ids) <= present:
             return
     now, user = utcnow(), ctx.user
-    rows = [(sid, code, desc, True, now, user, now, user) for sid, code, desc in SEQUENCE_SEEDS]
+    rows = [
+        (sid, code, name, desc, sid, True, True, now, user, now, user)
+        for sid, code, name, desc in SEQUENCE_SEEDS
+    ]
     cols = SEQUENCE.column_names
     with ctx.executor.temp_rows(rows, SEQUENCE.spark_schema()) as src:
         ctx.executor.execute(
@@ -112,10 +166,15 @@ def seed_sequences(ctx: Context, *, table_is_new: bool, report: SetupReport) -> 
 
 
 def ensure_objects(
-    ctx: Context, tables: tuple[Table, ...], views: tuple, report: SetupReport
+    ctx: Context,
+    tables: tuple[Table, ...],
+    views: tuple,
+    report: SetupReport,
+    existing: set[str] | None = None,
 ) -> None:
     """Create missing tables (or re-attach their files), add missing columns, replace the views."""
-    existing = existing_objects(ctx)
+    if existing is None:
+        existing = existing_objects(ctx)
     for table in tables:
         _ensure_table(ctx, table, existing, report)
     for view in views:
@@ -133,13 +192,14 @@ def create_schema(ctx: Context) -> None:
     )
 
 
-def run_setup(ctx: Context, views: tuple) -> SetupReport:
+def run_setup(ctx: Context, views: tuple, *, seed: bool = True) -> SetupReport:
     """Create or upgrade every table, then (re)create `views`, in order; see the module docstring.
 
     Args:
         ctx: the framework's catalog, schema and executor.
         views: the views to create after the tables (the run-tracking views, from the layer
             above: this module knows tables only).
+        seed: insert the seven framework stages where they are missing.
 
     Returns:
         What was created, attached, added and seeded.
@@ -150,8 +210,17 @@ def run_setup(ctx: Context, views: tuple) -> SetupReport:
     started, before = time.perf_counter(), ctx.executor.stats["statements"]
     report = SetupReport(ctx.catalog, ctx.schema)
     create_schema(ctx)
-    ensure_objects(ctx, ALL_TABLES, views, report)
-    seed_sequences(ctx, table_is_new=SEQUENCE.name in report.tables_created, report=report)
+    ctx.forget_fields()
+    existing = existing_objects(ctx)
+    if migration.inspect_schema(ctx, existing):  # raises before writing on a foreign schema
+        report.migration = migration.MigrationReport()
+        migration.set_aside(ctx, existing, report.migration)
+    ensure_objects(ctx, ALL_TABLES, views, report, existing)
+    if seed:
+        seed_sequences(ctx, table_is_new=SEQUENCE.name in report.tables_created, report=report)
+    if report.migration is not None:
+        migration.convert(ctx, existing, report.migration)
+    ctx.forget_fields()
     report.statements = ctx.executor.stats["statements"] - before
     report.seconds = time.perf_counter() - started
     log.info("setup: %s", report)

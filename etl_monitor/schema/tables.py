@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from etl_monitor.engine.capabilities import Engine
 from etl_monitor.engine.executor import qualified, quote, sql_string_literal
 
-SCHEMA_VERSION = 1
+#: 2: the config tables, audit columns and views carry the names of databricks-etl-monitor 1.0.
+SCHEMA_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,8 @@ class Column:
     type: str
     comment: str
     nullable: bool = True
+    #: The name this column had in an older etl_monitor schema; setup() copies its values.
+    formerly: str | None = None
 
     def ddl(self) -> str:
         null = "" if self.nullable else " NOT NULL"
@@ -152,8 +155,10 @@ def _audit() -> tuple[Column, ...]:
     return (
         Column("CreatedOn", "TIMESTAMP", "When the row was first registered (UTC)."),
         Column("CreatedBy", "STRING", "Who first registered the row."),
-        Column("ModifiedOn", "TIMESTAMP", "When the row last changed (UTC)."),
-        Column("ModifiedBy", "STRING", "Who last changed the row."),
+        Column(
+            "LastUpdatedOn", "TIMESTAMP", "When the row last changed (UTC).", formerly="ModifiedOn"
+        ),
+        Column("LastUpdatedBy", "STRING", "Who last changed the row.", formerly="ModifiedBy"),
     )
 
 
@@ -167,13 +172,19 @@ ORGANISATION = Table(
     "ETLOrganisation",
     "Organisations that own projects. USER-MANAGED through register_organisation().",
     (
-        Column("OrgCode", "STRING", "Organisation code.", nullable=False),
-        Column("OrgName", "STRING", "Display name."),
-        Column("Description", "STRING", "Free text."),
+        Column(
+            "OrganisationCode",
+            "STRING",
+            "Organisation code, e.g. CORP.",
+            nullable=False,
+            formerly="OrgCode",
+        ),
+        Column("OrganisationName", "STRING", "Display name.", formerly="OrgName"),
+        Column("OrganisationDescription", "STRING", "Free text.", formerly="Description"),
         _ACTIVE,
         *_audit(),
     ),
-    key=("OrgCode",),
+    key=("OrganisationCode",),
 )
 
 PROJECT = Table(
@@ -181,10 +192,15 @@ PROJECT = Table(
     "Projects grouping processes. USER-MANAGED through register_project().",
     (
         _PROJECT,
-        Column("OrgCode", "STRING", "Owning organisation (ETLOrganisation.OrgCode)."),
+        Column(
+            "OrganisationCode",
+            "STRING",
+            "Owning organisation (ETLOrganisation.OrganisationCode).",
+            formerly="OrgCode",
+        ),
         Column("ProjectName", "STRING", "Display name."),
-        Column("Description", "STRING", "Free text."),
-        Column("Owner", "STRING", "Team or person accountable."),
+        Column("ProjectDescription", "STRING", "Free text.", formerly="Description"),
+        Column("ProjectOwner", "STRING", "Team or person accountable.", formerly="Owner"),
         _ACTIVE,
         *_audit(),
     ),
@@ -197,7 +213,10 @@ SEQUENCE = Table(
     (
         Column("SequenceID", "INT", "Stage number; stages run in ascending order.", nullable=False),
         Column("SequenceCode", "STRING", "Stage code, e.g. LOAD_DIM."),
-        Column("Description", "STRING", "What the stage does."),
+        Column("SequenceName", "STRING", "Display name of the stage."),
+        Column("SequenceDescription", "STRING", "What the stage does.", formerly="Description"),
+        Column("SortOrder", "INT", "Display order on dashboards (the SequenceID by default)."),
+        _ACTIVE,
         Column("IsFrameworkManaged", "BOOLEAN", "True for the seven stages seeded by setup()."),
         *_audit(),
     ),
@@ -211,8 +230,8 @@ PROCESS = Table(
         _PROJECT,
         _PROCESS,
         Column("ProcessName", "STRING", "Display name."),
-        Column("Description", "STRING", "Free text."),
-        Column("Owner", "STRING", "Team or person accountable."),
+        Column("ProcessDescription", "STRING", "Free text.", formerly="Description"),
+        Column("ProcessOwner", "STRING", "Team or person accountable.", formerly="Owner"),
         Column(
             "LoadFrequency",
             "STRING",
@@ -249,7 +268,13 @@ TASKS = Table(
             nullable=False,
         ),
         Column("TaskName", "STRING", "Display name."),
+        Column("TaskDescription", "STRING", "Free text.", formerly="Description"),
         Column("SourceType", "STRING", "ADF_PIPELINE, DBX_NOTEBOOK, DBX_JOB or DATAFLOW."),
+        Column(
+            "SourceIdentifier",
+            "STRING",
+            "What runs the task: ADF pipeline name, Databricks job id or notebook path.",
+        ),
         Column(
             "SourceSystemCode",
             "STRING",
@@ -263,13 +288,16 @@ TASKS = Table(
             "D daily, W weekly (ISO week), M monthly, Y yearly, A every run.",
         ),
         Column(
-            "FileMask", "STRING", "File name pattern with date tokens, e.g. employees_{yyyyMMdd}."
+            "FileNameMask",
+            "STRING",
+            "Input file name: with date tokens (employees_{yyyyMMdd}), or a base name that "
+            "gets _yyyyMMdd, _yyyyMM or _yyyy by LoadFrequency D, M or Y.",
+            formerly="FileMask",
         ),
-        Column("FileExtension", "STRING", "File extension without the dot, e.g. csv."),
-        Column("SourcePath", "STRING", "Where the task reads its input."),
-        Column("TargetPath", "STRING", "Where the task writes its output."),
+        Column("FileExtension", "STRING", "File extension with its dot, e.g. .csv."),
+        Column("InFilePath", "STRING", "Where the task reads its input.", formerly="SourcePath"),
+        Column("OutFilePath", "STRING", "Where the task writes its output.", formerly="TargetPath"),
         Column("SLAMinutes", "INT", "Expected maximum duration in minutes; NULL for none."),
-        Column("Description", "STRING", "Free text."),
         *_audit(),
     ),
     key=("ProjectCode", "ProcessLoad", "TaskID", "WorkFlowID"),
@@ -286,7 +314,7 @@ PARAMETERS = Table(
         Column("ValueDateTime", "TIMESTAMP", "Value of DELTA_DATE and SYSTEM parameters (UTC)."),
         Column("ValueINT", "BIGINT", "Value of DELTA_ID parameters."),
         Column("ValueBIT", "BOOLEAN", "Value of FLAG parameters."),
-        Column("Description", "STRING", "Free text."),
+        Column("ParameterDescription", "STRING", "Free text.", formerly="Description"),
         _ACTIVE,
         *_audit(),
     ),
@@ -317,6 +345,12 @@ SYSLOGS = Table(
         Column("LogMessage", "STRING", "Message, verbatim."),
         Column("Payload", "STRING", "The raw receipt (usually JSON), verbatim."),
         Column("CreatedBy", "STRING", "Who wrote the receipt."),
+        Column("ProcessingDate", "DATE", "Business date of the run, when known."),
+        Column("CorrelationID", "STRING", "ADF correlation id tying a pipeline's activities."),
+        Column("PipelineName", "STRING", "ADF pipeline or Databricks job name."),
+        Column("ActivityName", "STRING", "ADF activity or Databricks task name."),
+        Column("OperationName", "STRING", "What was logged, e.g. PipelineRun or ActivityRun."),
+        Column("Level", "INT", "0 DEBUG, 1 INFO, 2 WARN, 3 ERROR."),
     ),
     key=("LogID",),
     append_only=True,
@@ -348,6 +382,12 @@ EVENTS = Table(
         Column("SequenceID", "INT", "Stage, as configured when the step was queued."),
         Column("ProcessingDate", "DATE", "Business date the execution processes."),
         Column("AttemptNo", "INT", "1 for the first attempt at a task for a date, +1 per retry."),
+        Column(
+            "Attempts",
+            "INT",
+            "The execution's retry counter for its process and date: 0 for the first execution, "
+            "+1 for each later one (as databricks-etl-monitor counts it).",
+        ),
         Column(
             "StatusCode",
             "STRING",
@@ -416,12 +456,13 @@ CONFIG_TABLES = (ORGANISATION, PROJECT, SEQUENCE, PROCESS, TASKS, PARAMETERS)
 RUNTIME_TABLES = (SYSLOGS, EVENTS, EVENTS_ARCHIVE)
 ALL_TABLES = CONFIG_TABLES + RUNTIME_TABLES
 
-SEQUENCE_SEEDS: tuple[tuple[int, str, str], ...] = (
-    (0, "LOAD_GO", "Initiating ETL Processing - overall run marker"),
-    (1, "LOAD_DB_CONFIG", "Load Configuration Data from source"),
-    (2, "LOAD_DB_TRAN", "Load Transactional Data from source (staging)"),
-    (3, "LOAD_DIM", "Process Master Data - validate staged dimensions"),
-    (4, "LOAD_TRAN", "Process Transactional Data - validate staged transactions"),
-    (5, "PRE_PROCESS", "Functional Logic - business logic and derivations"),
-    (6, "PROCESS_DATA", "Core Data Transformation - output / data mart tables"),
+#: The framework stages: SequenceID, SequenceCode, SequenceName, SequenceDescription.
+SEQUENCE_SEEDS: tuple[tuple[int, str, str, str], ...] = (
+    (0, "LOAD_GO", "Initiating ETL Processing", "Overall run marker: the initiation task."),
+    (1, "LOAD_DB_CONFIG", "Load Configuration Data", "Load configuration data from source."),
+    (2, "LOAD_DB_TRAN", "Load Transactional Data", "Load transactional data to staging."),
+    (3, "LOAD_DIM", "Process Master Data", "Validate and process staged dimensions."),
+    (4, "LOAD_TRAN", "Process Transactional Data", "Validate and process staged transactions."),
+    (5, "PRE_PROCESS", "Functional Logic", "Business logic and derivations."),
+    (6, "PROCESS_DATA", "Core Data Transformation", "Output and data mart tables."),
 )
