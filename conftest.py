@@ -55,6 +55,9 @@ DELTA_MODULES = {
     "test_races",
     "test_maintenance",
     "test_history",
+    "test_peer_package",
+    "test_peer_migration",
+    "test_peer_notebooks",
 }
 FULL_DELTA = os.environ.get("ETL_MONITOR_DELTA_SUITE", "").lower() == "full"
 
@@ -220,6 +223,19 @@ def child_engine(engine_name: str) -> str:
 @pytest.fixture
 def schema_name() -> str:
     return f"t_{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture(scope="session")
+def peer_schema(spark, catalog: str, engine_name: str) -> dict:
+    """A schema built by databricks-etl-monitor 1.0's own code (tests/peer_package.py), once.
+
+    Delta only (the peer writes Delta tables). Tests read it or clone it; none changes it.
+    """
+    if engine_name != "delta":
+        pytest.skip("the peer package writes Delta tables: Delta engine only")
+    from tests.peer_package import build_peer_schema
+
+    return build_peer_schema(spark, catalog, f"peer_{uuid.uuid4().hex[:10]}")
 
 
 @pytest.fixture

@@ -1,10 +1,12 @@
 """Run a Databricks notebook in SOURCE format cell by cell, in one namespace, on a local engine.
 
 Stand-ins for the Databricks globals: ``dbutils.widgets`` (values supplied by the caller
-override the declared defaults), ``dbutils.notebook.exit``, ``display`` (collects what it is
-given; DataFrames are collected so that a broken query fails in its cell) and ``spark``.
-``%md`` cells are ignored, ``%pip`` cells are recorded and skipped, ``%sql`` cells run through
-``spark.sql`` after ``${widget}`` substitution::
+override the declared defaults), ``dbutils.notebook.exit``, ``dbutils.library.restartPython``
+(a no-op), ``display`` and ``DataFrame.display()`` (both collect what they are given, so a
+broken query fails in its cell) and ``spark``. ``%md`` cells are ignored, ``%pip`` cells are
+recorded and skipped, ``%sql`` cells run through ``spark.sql`` after ``${widget}``
+substitution, and ``%run ./other`` runs that notebook in the same namespace. ``edits``
+replaces text in every notebook before it runs: the lines a user changes (a catalog name)::
 
     result = run_notebook("sample_usage/01-install.py", spark, {"schema": "t_1"})
     result.displayed[0].rows, result.exit_value, result.pip, result.namespace["monitor"]
@@ -65,11 +67,17 @@ class NotebookResult:
     widgets: dict[str, str] = field(default_factory=dict)
     namespace: dict[str, Any] = field(default_factory=dict)
     cells_run: int = 0
+    #: Notebooks run by %run, in order.
+    ran: list[str] = field(default_factory=list)
+    #: With keep_going: (notebook, cell number, message) of each failed cell.
+    failures: list[tuple[str, int, str]] = field(default_factory=list)
 
 
-def parse_notebook(path: str | Path) -> list[Cell]:
+def parse_notebook(path: str | Path, edits: Mapping[str, str] | None = None) -> list[Cell]:
     """Split a SOURCE-format notebook into cells; raises ValueError without the header line."""
     text = Path(path).read_text()
+    for old, new in (edits or {}).items():
+        text = text.replace(old, new)
     lines = text.splitlines()
     if not lines or lines[0].strip() != HEADER:
         raise ValueError(f"{Path(path).name}: first line is not {HEADER!r}")
@@ -86,7 +94,7 @@ def parse_notebook(path: str | Path) -> list[Cell]:
             unmagic = [_strip_magic(line) for line in chunk if line.startswith(MAGIC)]
             first, _, rest = unmagic[0].strip().partition(" ")
             remainder = "\n".join([rest, *unmagic[1:]]).strip()
-            kinds = {"%md": "md", "%pip": "pip", "%sql": "sql", "%python": "python"}
+            kinds = {"%md": "md", "%pip": "pip", "%sql": "sql", "%python": "python", "%run": "run"}
             if first not in kinds:
                 raise ValueError(f"{Path(path).name} cell {number}: unsupported magic {first!r}")
             cells.append(Cell(number, kinds[first], remainder))
@@ -147,10 +155,16 @@ class _Notebook:
         raise _NotebookExit(str(value))
 
 
+class _Library:
+    def restartPython(self) -> None:
+        """Nothing to restart: the package under test is already imported."""
+
+
 class _DBUtils:
     def __init__(self, widgets: _Widgets):
         self.widgets = widgets
         self.notebook = _Notebook()
+        self.library = _Library()
 
 
 def run_notebook(
@@ -158,8 +172,15 @@ def run_notebook(
     spark: Any,
     widgets: Mapping[str, Any] | None = None,
     extra_globals: Mapping[str, Any] | None = None,
+    *,
+    edits: Mapping[str, str] | None = None,
+    keep_going: bool = False,
 ) -> NotebookResult:
-    """Run every cell of the notebook at `path`; raise NotebookError naming the failing cell."""
+    """Run every cell of the notebook at `path`.
+
+    Raises NotebookError naming the failing cell; with ``keep_going`` records the failure
+    in ``result.failures`` and runs the next cell instead.
+    """
     path = Path(path)
     result = NotebookResult(name=path.name)
     dbw = _Widgets(widgets or {})
@@ -177,13 +198,46 @@ def run_notebook(
         **(extra_globals or {}),
     }
     result.namespace = namespace
-    for cell in parse_notebook(path):
+    frame_class = type(spark.range(1))  # Databricks adds DataFrame.display(); so does this run
+    had_display = "display" in vars(frame_class)
+    previous = vars(frame_class).get("display")
+    frame_class.display = lambda self, *args, **kwargs: display(self)
+    try:
+        _run_cells(path, spark, namespace, result, dbw, display, edits, keep_going)
+    finally:
+        if had_display:
+            frame_class.display = previous
+        else:
+            del frame_class.display
+    result.widgets = dict(dbw.declared)
+    return result
+
+
+def _run_cells(
+    path: Path,
+    spark: Any,
+    namespace: dict[str, Any],
+    result: NotebookResult,
+    dbw: _Widgets,
+    display: Any,
+    edits: Mapping[str, str] | None,
+    keep_going: bool,
+) -> bool:
+    """Run a notebook's cells into `namespace`; False once dbutils.notebook.exit was called."""
+    for cell in parse_notebook(path, edits):
         try:
             if cell.kind == "python":
                 code = compile(cell.source, f"<{path.name} cell {cell.number}>", "exec")
                 exec(code, namespace)
             elif cell.kind == "pip":
                 result.pip.append(f"%pip {cell.source}")
+            elif cell.kind == "run":
+                target = (path.parent / cell.source.strip()).with_suffix(".py")
+                result.ran.append(target.name)
+                if not _run_cells(
+                    target, spark, namespace, result, dbw, display, edits, keep_going
+                ):
+                    return False
             elif cell.kind == "sql":
                 df = None
                 for statement in _statements(_substitute(cell.source, dbw.values())):
@@ -195,16 +249,18 @@ def run_notebook(
         except _NotebookExit as stop:
             result.exit_value, result.exited = stop.value, True
             result.cells_run += 1
-            break
+            return False
         except Exception as error:
-            raise NotebookError(
+            failure = NotebookError(
                 f"notebook {path.name}, cell {cell.number} ({cell.kind}) failed: "
                 f"{type(error).__name__}: {error}\n--- cell {cell.number} source ---\n{cell.source}"
-            ) from error
+            )
+            if not keep_going:
+                raise failure from error
+            result.failures.append((path.name, cell.number, str(failure)))
         if cell.kind != "md":
             result.cells_run += 1
-    result.widgets = dict(dbw.declared)
-    return result
+    return True
 
 
 def _substitute(sql: str, values: Mapping[str, str]) -> str:

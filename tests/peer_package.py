@@ -107,9 +107,20 @@ def peer_python() -> Path:
                 *PEER_REQUIREMENTS,
             ],
         ):
-            done = subprocess.run(
-                command, capture_output=True, text=True, env=env, cwd=tempfile.gettempdir()
-            )
+            try:
+                done = subprocess.run(
+                    command,
+                    capture_output=True,
+                    text=True,
+                    env=env,
+                    cwd=tempfile.gettempdir(),
+                    timeout=900,
+                )
+            except subprocess.TimeoutExpired as error:
+                raise PeerPackageError(
+                    f"peer venv: `{' '.join(command)}` timed out after 900s:\n"
+                    f"{_tail(error.stdout, 4000)}\n{_tail(error.stderr, 4000)}"
+                ) from error
             if done.returncode != 0:
                 raise PeerPackageError(
                     f"peer venv: `{' '.join(command)}` exited with {done.returncode}:\n"
@@ -783,3 +794,30 @@ def insert_peer_history(spark: Any, catalog: str, schema: str, step_rows: int) -
         "last_date": str(max(r["ProcessingDate"] for r in rows)),
         "seconds": round(time.monotonic() - started, 1),
     }
+
+
+def clone_peer_schema(spark: Any, catalog: str, source: str, target: str) -> None:
+    """Copy the peer's eight tables into a new schema (Delta shallow clones: same columns,
+    constraints and rows, no data copied), so a test can convert the copy.
+
+    Args:
+        spark: our session on the Delta engine.
+        catalog: the catalog of both schemas.
+        source: the peer's schema.
+        target: the schema to create.
+    """
+    spark.sql(f"CREATE SCHEMA `{catalog}`.`{target}`")
+    for table in PEER_TABLES:
+        spark.sql(
+            f"CREATE TABLE `{catalog}`.`{target}`.`{table}` "
+            f"SHALLOW CLONE `{catalog}`.`{source}`.`{table}`"
+        )
+
+
+def peer_notebooks() -> Path:
+    """The folder of the peer package's sample notebooks, as its wheel installed them."""
+    python = peer_python()
+    found = sorted(python.parent.parent.glob("lib/python*/site-packages/etl_monitor/sample_usage"))
+    if not found:
+        raise PeerPackageError(f"no sample_usage folder in {python.parent.parent}")
+    return found[0]

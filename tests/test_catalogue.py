@@ -81,7 +81,7 @@ def test_round_trip_export_load_plan_unchanged(monitor: ETLMonitorFramework) -> 
     assert plan(monitor, load(CATALOGUE)).counts["unchanged"] == 14
     exported = yaml.safe_load(text)
     hr = exported["processes"][1]
-    assert hr["process_load"] == "HR_DAILY" and hr["tasks"][1]["file_extension"] == "csv"
+    assert hr["process_load"] == "HR_DAILY" and hr["tasks"][1]["file_extension"] == ".csv"
     assert {p["parameter_name"]: p.get("value_datetime") for p in hr["parameters"]}["W1"] == (
         "2026-01-02T01:04:05+00:00"
     )
@@ -138,9 +138,9 @@ def test_plan_and_apply_changes_only(monitor: ETLMonitorFramework) -> None:
         assert after[table] == before[table], table  # nothing deleted, nothing rewritten
     task = rows(monitor, "ETLconfigTasks", ProcessLoad="HR_DAILY", TaskID=1)[0]
     assert (task["SLAMinutes"], task["TaskName"]) == (90, "Employees v2")
-    assert task["CreatedOn"] == created and task["ModifiedOn"] > created
+    assert task["CreatedOn"] == created and task["LastUpdatedOn"] > created
     untouched = rows(monitor, "ETLconfigTasks", ProcessLoad="HR_DAILY", TaskID=2)[0]
-    assert untouched["ModifiedOn"] == untouched["CreatedOn"]
+    assert untouched["LastUpdatedOn"] == untouched["CreatedOn"]
     assert rows(monitor, "ETLconfigParameters", ParameterName="Bulk")  # kept
     assert plan(monitor, load(text)).counts["add"] + plan(monitor, load(text)).counts["update"] == 0
 
@@ -221,12 +221,12 @@ def test_tricky_values_round_trip(monitor: ETLMonitorFramework) -> None:
         "NO"  # YAML 1.1 would read a bare NO as false
     )
     apply(monitor, load(_dump(doc)))
-    org = rows(monitor, "ETLOrganisation", OrgCode="ACME")[0]
-    assert org["Description"] == TRICKY
+    org = rows(monitor, "ETLOrganisation", OrganisationCode="ACME")[0]
+    assert org["OrganisationDescription"] == TRICKY
     text = export(monitor)
     again = load(text)
-    assert again.organisations[0].description == TRICKY
-    assert again.processes[1].tasks[1].source_path == "C:\\data\\in 'x' \"y\"\n--; DROP TABLE t"
+    assert again.organisations[0].organisation_description == TRICKY
+    assert again.processes[1].tasks[1].in_file_path == "C:\\data\\in 'x' \"y\"\n--; DROP TABLE t"
     assert again.processes[1].parameters[3].description == "NO"
     assert plan(monitor, again).counts["unchanged"] == 14
 

@@ -34,7 +34,9 @@ def test_provoked_commit_conflict_is_retried_then_succeeds(
         while not stop.is_set() and monitor.executor.stats["retries"] == 0:
             began = time.perf_counter()
             try:
-                spark.sql(f"UPDATE {table} SET Description = uuid() WHERE ProcessLoad = 'CHURN'")
+                spark.sql(
+                    f"UPDATE {table} SET ProcessDescription = uuid() WHERE ProcessLoad = 'CHURN'"
+                )
             except Exception as error:  # the churner loses conflicts too; it just goes on
                 raw_failures.append(type(error).__name__)
             # busy half the time at most, so the executor's retries can win

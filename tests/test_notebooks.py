@@ -87,7 +87,7 @@ def test_notebooks_run_top_to_bottom_then_adf_utilities(spark, schema_name: str)
     monitor = ETLMonitorFramework(spark, "main", schema_name)
     tasks = rows(monitor, "ETLconfigTasks", ProjectCode=PROJECT)
     assert sorted(t["TaskID"] for t in tasks) == [0, 1, 2, 3, 9]
-    assert [t["TaskID"] for t in tasks if t["TaskMandatory"]] == [1]
+    assert [t["TaskID"] for t in tasks if t["TaskMandatory"]] == [0, 1, 9]  # mandatory by default
     params = {r.ParameterName: r.ParameterType for r in config.displayed[1].rows}
     assert set(params.values()) == {"SYSTEM", "DELTA_DATE", "DELTA_ID", "FLAG"}
 
@@ -97,7 +97,10 @@ def test_notebooks_run_top_to_bottom_then_adf_utilities(spark, schema_name: str)
     assert ns["first_outcomes"]["Load Employees"] == "DONE"
     assert set(ns["retry_outcomes"]) == {"Load Departments"}  # DONE tasks are not queued again
     assert set(ns["retry_outcomes"].values()) == {"DONE"}
-    detail, summary, day_summary, watermarks = (d.rows for d in runs.displayed)
+    pending, detail, summary, day_summary, watermarks = (d.rows for d in runs.displayed)
+    assert [r.TaskID for r in pending] == [0, 1, 2, 3, 9] and pending[1].FullFileName.endswith(
+        ".csv"
+    )
     assert {r.TaskName: r.Status for r in detail}["Load Departments"] == "FAIL"
     assert [r.ExecutionID for r in summary] == [ns["exec_id"]]
     assert {r.ExecutionID for r in day_summary} == {ns["exec_id"], ns["retry_id"]}

@@ -15,7 +15,7 @@ from tests.peer_package import (
     PEER_TABLES,
     PEER_VIEWS,
     REPO,
-    build_peer_schema,
+    clone_peer_schema,
     connect_url,
     insert_peer_history,
     peer_python,
@@ -27,10 +27,8 @@ HISTORY_ROWS = 2000
 
 
 @pytest.fixture(scope="module")
-def peer(spark, catalog, engine_name):
-    if engine_name != "delta":
-        pytest.skip("the peer package writes Delta tables: Delta engine only")
-    return build_peer_schema(spark, catalog, f"peer_{uuid.uuid4().hex[:10]}")
+def peer(peer_schema):
+    return peer_schema
 
 
 def _fqn(peer: dict, name: str) -> str:
@@ -213,8 +211,10 @@ def test_the_peers_views_answer(peer, spark):
     ]
 
 
-# Last in the module: it adds rows to the schema the tests above count.
-def test_insert_peer_history(peer, spark):
+def test_insert_peer_history(peer_schema, spark):
+    """Into a clone: the built schema is shared with other modules, which must see it as built."""
+    peer = {**peer_schema, "schema": f"peer_h_{uuid.uuid4().hex[:10]}"}
+    clone_peer_schema(spark, peer["catalog"], peer_schema["schema"], peer["schema"])
     before = spark.table(_fqn(peer, "ETLProcessingSteps")).count()
     report = insert_peer_history(spark, peer["catalog"], peer["schema"], HISTORY_ROWS)
     assert report["rows"] == HISTORY_ROWS

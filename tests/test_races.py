@@ -15,7 +15,7 @@ from etl_monitor import ETLMonitorFramework
 from etl_monitor.errors import StepStateError
 from etl_monitor.runs import lifecycle
 from etl_monitor.runs.events import append_events, watermark_event
-from tests.helpers import Child, register_hr, rows, start_together
+from tests.helpers import Child, register_hr, rows, start_together, statuses
 
 P, L = "CORP", "HR_DAILY"
 
@@ -81,7 +81,7 @@ def test_exactly_one_starter_across_two_processes(hr: ETLMonitorFramework, wareh
     start_together(children)
     outcomes = [o for child in children for o in child.result()]
     assert sum(active for active, _ in outcomes) == 1, outcomes
-    assert hr.task_status(e, P, L, task_id=1, workflow_id=1) == "DONE"
+    assert statuses(hr, e)[(1, 1)] == "DONE"
     running = [
         x
         for x in rows(hr, "ETLProcessingEvents", ExecutionID=e, TaskID=1)
@@ -139,7 +139,7 @@ def test_event_order_does_not_trust_clocks(hr: ETLMonitorFramework, monkeypatch)
     real = lifecycle.utcnow
     monkeypatch.setattr(lifecycle, "utcnow", lambda: real() - timedelta(hours=1))
     hr.end_task(e, P, L, task_id=1, workflow_id=1)
-    assert hr.task_status(e, P, L, task_id=1, workflow_id=1) == "DONE"
+    assert statuses(hr, e)[(1, 1)] == "DONE"
     (step,) = rows(hr, "ETLProcessingSteps", ExecutionID=e, TaskID=1)
     assert (step["Status"], step["Seq"]) == ("DONE", 3)
     (detail,) = rows(hr, "v_taskDetail", ExecutionID=e, TaskID=1)
@@ -182,7 +182,7 @@ def test_recovery_after_kill_minus_nine_inside_task(
     child = Child(KILLED, warehouse, child_engine, catalog=hr.catalog, schema=hr.schema, e=e)
     child.proc.communicate(timeout=600)
     assert child.proc.returncode == -9
-    assert hr.task_status(e, P, L, task_id=1, workflow_id=1) == "RUNNING"
+    assert statuses(hr, e)[(1, 1)] == "RUNNING"
     with hr.task(e, P, L, task_id=1, workflow_id=1) as again:
         assert not again.active and "already RUNNING" in again.inactive_reason
     # Without force: nothing to reset, and the warning says why and what to do.
@@ -195,7 +195,7 @@ def test_recovery_after_kill_minus_nine_inside_task(
     assert hr.task_status(e, P, L, task_id=1, workflow_id=1) == "RQUE"
     with hr.task(e, P, L, task_id=1, workflow_id=1) as rerun:
         assert rerun.active and rerun.attempt == 2
-    assert hr.task_status(e, P, L, task_id=1, workflow_id=1) == "DONE"
+    assert statuses(hr, e)[(1, 1)] == "DONE"
 
 
 def test_failure_message_is_the_exceptions_own_text(hr: ETLMonitorFramework):

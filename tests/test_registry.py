@@ -44,16 +44,19 @@ def process(monitor: ETLMonitorFramework) -> ETLMonitorFramework:
 
 @pytest.mark.parametrize("value", NASTY)
 def test_values_round_trip_exactly(process: ETLMonitorFramework, spark, value: str):
-    process.register_organisation("ORG1", name=value, description=value)
-    process.register_project("CORP", name=value, org_code="ORG1", description=value, owner=value)
+    process.register_organisation("ORG1", value, value)
+    process.register_project(
+        "CORP", project_name=value, organisation_code="ORG1", project_description=value, owner=value
+    )
     process.register_process("CORP", "HR_DAILY", name=value, description=value, owner=value)
     _task(
         process,
         task_name=value,
-        description=value,
-        file_mask=value.replace("{", "(").replace("}", ")"),
-        source_path=value,
-        target_path=value,
+        task_description=value,
+        file_name_mask=value.replace("{", "(").replace("}", ")"),
+        in_file_path=value,
+        out_file_path=value,
+        source_identifier=value,
     )
     process.register_parameter("CORP", "HR_DAILY", "LoadEmployees", "DELTA_DATE", description=value)
 
@@ -62,11 +65,12 @@ def test_values_round_trip_exactly(process: ETLMonitorFramework, spark, value: s
     proc = spark.table(process.table_name("ETLconfigProcess")).collect()[0]
     task = spark.table(process.table_name("ETLconfigTasks")).collect()[0]
     param = spark.table(process.table_name("ETLconfigParameters")).collect()[0]
-    assert (org.OrgName, org.Description) == (value, value)
-    assert (project.ProjectName, project.Description, project.Owner) == (value, value, value)
-    assert (proc.ProcessName, proc.Description, proc.Owner) == (value, value, value)
-    assert (task.TaskName, task.Description, task.SourcePath, task.TargetPath) == (value,) * 4
-    assert param.Description == value
+    assert (org.OrganisationName, org.OrganisationDescription) == (value, value)
+    assert (project.ProjectName, project.ProjectDescription, project.ProjectOwner) == (value,) * 3
+    assert (proc.ProcessName, proc.ProcessDescription, proc.ProcessOwner) == (value,) * 3
+    assert (task.TaskName, task.TaskDescription, task.InFilePath, task.OutFilePath) == (value,) * 4
+    assert task.SourceIdentifier == value
+    assert param.ParameterDescription == value
 
 
 def test_injection_value_changes_only_its_own_row(process: ETLMonitorFramework, spark):
@@ -87,7 +91,7 @@ def test_injection_value_changes_only_its_own_row(process: ETLMonitorFramework, 
     }
     assert after["FIN_MONTHLY"] == before["FIN_MONTHLY"]
     assert after["HR_DAILY"]["ProcessName"] == "HR' OR '1'='1"
-    assert after["HR_DAILY"]["Owner"] == "x'; DELETE FROM t; --"
+    assert after["HR_DAILY"]["ProcessOwner"] == "x'; DELETE FROM t; --"
     assert spark.table(process.table_name("ETLconfigTasks")).count() == 1
     # the same value as a code is refused outright
     with pytest.raises(InvalidArgumentError, match="process_load"):
@@ -125,7 +129,7 @@ def test_reregister_updates_in_place_and_keeps_created(
         45,
     )
     assert (row.CreatedOn, row.CreatedBy) == (first.CreatedOn, first.CreatedBy)
-    assert row.ModifiedBy == "someone-else" and row.ModifiedOn > first.ModifiedOn
+    assert row.LastUpdatedBy == "someone-else" and row.LastUpdatedOn > first.LastUpdatedOn
 
 
 def test_task_fields_stored(process: ETLMonitorFramework, spark):
@@ -133,8 +137,8 @@ def test_task_fields_stored(process: ETLMonitorFramework, spark):
         process,
         task_mandatory=True,
         load_frequency="M",
-        file_mask="emp_{yyyyMMdd}",
-        file_extension=".csv",
+        file_mask="emp_{yyyyMMdd}",  # this library's earlier argument names still work
+        file_extension="csv",
         source_path="/mnt/in",
         target_path="/mnt/out",
         sla_minutes=90,
@@ -142,28 +146,29 @@ def test_task_fields_stored(process: ETLMonitorFramework, spark):
         is_active=False,
     )
     row = spark.table(process.table_name("ETLconfigTasks")).collect()[0]
-    assert row.asDict() | {"CreatedOn": None, "ModifiedOn": None} == {
+    assert row.asDict() | {"CreatedOn": None, "LastUpdatedOn": None} == {
         "ProjectCode": "CORP",
         "ProcessLoad": "HR_DAILY",
         "TaskID": 1,
         "WorkFlowID": 1,
         "SequenceID": 2,
         "TaskName": "Load Employees",
+        "TaskDescription": None,
         "SourceType": "ADF_PIPELINE",
+        "SourceIdentifier": None,
         "SourceSystemCode": "LoadEmployees",
         "TaskMandatory": True,
         "IsActive": False,
         "LoadFrequency": "M",
-        "FileMask": "emp_{yyyyMMdd}",
-        "FileExtension": "csv",
-        "SourcePath": "/mnt/in",
-        "TargetPath": "/mnt/out",
+        "FileNameMask": "emp_{yyyyMMdd}",
+        "FileExtension": ".csv",  # with its dot, as databricks-etl-monitor stores it
+        "InFilePath": "/mnt/in",
+        "OutFilePath": "/mnt/out",
         "SLAMinutes": 90,
-        "Description": None,
         "CreatedOn": None,
         "CreatedBy": row.CreatedBy,
-        "ModifiedOn": None,
-        "ModifiedBy": row.CreatedBy,
+        "LastUpdatedOn": None,
+        "LastUpdatedBy": row.CreatedBy,
     }
 
 
@@ -200,8 +205,8 @@ def test_deactivate_and_reactivate(process: ETLMonitorFramework, spark):
 
 
 INVALID_CALLS = [
-    ("register_organisation", ("BAD CODE",), {}, "org_code"),
-    ("register_project", ("CORP",), {"org_code": "x'y"}, "org_code"),
+    ("register_organisation", ("BAD CODE",), {}, "organisation_code"),
+    ("register_project", ("CORP",), {"org_code": "x'y"}, "organisation_code"),
     ("register_project", ("CORP",), {"is_active": "yes"}, "is_active"),
     (
         "register_process",
@@ -252,7 +257,7 @@ INVALID_CALLS = [
         "register_task",
         ("CORP", "HR_DAILY"),
         {"task_id": 1, "workflow_id": 1, "sequence_id": 2, "file_mask": "a_{yyyyQQ}"},
-        "file_mask",
+        "file_name_mask",
     ),
     (
         "register_task",

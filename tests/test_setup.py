@@ -8,6 +8,7 @@ import pytest
 from chispa import assert_df_equality
 
 from etl_monitor import CatalogNotFoundError, ETLMonitorFramework, InvalidIdentifierError
+from etl_monitor.errors import SchemaConflictError
 from etl_monitor.runs.views import ALL_VIEWS
 from etl_monitor.schema.tables import ALL_TABLES, PROCESS, SEQUENCE_SEEDS
 from tests.helpers import Child, commit_count, snapshot
@@ -66,7 +67,7 @@ def test_edited_and_custom_stages_survive(monitor: ETLMonitorFramework, spark):
     monitor.register_sequence(10, "CUSTOM_EXPORT", "Export to partner")
     table = monitor.table_name("ETLconfigSequence")
     monitor.executor.execute(
-        f"UPDATE {table} SET Description = 'edited by ops' WHERE SequenceID = 3"
+        f"UPDATE {table} SET SequenceDescription = 'edited by ops' WHERE SequenceID = 3"
     )
     monitor.executor.execute(f"DELETE FROM {table} WHERE SequenceID = 5")
 
@@ -74,7 +75,7 @@ def test_edited_and_custom_stages_survive(monitor: ETLMonitorFramework, spark):
 
     rows = {r.SequenceID: r for r in spark.table(table).collect()}
     assert report.stages_seeded == [s[0] for s in SEQUENCE_SEEDS]  # 5 was missing
-    assert rows[3].Description == "edited by ops"
+    assert rows[3].SequenceDescription == "edited by ops"
     assert rows[10].SequenceCode == "CUSTOM_EXPORT" and rows[10].IsFrameworkManaged is False
     assert rows[5].SequenceCode == "PRE_PROCESS"
     assert sorted(rows) == [0, 1, 2, 3, 4, 5, 6, 10]
@@ -83,26 +84,38 @@ def test_edited_and_custom_stages_survive(monitor: ETLMonitorFramework, spark):
 def test_older_narrower_table_gains_columns(
     fresh: ETLMonitorFramework, spark, warehouse, engine, capture_statements
 ):
-    """A table made by an older version (fewer columns) is upgraded with its rows intact."""
+    """A table of this library's first schema (other column names, fewer columns) is upgraded
+    in place: new columns added, values copied from their earlier names, rows intact."""
     spark.sql(f"CREATE SCHEMA IF NOT EXISTS {fresh.catalog}.{fresh.schema}")
     location = Path(warehouse) / fresh.catalog / fresh.schema / PROCESS.name
-    old_columns = [
-        c for c in PROCESS.columns if c.name not in ("Owner", "LoadFrequency", "ModifiedBy")
-    ]
-    cols = ", ".join(c.ddl() for c in old_columns)
     spark.sql(
-        f"CREATE TABLE {fresh.catalog}.{fresh.schema}.{PROCESS.name} ({cols}) USING DELTA LOCATION '{location}'"
+        f"CREATE TABLE {fresh.catalog}.{fresh.schema}.{PROCESS.name} (ProjectCode STRING NOT NULL, "
+        "ProcessLoad STRING NOT NULL, ProcessName STRING, Description STRING, Owner STRING, "
+        "IsActive BOOLEAN, CreatedOn TIMESTAMP, CreatedBy STRING, ModifiedOn TIMESTAMP) "
+        f"USING DELTA LOCATION '{location}'"
     )
     spark.sql(
         f"INSERT INTO {fresh.catalog}.{fresh.schema}.{PROCESS.name} "
-        "VALUES ('OLD', 'LEGACY', 'Legacy load', 'kept', true, "
+        "VALUES ('OLD', 'LEGACY', 'Legacy load', 'kept', 'ops team', true, "
         "TIMESTAMP'2025-01-01 00:00:00', 'old-user', TIMESTAMP'2025-01-02 00:00:00')"
     )
 
     seen = len(capture_statements)
     report = fresh.setup()
 
-    assert sorted(report.columns_added[PROCESS.name]) == ["LoadFrequency", "ModifiedBy", "Owner"]
+    added = [
+        "LastUpdatedBy",
+        "LastUpdatedOn",
+        "LoadFrequency",
+        "ProcessDescription",
+        "ProcessOwner",
+    ]
+    assert sorted(report.columns_added[PROCESS.name]) == added
+    assert sorted(report.columns_copied[PROCESS.name]) == [
+        "Description -> ProcessDescription",
+        "ModifiedOn -> LastUpdatedOn",
+        "Owner -> ProcessOwner",
+    ]
     issued = [s for s in capture_statements[seen:] if s.table or "ALTER TABLE" in s.text]
     alters = [s.text for s in issued if s.text.startswith("ALTER TABLE")]
     if engine.alter_add_columns:  # Delta: DDL, recorded in the table's history
@@ -112,20 +125,22 @@ def test_older_narrower_table_gains_columns(
     else:  # Sail: an empty append with mergeSchema
         assert alters == [] and any(s.kind == "schema-merge" for s in issued)
     df = spark.table(fresh.table_name(PROCESS.name))
-    assert set(df.columns) == set(PROCESS.column_names)
+    assert set(df.columns) >= set(PROCESS.column_names)  # the earlier columns stay, unused
     (row,) = df.collect()
-    assert (row.ProjectCode, row.ProcessLoad, row.ProcessName, row.Description) == (
+    assert (row.ProjectCode, row.ProcessLoad, row.ProcessName, row.ProcessDescription) == (
         "OLD",
         "LEGACY",
         "Legacy load",
         "kept",
     )
-    assert row.CreatedBy == "old-user" and row.Owner is None and row.LoadFrequency is None
+    assert (row.ProcessOwner, row.LoadFrequency) == ("ops team", None)
+    assert row.LastUpdatedOn is not None and (row.Description, row.ModifiedOn) == (None, None)
     # and the upgraded table takes new registrations with every column
     fresh.register_process("OLD", "LEGACY", name="Legacy load", owner="ops", load_frequency="M")
     (row,) = spark.table(fresh.table_name(PROCESS.name)).collect()
-    assert (row.Owner, row.LoadFrequency, row.CreatedBy) == ("ops", "M", "old-user")
-    assert fresh.setup().columns_added == {}
+    assert (row.ProcessOwner, row.LoadFrequency, row.CreatedBy) == ("ops", "M", "old-user")
+    again = fresh.setup()
+    assert (again.columns_added, again.columns_copied) == ({}, {})
 
 
 def test_unknown_catalog_raises_before_creating_anything(spark, catalog, schema_name, warehouse):
@@ -175,3 +190,32 @@ result({"before": before, "after": after, "created": report.tables_created,
         "stages": [],
         "views": [v.name for v in ALL_VIEWS],
     }
+
+
+def test_a_schema_of_someone_elses_tables_is_refused_before_any_write(
+    fresh: ETLMonitorFramework, spark, capture_statements
+):
+    """Tables under the framework's names that neither this library nor databricks-etl-monitor
+    made: setup() raises, naming them, and writes nothing."""
+    spark.sql(f"CREATE SCHEMA IF NOT EXISTS {fresh.catalog}.{fresh.schema}")
+    fresh.executor.execute(
+        f"CREATE TABLE {fresh.table_name('ETLconfigTasks')} (id INT, payload STRING) USING DELTA",
+        kind="ddl",
+    )
+    fresh.executor.execute(
+        f"CREATE TABLE {fresh.table_name('ETLProcessingSteps')} (step STRING) USING DELTA",
+        kind="ddl",
+    )
+    seen = len(capture_statements)
+    with pytest.raises(
+        SchemaConflictError,
+        match=r"ETLconfigTasks.*ETLProcessingSteps|ETLProcessingSteps.*ETLconfigTasks",
+    ):
+        fresh.setup()
+    writes = [s for s in capture_statements[seen:] if s.kind not in ("query", "meta")]
+    assert [s.text.split()[0] for s in writes] == ["CREATE"]  # CREATE SCHEMA IF NOT EXISTS only
+    tables = {
+        r.tableName.lower()
+        for r in spark.sql(f"SHOW TABLES IN {fresh.catalog}.{fresh.schema}").collect()
+    }
+    assert tables == {"etlconfigtasks", "etlprocessingsteps"}

@@ -113,7 +113,7 @@ def test_adf_lookups_run_against_the_engine(monitor):
         sqlfiles.statements(files["adf/lookup_pending_tasks.sql"])[0],
         {**key, "execution_id": e, "sequence_id": 2},
     )
-    assert [(r.TaskID, r.FileName, r.ParameterName) for r in pending] == [
+    assert [(r.TaskID, r.FullFileName, r.WatermarkName) for r in pending] == [
         (2, "load2_20260409.csv", "W2"),
         (3, "load3_20260409.csv", "W3"),
     ]

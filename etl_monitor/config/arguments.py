@@ -66,6 +66,7 @@ HINTS: dict[str, str] = {
     "value_int": f"an integer from {BIGINT_MIN} to {BIGINT_MAX}, or None",
     "value_datetime": "a datetime, a date or an ISO-8601 string, or None",
     "value_bit": "True, False or None",
+    "value": "True or False",
 }
 
 

@@ -13,11 +13,11 @@ Example::
 
     version: 1
     organisations:
-      - org_code: ACME
-        name: Acme Ltd
+      - organisation_code: ACME
+        organisation_name: Acme Ltd
     projects:
       - project_code: CORP
-        org_code: ACME
+        organisation_code: ACME
     sequences:
       - sequence_id: 10
         sequence_code: LOAD_EXTRA
@@ -33,7 +33,8 @@ Example::
             parameter_type: DELTA_DATE
             value_datetime: '2026-01-01T00:00:00+00:00'
 
-A process entry with ``external: true`` and only its key manages the tasks and
+Keys are the arguments of the matching ``register_*`` call; earlier names (``org_code``,
+``file_mask``, ...) are still read. A process entry with ``external: true`` and only its key manages the tasks and
 parameters of a process registered elsewhere; the process itself is left alone.
 """
 

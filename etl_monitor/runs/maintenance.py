@@ -131,7 +131,7 @@ def archive(ctx: Context, cutoff: date) -> int:
             "  LEFT ANTI JOIN (\n"
             "    SELECT DISTINCT o.ExecutionID, o.ProjectCode, o.ProcessLoad\n"
             f"    FROM {ctx.name('ETLProcessingSteps')} o CROSS JOIN {limit} oc\n"
-            f"    WHERE o.ProcessingDate < oc.cutoff AND o.StatusCode IN {sql_in(OPEN)}\n"
+            f"    WHERE o.ProcessingDate < oc.cutoff AND o.Status IN {sql_in(OPEN)}\n"
             "  ) still_open ON still_open.ExecutionID = e.ExecutionID\n"
             "    AND still_open.ProjectCode = e.ProjectCode AND still_open.ProcessLoad = e.ProcessLoad\n"
             "  WHERE e.EventType = 'STEP' AND e.ProcessingDate < c.cutoff\n"

@@ -95,8 +95,11 @@ def inspect_schema(ctx: Context, existing: set[str]) -> bool:
     """
     peer = False
     problems = []
+    # With the event log present, ETLProcessingSteps is our view: the peer's table is
+    # renamed before the event log is created.
+    ours = EVENTS.name.lower() in existing
     for table in (*ALL_TABLES, _PEER_STEPS):
-        if table.name.lower() not in existing:
+        if table.name.lower() not in existing or (ours and table is _PEER_STEPS):
             continue
         have = _columns(ctx, table.name)
         if _is_peer(table.name, have):

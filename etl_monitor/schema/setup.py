@@ -94,33 +94,35 @@ def _add_missing_columns(ctx: Context, table: Table, report: SetupReport) -> Non
             ctx.executor.merge_schema(ctx.name(table), table.spark_schema())
         report.columns_added[table.name] = [c.name for c in missing]
         log.info("added columns %s to %s", report.columns_added[table.name], ctx.name(table))
-    _copy_former_columns(ctx, table, present, report)
     _relax_not_null(ctx, table, fields, report)
+    _copy_former_columns(ctx, table, fields, report)
 
 
-def _copy_former_columns(
-    ctx: Context, table: Table, present: set[str], report: SetupReport
-) -> None:
-    """Fill renamed columns from their earlier names (rows of an older schema of this library).
+def _copy_former_columns(ctx: Context, table: Table, fields: list, report: SetupReport) -> None:
+    """Move values from earlier column names (an older schema of this library) to today's.
 
-    Checked before written, and only NULLs are filled: a rerun after a crash finishes the
-    copy, and a schema already copied costs one query.
+    One UPDATE sets each new column from the old one and empties the old one where it
+    may be NULL, so it is one commit, a rerun after a crash finishes it, and a schema
+    already moved costs one query. Old NOT NULL columns (keys) keep their values.
     """
+    present = {f.name.lower(): f for f in fields}
     renamed = [c for c in table.columns if c.formerly and c.formerly.lower() in present]
     if not renamed:
         return
+    old = {c.name: quote(c.formerly) for c in renamed}  # type: ignore[arg-type]
     pending = " OR ".join(
-        f"({quote(c.name)} IS NULL AND {quote(c.formerly)} IS NOT NULL)"  # type: ignore[arg-type]
-        for c in renamed
+        f"({quote(c.name)} IS NULL AND {old[c.name]} IS NOT NULL)" for c in renamed
     )
     name = ctx.name(table)
     if not ctx.executor.query(f"SELECT COUNT(*) AS n FROM {name} WHERE {pending}")[0]["n"]:
         return
-    sets = ", ".join(
-        f"{quote(c.name)} = COALESCE({quote(c.name)}, {quote(c.formerly)})"  # type: ignore[arg-type]
+    sets = [f"{quote(c.name)} = COALESCE({quote(c.name)}, {old[c.name]})" for c in renamed]
+    sets += [
+        f"{old[c.name]} = NULL"
         for c in renamed
-    )
-    ctx.executor.execute(f"UPDATE {name} SET {sets} WHERE {pending}")
+        if present[c.formerly.lower()].nullable  # type: ignore[union-attr]
+    ]
+    ctx.executor.execute(f"UPDATE {name} SET {', '.join(sets)} WHERE {pending}")
     report.columns_copied[table.name] = [f"{c.formerly} -> {c.name}" for c in renamed]
     log.info("copied %s in %s", report.columns_copied[table.name], name)
 

@@ -2,14 +2,14 @@
 -- Rendered for catalog `main`, schema `etl`, engine databricks, from the definitions setup() uses.
 MERGE INTO `main`.`etl`.`ETLconfigSequence` AS t
 USING (SELECT * FROM VALUES
-  (0, 'LOAD_GO', 'Initiating ETL Processing - overall run marker'),
-  (1, 'LOAD_DB_CONFIG', 'Load Configuration Data from source'),
-  (2, 'LOAD_DB_TRAN', 'Load Transactional Data from source (staging)'),
-  (3, 'LOAD_DIM', 'Process Master Data - validate staged dimensions'),
-  (4, 'LOAD_TRAN', 'Process Transactional Data - validate staged transactions'),
-  (5, 'PRE_PROCESS', 'Functional Logic - business logic and derivations'),
-  (6, 'PROCESS_DATA', 'Core Data Transformation - output / data mart tables')
-  AS s(SequenceID, SequenceCode, Description)) AS s
+  (0, 'LOAD_GO', 'Initiating ETL Processing', 'Overall run marker: the initiation task.'),
+  (1, 'LOAD_DB_CONFIG', 'Load Configuration Data', 'Load configuration data from source.'),
+  (2, 'LOAD_DB_TRAN', 'Load Transactional Data', 'Load transactional data to staging.'),
+  (3, 'LOAD_DIM', 'Process Master Data', 'Validate and process staged dimensions.'),
+  (4, 'LOAD_TRAN', 'Process Transactional Data', 'Validate and process staged transactions.'),
+  (5, 'PRE_PROCESS', 'Functional Logic', 'Business logic and derivations.'),
+  (6, 'PROCESS_DATA', 'Core Data Transformation', 'Output and data mart tables.')
+  AS s(SequenceID, SequenceCode, SequenceName, SequenceDescription)) AS s
 ON t.SequenceID = s.SequenceID
-WHEN NOT MATCHED THEN INSERT (`SequenceID`, `SequenceCode`, `Description`, `IsFrameworkManaged`, `CreatedOn`, `CreatedBy`, `ModifiedOn`, `ModifiedBy`)
-VALUES (s.SequenceID, s.SequenceCode, s.Description, true, current_timestamp(), 'setup', current_timestamp(), 'setup');
+WHEN NOT MATCHED THEN INSERT (`SequenceID`, `SequenceCode`, `SequenceName`, `SequenceDescription`, `SortOrder`, `IsActive`, `IsFrameworkManaged`, `CreatedOn`, `CreatedBy`, `LastUpdatedOn`, `LastUpdatedBy`)
+VALUES (s.SequenceID, s.SequenceCode, s.SequenceName, s.SequenceDescription, s.SequenceID, true, true, current_timestamp(), 'setup', current_timestamp(), 'setup');

@@ -3,64 +3,67 @@
 CREATE SCHEMA IF NOT EXISTS `main`.`etl`;
 -- ddl/tables/ETLOrganisation.sql
 CREATE TABLE IF NOT EXISTS `main`.`etl`.`ETLOrganisation` (
-  `OrgCode` STRING NOT NULL COMMENT 'Organisation code.',
-  `OrgName` STRING COMMENT 'Display name.',
-  `Description` STRING COMMENT 'Free text.',
+  `OrganisationCode` STRING NOT NULL COMMENT 'Organisation code, e.g. CORP.',
+  `OrganisationName` STRING COMMENT 'Display name.',
+  `OrganisationDescription` STRING COMMENT 'Free text.',
   `IsActive` BOOLEAN COMMENT 'False when the row is switched off.',
   `CreatedOn` TIMESTAMP COMMENT 'When the row was first registered (UTC).',
   `CreatedBy` STRING COMMENT 'Who first registered the row.',
-  `ModifiedOn` TIMESTAMP COMMENT 'When the row last changed (UTC).',
-  `ModifiedBy` STRING COMMENT 'Who last changed the row.'
+  `LastUpdatedOn` TIMESTAMP COMMENT 'When the row last changed (UTC).',
+  `LastUpdatedBy` STRING COMMENT 'Who last changed the row.'
 ) USING DELTA
 COMMENT 'Organisations that own projects. USER-MANAGED through register_organisation().'
-TBLPROPERTIES ('etl_monitor.schema_version' = '1');
+TBLPROPERTIES ('etl_monitor.schema_version' = '2');
 
 -- ddl/tables/ETLconfigProject.sql
 CREATE TABLE IF NOT EXISTS `main`.`etl`.`ETLconfigProject` (
   `ProjectCode` STRING NOT NULL COMMENT 'Project code, e.g. CORP.',
-  `OrgCode` STRING COMMENT 'Owning organisation (ETLOrganisation.OrgCode).',
+  `OrganisationCode` STRING COMMENT 'Owning organisation (ETLOrganisation.OrganisationCode).',
   `ProjectName` STRING COMMENT 'Display name.',
-  `Description` STRING COMMENT 'Free text.',
-  `Owner` STRING COMMENT 'Team or person accountable.',
+  `ProjectDescription` STRING COMMENT 'Free text.',
+  `ProjectOwner` STRING COMMENT 'Team or person accountable.',
   `IsActive` BOOLEAN COMMENT 'False when the row is switched off.',
   `CreatedOn` TIMESTAMP COMMENT 'When the row was first registered (UTC).',
   `CreatedBy` STRING COMMENT 'Who first registered the row.',
-  `ModifiedOn` TIMESTAMP COMMENT 'When the row last changed (UTC).',
-  `ModifiedBy` STRING COMMENT 'Who last changed the row.'
+  `LastUpdatedOn` TIMESTAMP COMMENT 'When the row last changed (UTC).',
+  `LastUpdatedBy` STRING COMMENT 'Who last changed the row.'
 ) USING DELTA
 COMMENT 'Projects grouping processes. USER-MANAGED through register_project().'
-TBLPROPERTIES ('etl_monitor.schema_version' = '1');
+TBLPROPERTIES ('etl_monitor.schema_version' = '2');
 
 -- ddl/tables/ETLconfigSequence.sql
 CREATE TABLE IF NOT EXISTS `main`.`etl`.`ETLconfigSequence` (
   `SequenceID` INT NOT NULL COMMENT 'Stage number; stages run in ascending order.',
   `SequenceCode` STRING COMMENT 'Stage code, e.g. LOAD_DIM.',
-  `Description` STRING COMMENT 'What the stage does.',
+  `SequenceName` STRING COMMENT 'Display name of the stage.',
+  `SequenceDescription` STRING COMMENT 'What the stage does.',
+  `SortOrder` INT COMMENT 'Display order on dashboards (the SequenceID by default).',
+  `IsActive` BOOLEAN COMMENT 'False when the row is switched off.',
   `IsFrameworkManaged` BOOLEAN COMMENT 'True for the seven stages seeded by setup().',
   `CreatedOn` TIMESTAMP COMMENT 'When the row was first registered (UTC).',
   `CreatedBy` STRING COMMENT 'Who first registered the row.',
-  `ModifiedOn` TIMESTAMP COMMENT 'When the row last changed (UTC).',
-  `ModifiedBy` STRING COMMENT 'Who last changed the row.'
+  `LastUpdatedOn` TIMESTAMP COMMENT 'When the row last changed (UTC).',
+  `LastUpdatedBy` STRING COMMENT 'Who last changed the row.'
 ) USING DELTA
 COMMENT 'Workflow stages; tasks sharing a SequenceID run in parallel. FRAMEWORK-MANAGED rows 0-6, custom stages use SequenceID >= 10.'
-TBLPROPERTIES ('etl_monitor.schema_version' = '1');
+TBLPROPERTIES ('etl_monitor.schema_version' = '2');
 
 -- ddl/tables/ETLconfigProcess.sql
 CREATE TABLE IF NOT EXISTS `main`.`etl`.`ETLconfigProcess` (
   `ProjectCode` STRING NOT NULL COMMENT 'Project code, e.g. CORP.',
   `ProcessLoad` STRING NOT NULL COMMENT 'Process code within the project, e.g. HR_DAILY.',
   `ProcessName` STRING COMMENT 'Display name.',
-  `Description` STRING COMMENT 'Free text.',
-  `Owner` STRING COMMENT 'Team or person accountable.',
+  `ProcessDescription` STRING COMMENT 'Free text.',
+  `ProcessOwner` STRING COMMENT 'Team or person accountable.',
   `LoadFrequency` STRING COMMENT 'D daily, W weekly, M monthly, Y yearly, A ad hoc (every run).',
   `IsActive` BOOLEAN COMMENT 'False when the row is switched off.',
   `CreatedOn` TIMESTAMP COMMENT 'When the row was first registered (UTC).',
   `CreatedBy` STRING COMMENT 'Who first registered the row.',
-  `ModifiedOn` TIMESTAMP COMMENT 'When the row last changed (UTC).',
-  `ModifiedBy` STRING COMMENT 'Who last changed the row.'
+  `LastUpdatedOn` TIMESTAMP COMMENT 'When the row last changed (UTC).',
+  `LastUpdatedBy` STRING COMMENT 'Who last changed the row.'
 ) USING DELTA
 COMMENT 'Domain process registry: one row per ProjectCode / ProcessLoad. USER-MANAGED through register_process().'
-TBLPROPERTIES ('etl_monitor.schema_version' = '1');
+TBLPROPERTIES ('etl_monitor.schema_version' = '2');
 
 -- ddl/tables/ETLconfigTasks.sql
 CREATE TABLE IF NOT EXISTS `main`.`etl`.`ETLconfigTasks` (
@@ -70,24 +73,25 @@ CREATE TABLE IF NOT EXISTS `main`.`etl`.`ETLconfigTasks` (
   `WorkFlowID` INT NOT NULL COMMENT 'Workflow pass: 0 initiation, 1 main load, N the Nth pass.',
   `SequenceID` INT NOT NULL COMMENT 'Stage (ETLconfigSequence.SequenceID); same stage runs in parallel.',
   `TaskName` STRING COMMENT 'Display name.',
+  `TaskDescription` STRING COMMENT 'Free text.',
   `SourceType` STRING COMMENT 'ADF_PIPELINE, DBX_NOTEBOOK, DBX_JOB or DATAFLOW.',
+  `SourceIdentifier` STRING COMMENT 'What runs the task: ADF pipeline name, Databricks job id or notebook path.',
   `SourceSystemCode` STRING COMMENT 'Code of the source object; also the default watermark name.',
   `TaskMandatory` BOOLEAN COMMENT 'A failed mandatory task blocks later stages.',
   `IsActive` BOOLEAN COMMENT 'False when the row is switched off.',
   `LoadFrequency` STRING COMMENT 'D daily, W weekly (ISO week), M monthly, Y yearly, A every run.',
-  `FileMask` STRING COMMENT 'File name pattern with date tokens, e.g. employees_{yyyyMMdd}.',
-  `FileExtension` STRING COMMENT 'File extension without the dot, e.g. csv.',
-  `SourcePath` STRING COMMENT 'Where the task reads its input.',
-  `TargetPath` STRING COMMENT 'Where the task writes its output.',
+  `FileNameMask` STRING COMMENT 'Input file name: with date tokens (employees_{yyyyMMdd}), or a base name that gets _yyyyMMdd, _yyyyMM or _yyyy by LoadFrequency D, M or Y.',
+  `FileExtension` STRING COMMENT 'File extension with its dot, e.g. .csv.',
+  `InFilePath` STRING COMMENT 'Where the task reads its input.',
+  `OutFilePath` STRING COMMENT 'Where the task writes its output.',
   `SLAMinutes` INT COMMENT 'Expected maximum duration in minutes; NULL for none.',
-  `Description` STRING COMMENT 'Free text.',
   `CreatedOn` TIMESTAMP COMMENT 'When the row was first registered (UTC).',
   `CreatedBy` STRING COMMENT 'Who first registered the row.',
-  `ModifiedOn` TIMESTAMP COMMENT 'When the row last changed (UTC).',
-  `ModifiedBy` STRING COMMENT 'Who last changed the row.'
+  `LastUpdatedOn` TIMESTAMP COMMENT 'When the row last changed (UTC).',
+  `LastUpdatedBy` STRING COMMENT 'Who last changed the row.'
 ) USING DELTA
 COMMENT 'Task catalogue: what runs, in which workflow pass and stage, how often. USER-MANAGED through register_task().'
-TBLPROPERTIES ('etl_monitor.schema_version' = '1');
+TBLPROPERTIES ('etl_monitor.schema_version' = '2');
 
 -- ddl/tables/ETLconfigParameters.sql
 CREATE TABLE IF NOT EXISTS `main`.`etl`.`ETLconfigParameters` (
@@ -98,15 +102,15 @@ CREATE TABLE IF NOT EXISTS `main`.`etl`.`ETLconfigParameters` (
   `ValueDateTime` TIMESTAMP COMMENT 'Value of DELTA_DATE and SYSTEM parameters (UTC).',
   `ValueINT` BIGINT COMMENT 'Value of DELTA_ID parameters.',
   `ValueBIT` BOOLEAN COMMENT 'Value of FLAG parameters.',
-  `Description` STRING COMMENT 'Free text.',
+  `ParameterDescription` STRING COMMENT 'Free text.',
   `IsActive` BOOLEAN COMMENT 'False when the row is switched off.',
   `CreatedOn` TIMESTAMP COMMENT 'When the row was first registered (UTC).',
   `CreatedBy` STRING COMMENT 'Who first registered the row.',
-  `ModifiedOn` TIMESTAMP COMMENT 'When the row last changed (UTC).',
-  `ModifiedBy` STRING COMMENT 'Who last changed the row.'
+  `LastUpdatedOn` TIMESTAMP COMMENT 'When the row last changed (UTC).',
+  `LastUpdatedBy` STRING COMMENT 'Who last changed the row.'
 ) USING DELTA
 COMMENT 'Watermarks and flags per process, with their registered values. USER-MANAGED through register_parameter(); run-time changes are events in ETLProcessingEvents.'
-TBLPROPERTIES ('etl_monitor.schema_version' = '1');
+TBLPROPERTIES ('etl_monitor.schema_version' = '2');
 
 -- ddl/tables/ETLsysLogs.sql
 CREATE TABLE IF NOT EXISTS `main`.`etl`.`ETLsysLogs` (
@@ -124,11 +128,17 @@ CREATE TABLE IF NOT EXISTS `main`.`etl`.`ETLsysLogs` (
   `LogCode` STRING COMMENT 'Error or event code.',
   `LogMessage` STRING COMMENT 'Message, verbatim.',
   `Payload` STRING COMMENT 'The raw receipt (usually JSON), verbatim.',
-  `CreatedBy` STRING COMMENT 'Who wrote the receipt.'
+  `CreatedBy` STRING COMMENT 'Who wrote the receipt.',
+  `ProcessingDate` DATE COMMENT 'Business date of the run, when known.',
+  `CorrelationID` STRING COMMENT 'ADF correlation id tying a pipeline\'s activities.',
+  `PipelineName` STRING COMMENT 'ADF pipeline or Databricks job name.',
+  `ActivityName` STRING COMMENT 'ADF activity or Databricks task name.',
+  `OperationName` STRING COMMENT 'What was logged, e.g. PipelineRun or ActivityRun.',
+  `Level` INT COMMENT '0 DEBUG, 1 INFO, 2 WARN, 3 ERROR.'
 ) USING DELTA
 CLUSTER BY (`LogTime`)
 COMMENT 'Raw run receipts from ADF, Databricks jobs and notebooks. APPEND-ONLY.'
-TBLPROPERTIES ('etl_monitor.schema_version' = '1', 'delta.appendOnly' = 'true');
+TBLPROPERTIES ('etl_monitor.schema_version' = '2', 'delta.appendOnly' = 'true');
 
 -- ddl/tables/ETLProcessingEvents.sql
 CREATE TABLE IF NOT EXISTS `main`.`etl`.`ETLProcessingEvents` (
@@ -143,6 +153,7 @@ CREATE TABLE IF NOT EXISTS `main`.`etl`.`ETLProcessingEvents` (
   `SequenceID` INT COMMENT 'Stage, as configured when the step was queued.',
   `ProcessingDate` DATE COMMENT 'Business date the execution processes.',
   `AttemptNo` INT COMMENT '1 for the first attempt at a task for a date, +1 per retry.',
+  `Attempts` INT COMMENT 'The execution\'s retry counter for its process and date: 0 for the first execution, +1 for each later one (as databricks-etl-monitor counts it).',
   `StatusCode` STRING COMMENT 'Step status after this event: NQUE, RQUE, RUNNING, DONE, FAIL, SKIPPED, CANCELLED.',
   `PreviousStatus` STRING COMMENT 'Step status before this event.',
   `TaskName` STRING COMMENT 'Snapshot of the task\'s name when queued.',
@@ -175,7 +186,7 @@ CREATE TABLE IF NOT EXISTS `main`.`etl`.`ETLProcessingEvents` (
 ) USING DELTA
 CLUSTER BY (`ProcessingDate`, `ProjectCode`, `ProcessLoad`, `ExecutionID`)
 COMMENT 'Run-time log: every step status change and watermark change is one appended row; ETLProcessingSteps is derived from it. Only maintain() removes rows, after copying them to ETLProcessingEventsArchive.'
-TBLPROPERTIES ('etl_monitor.schema_version' = '1');
+TBLPROPERTIES ('etl_monitor.schema_version' = '2');
 
 -- ddl/tables/ETLProcessingEventsArchive.sql
 CREATE TABLE IF NOT EXISTS `main`.`etl`.`ETLProcessingEventsArchive` (
@@ -190,6 +201,7 @@ CREATE TABLE IF NOT EXISTS `main`.`etl`.`ETLProcessingEventsArchive` (
   `SequenceID` INT COMMENT 'Stage, as configured when the step was queued.',
   `ProcessingDate` DATE COMMENT 'Business date the execution processes.',
   `AttemptNo` INT COMMENT '1 for the first attempt at a task for a date, +1 per retry.',
+  `Attempts` INT COMMENT 'The execution\'s retry counter for its process and date: 0 for the first execution, +1 for each later one (as databricks-etl-monitor counts it).',
   `StatusCode` STRING COMMENT 'Step status after this event: NQUE, RQUE, RUNNING, DONE, FAIL, SKIPPED, CANCELLED.',
   `PreviousStatus` STRING COMMENT 'Step status before this event.',
   `TaskName` STRING COMMENT 'Snapshot of the task\'s name when queued.',
@@ -222,7 +234,7 @@ CREATE TABLE IF NOT EXISTS `main`.`etl`.`ETLProcessingEventsArchive` (
 ) USING DELTA
 CLUSTER BY (`ProcessingDate`, `ProjectCode`, `ProcessLoad`, `ExecutionID`)
 COMMENT 'Events older than the retention that maintain(archive_after_days=N) moved out of ETLProcessingEvents; the views read both. Same columns.'
-TBLPROPERTIES ('etl_monitor.schema_version' = '1');
+TBLPROPERTIES ('etl_monitor.schema_version' = '2');
 
 -- ddl/tables/ETLmonitorGroups.sql
 CREATE TABLE IF NOT EXISTS `main`.`etl`.`ETLmonitorGroups` (
@@ -234,11 +246,11 @@ CREATE TABLE IF NOT EXISTS `main`.`etl`.`ETLmonitorGroups` (
   `IsActive` BOOLEAN COMMENT 'False when the group is switched off.',
   `CreatedOn` TIMESTAMP COMMENT 'When the row was first registered (UTC).',
   `CreatedBy` STRING COMMENT 'Who first registered the row.',
-  `ModifiedOn` TIMESTAMP COMMENT 'When the row last changed (UTC).',
-  `ModifiedBy` STRING COMMENT 'Who last changed the row.'
+  `LastUpdatedOn` TIMESTAMP COMMENT 'When the row last changed (UTC).',
+  `LastUpdatedBy` STRING COMMENT 'Who last changed the row.'
 ) USING DELTA
 COMMENT 'Monitor groups: notification addresses, drift threshold and owner. USER-MANAGED through register_group().'
-TBLPROPERTIES ('etl_monitor.schema_version' = '1');
+TBLPROPERTIES ('etl_monitor.schema_version' = '2');
 
 -- ddl/tables/ETLmonitorTables.sql
 CREATE TABLE IF NOT EXISTS `main`.`etl`.`ETLmonitorTables` (
@@ -263,11 +275,11 @@ CREATE TABLE IF NOT EXISTS `main`.`etl`.`ETLmonitorTables` (
   `IsActive` BOOLEAN COMMENT 'False: the monitor is reported (and deleted only when asked).',
   `CreatedOn` TIMESTAMP COMMENT 'When the row was first registered (UTC).',
   `CreatedBy` STRING COMMENT 'Who first registered the row.',
-  `ModifiedOn` TIMESTAMP COMMENT 'When the row last changed (UTC).',
-  `ModifiedBy` STRING COMMENT 'Who last changed the row.'
+  `LastUpdatedOn` TIMESTAMP COMMENT 'When the row last changed (UTC).',
+  `LastUpdatedBy` STRING COMMENT 'Who last changed the row.'
 ) USING DELTA
 COMMENT 'Tables to monitor with Databricks data profiling, one row each. USER-MANAGED through register_table().'
-TBLPROPERTIES ('etl_monitor.schema_version' = '1');
+TBLPROPERTIES ('etl_monitor.schema_version' = '2');
 
 -- ddl/tables/ETLmonitorLog.sql
 CREATE TABLE IF NOT EXISTS `main`.`etl`.`ETLmonitorLog` (
@@ -290,16 +302,16 @@ CREATE TABLE IF NOT EXISTS `main`.`etl`.`ETLmonitorLog` (
   `CreatedBy` STRING COMMENT 'Who ran the action.'
 ) USING DELTA
 COMMENT 'Append-only provisioning log: one row per action on a monitor, with the monitor\'s state after it. APPEND-ONLY.'
-TBLPROPERTIES ('etl_monitor.schema_version' = '1', 'delta.appendOnly' = 'true');
+TBLPROPERTIES ('etl_monitor.schema_version' = '2', 'delta.appendOnly' = 'true');
 
 -- ddl/views/ETLProcessingSteps.sql
 CREATE OR REPLACE VIEW `main`.`etl`.`ETLProcessingSteps`
 COMMENT 'Current state of every step: its STEP event with the highest Seq per ExecutionID / ProjectCode / ProcessLoad / ProcessingDate / TaskID / WorkFlowID.'
 AS
 WITH events AS (
-  SELECT EventID, EventTime, EventType, ExecutionID, ProjectCode, ProcessLoad, TaskID, WorkFlowID, SequenceID, ProcessingDate, AttemptNo, StatusCode, PreviousStatus, TaskName, SourceType, SourceSystemCode, TaskMandatory, LoadFrequency, FileName, SourcePath, TargetPath, SLAMinutes, StartTime, EndTime, LogMessage, LogType, LogCode, ExceptionType, StackTrace, SourceRunID, JobRunID, ClusterID, ParameterName, ParameterType, ValueDateTime, ValueINT, ValueBIT, Reason, CreatedBy, Seq FROM `main`.`etl`.`ETLProcessingEvents` WHERE EventType = 'STEP'
+  SELECT EventID, EventTime, EventType, ExecutionID, ProjectCode, ProcessLoad, TaskID, WorkFlowID, SequenceID, ProcessingDate, AttemptNo, Attempts, StatusCode, PreviousStatus, TaskName, SourceType, SourceSystemCode, TaskMandatory, LoadFrequency, FileName, SourcePath, TargetPath, SLAMinutes, StartTime, EndTime, LogMessage, LogType, LogCode, ExceptionType, StackTrace, SourceRunID, JobRunID, ClusterID, ParameterName, ParameterType, ValueDateTime, ValueINT, ValueBIT, Reason, CreatedBy, Seq FROM `main`.`etl`.`ETLProcessingEvents` WHERE EventType = 'STEP'
   UNION ALL
-  SELECT EventID, EventTime, EventType, ExecutionID, ProjectCode, ProcessLoad, TaskID, WorkFlowID, SequenceID, ProcessingDate, AttemptNo, StatusCode, PreviousStatus, TaskName, SourceType, SourceSystemCode, TaskMandatory, LoadFrequency, FileName, SourcePath, TargetPath, SLAMinutes, StartTime, EndTime, LogMessage, LogType, LogCode, ExceptionType, StackTrace, SourceRunID, JobRunID, ClusterID, ParameterName, ParameterType, ValueDateTime, ValueINT, ValueBIT, Reason, CreatedBy, Seq FROM `main`.`etl`.`ETLProcessingEventsArchive` WHERE EventType = 'STEP'
+  SELECT EventID, EventTime, EventType, ExecutionID, ProjectCode, ProcessLoad, TaskID, WorkFlowID, SequenceID, ProcessingDate, AttemptNo, Attempts, StatusCode, PreviousStatus, TaskName, SourceType, SourceSystemCode, TaskMandatory, LoadFrequency, FileName, SourcePath, TargetPath, SLAMinutes, StartTime, EndTime, LogMessage, LogType, LogCode, ExceptionType, StackTrace, SourceRunID, JobRunID, ClusterID, ParameterName, ParameterType, ValueDateTime, ValueINT, ValueBIT, Reason, CreatedBy, Seq FROM `main`.`etl`.`ETLProcessingEventsArchive` WHERE EventType = 'STEP'
 ), ranked AS (
   SELECT e.*,
     ROW_NUMBER() OVER (PARTITION BY e.ExecutionID, e.ProjectCode, e.ProcessLoad, e.ProcessingDate, e.TaskID, e.WorkFlowID ORDER BY COALESCE(e.Seq, 0) DESC, CASE WHEN e.Seq IS NULL THEN e.EventTime END DESC, e.EventID DESC) AS state_rank,
@@ -315,15 +327,16 @@ SELECT
   r.SequenceID,
   r.ProcessingDate,
   r.AttemptNo,
-  r.StatusCode,
+  COALESCE(r.Attempts, r.AttemptNo - 1) AS Attempts,
+  r.StatusCode AS Status,
   r.TaskName,
   r.SourceType,
   r.SourceSystemCode,
   r.TaskMandatory,
   r.LoadFrequency,
-  r.FileName,
-  r.SourcePath,
-  r.TargetPath,
+  r.FileName AS FullFileName,
+  r.SourcePath AS InFilePath,
+  r.TargetPath AS OutFilePath,
   r.SLAMinutes,
   r.StartTime,
   r.EndTime,
@@ -335,12 +348,15 @@ SELECT
   r.SourceRunID,
   r.JobRunID,
   r.ClusterID,
+  q.SequenceCode,
+  CASE WHEN r.StatusCode = 'SKIPPED' THEN true ELSE false END AS ForceSkip,
   CAST(unix_micros(r.EndTime) - unix_micros(r.StartTime) AS DOUBLE) / 1000000.0 AS DurationSeconds,
   r.first_event_time AS CreatedOn,
-  r.EventTime AS ModifiedOn,
-  r.CreatedBy AS ModifiedBy,
+  r.EventTime AS LastUpdatedOn,
+  r.CreatedBy AS LastUpdatedBy,
   r.Seq
 FROM ranked r
+LEFT JOIN `main`.`etl`.`ETLconfigSequence` q ON q.SequenceID = r.SequenceID
 WHERE r.state_rank = 1;
 
 -- ddl/views/v_taskDetail.sql
@@ -355,19 +371,19 @@ WITH steps AS (
 )
 SELECT
   s.ExecutionID, s.ProjectCode, s.ProcessLoad, s.ProcessingDate, s.TaskID, s.WorkFlowID, s.SequenceID,
-  s.TaskName, s.SourceType, s.SourceSystemCode, s.TaskMandatory, s.LoadFrequency, s.FileName,
-  s.SourcePath, s.TargetPath, s.AttemptNo, s.StatusCode,
-  CASE WHEN s.StatusCode IN ('NQUE', 'RQUE') AND t.IsActive = false THEN 'SKIPPED' ELSE s.StatusCode END AS EffectiveStatus,
+  s.SequenceCode, s.TaskName, s.SourceType, s.SourceSystemCode, s.TaskMandatory, s.LoadFrequency,
+  s.FullFileName, s.InFilePath, s.OutFilePath, s.Attempts, s.AttemptNo, s.Status,
+  CASE WHEN s.Status IN ('NQUE', 'RQUE') AND t.IsActive = false THEN 'SKIPPED' ELSE s.Status END AS EffectiveStatus, s.ForceSkip,
   s.StartTime, s.EndTime, s.DurationSeconds, s.SLAMinutes,
   CASE WHEN s.SLAMinutes IS NULL OR s.StartTime IS NULL THEN false
        WHEN s.EndTime IS NOT NULL THEN s.DurationSeconds > s.SLAMinutes * 60
-       WHEN s.StatusCode = 'RUNNING' THEN unix_seconds(current_timestamp()) - unix_seconds(s.StartTime) > s.SLAMinutes * 60
+       WHEN s.Status = 'RUNNING' THEN unix_seconds(current_timestamp()) - unix_seconds(s.StartTime) > s.SLAMinutes * 60
        ELSE false END AS SLABreached,
-  CASE WHEN s.StatusCode = 'RUNNING' AND unix_seconds(current_timestamp()) - unix_seconds(s.StartTime) > 43200 THEN true ELSE false END AS IsStale,
+  CASE WHEN s.Status = 'RUNNING' AND unix_seconds(current_timestamp()) - unix_seconds(s.StartTime) > 43200 THEN true ELSE false END AS IsStale,
   CASE WHEN s.exec_rank = 1 THEN true ELSE false END AS IsCurrent,
   CASE WHEN s.TaskID = 0 AND s.WorkFlowID = 0 THEN true ELSE false END AS IsInitiation,
   s.LogMessage, s.LogType, s.LogCode, s.ExceptionType, s.StackTrace, s.SourceRunID, s.JobRunID,
-  s.ClusterID, s.CreatedOn, s.ModifiedOn, s.ModifiedBy
+  s.ClusterID, s.CreatedOn, s.LastUpdatedOn, s.LastUpdatedBy
 FROM steps s
 LEFT JOIN `main`.`etl`.`ETLconfigTasks` t
   ON t.ProjectCode = s.ProjectCode AND t.ProcessLoad = s.ProcessLoad
@@ -375,17 +391,18 @@ LEFT JOIN `main`.`etl`.`ETLconfigTasks` t
 
 -- ddl/views/v_runSummary.sql
 CREATE OR REPLACE VIEW `main`.`etl`.`v_runSummary`
-COMMENT 'One row per execution: task counts per status, start, end, duration and RunStatus (FAIL, RUNNING, STALE, QUEUED, SUPERSEDED, DONE). IsLatestExecution marks the newest execution of a process and date.'
+COMMENT 'One row per execution: task counts per status, start, end, duration, RunStatus (FAIL, RUNNING, STALE, QUEUED, SUPERSEDED, DONE) and OverallStatus (RUNNING, FAILED, COMPLETE). IsLatestExecution marks the newest execution of a process and date.'
 AS
+WITH rollup AS (
 SELECT
   d.ExecutionID, d.ProjectCode, d.ProcessLoad, d.ProcessingDate,
-  MAX(d.AttemptNo) AS MaxAttemptNo,
+  MAX(d.Attempts) AS Attempts, MAX(d.AttemptNo) AS MaxAttemptNo,
   COUNT(CASE WHEN NOT d.IsInitiation THEN 1 END) AS TotalTasks,
-  COUNT(CASE WHEN NOT d.IsInitiation AND d.EffectiveStatus IN ('NQUE', 'RQUE') THEN 1 END) AS QueuedTasks,
+  COUNT(CASE WHEN NOT d.IsInitiation AND d.EffectiveStatus IN ('NQUE', 'RQUE') THEN 1 END) AS Pending,
   COUNT(CASE WHEN NOT d.IsInitiation AND d.EffectiveStatus = 'RUNNING' AND NOT d.IsStale THEN 1 END) AS RunningTasks,
   COUNT(CASE WHEN NOT d.IsInitiation AND d.IsStale THEN 1 END) AS StaleTasks,
-  COUNT(CASE WHEN NOT d.IsInitiation AND d.EffectiveStatus = 'DONE' THEN 1 END) AS DoneTasks,
-  COUNT(CASE WHEN NOT d.IsInitiation AND d.EffectiveStatus = 'FAIL' THEN 1 END) AS FailedTasks,
+  COUNT(CASE WHEN NOT d.IsInitiation AND d.EffectiveStatus = 'DONE' THEN 1 END) AS Done,
+  COUNT(CASE WHEN NOT d.IsInitiation AND d.EffectiveStatus = 'FAIL' THEN 1 END) AS Failed,
   COUNT(CASE WHEN NOT d.IsInitiation AND d.EffectiveStatus = 'CANCELLED' THEN 1 END) AS CancelledTasks,
   COUNT(CASE WHEN NOT d.IsInitiation AND d.EffectiveStatus = 'SKIPPED' THEN 1 END) AS SkippedTasks,
   COUNT(CASE WHEN NOT d.IsInitiation AND d.SLABreached THEN 1 END) AS SLABreachedTasks,
@@ -397,31 +414,38 @@ SELECT
        WHEN COUNT(CASE WHEN NOT d.IsInitiation AND d.EffectiveStatus IN ('NQUE', 'RQUE') THEN 1 END) > 0 THEN 'SUPERSEDED'
        ELSE 'DONE' END AS RunStatus,
   MAX(CASE WHEN d.IsInitiation THEN d.EffectiveStatus END) AS InitiationStatus,
-  MIN(d.StartTime) AS StartTime,
-  MAX(d.EndTime) AS EndTime,
-  CAST(unix_micros(MAX(d.EndTime)) - unix_micros(MIN(d.StartTime)) AS DOUBLE) / 1000000.0 AS DurationSeconds,
+  MIN(d.StartTime) AS RunStart,
+  MAX(d.EndTime) AS RunEnd,
+  CAST(unix_micros(MAX(d.EndTime)) - unix_micros(MIN(d.StartTime)) AS DOUBLE) / 1000000.0 AS WallClockSeconds,
+  SUM(d.DurationSeconds) AS TotalDurationSeconds,
   MIN(d.CreatedOn) AS CreatedOn,
-  MAX(d.ModifiedOn) AS LastActivity,
+  MAX(d.LastUpdatedOn) AS LastActivity,
   CASE WHEN ROW_NUMBER() OVER (PARTITION BY d.ProjectCode, d.ProcessLoad, d.ProcessingDate
                                ORDER BY MIN(d.CreatedOn) DESC, d.ExecutionID DESC) = 1
        THEN true ELSE false END AS IsLatestExecution
 FROM `main`.`etl`.`v_taskDetail` d
-GROUP BY d.ExecutionID, d.ProjectCode, d.ProcessLoad, d.ProcessingDate;
+GROUP BY d.ExecutionID, d.ProjectCode, d.ProcessLoad, d.ProcessingDate
+)
+SELECT r.*, CASE r.RunStatus WHEN 'FAIL' THEN 'FAILED' WHEN 'DONE' THEN 'COMPLETE' WHEN 'SUPERSEDED' THEN 'COMPLETE' ELSE 'RUNNING' END AS OverallStatus
+FROM rollup r;
 
 -- ddl/views/v_processStatus.sql
 CREATE OR REPLACE VIEW `main`.`etl`.`v_processStatus`
 COMMENT 'One row per process and processing date, over the current step of every task (retries supersede earlier failures).'
 AS
+WITH rollup AS (
 SELECT
-  d.ProjectCode, d.ProcessLoad, MAX(p.ProcessName) AS ProcessName, d.ProcessingDate,
+  d.ProjectCode, d.ProcessLoad, MAX(p.ProcessName) AS ProcessName,
+  MAX(p.ProcessOwner) AS ProcessOwner, d.ProcessingDate,
   max_by(d.ExecutionID, d.CreatedOn) AS LatestExecutionID,
-  COUNT(DISTINCT d.ExecutionID) AS Executions,
+  MAX(d.Attempts) AS LatestAttempt,
+  COUNT(DISTINCT d.ExecutionID) AS TotalRuns,
   COUNT(CASE WHEN NOT d.IsInitiation THEN 1 END) AS TotalTasks,
-  COUNT(CASE WHEN NOT d.IsInitiation AND d.EffectiveStatus IN ('NQUE', 'RQUE') THEN 1 END) AS QueuedTasks,
+  COUNT(CASE WHEN NOT d.IsInitiation AND d.EffectiveStatus IN ('NQUE', 'RQUE') THEN 1 END) AS Pending,
   COUNT(CASE WHEN NOT d.IsInitiation AND d.EffectiveStatus = 'RUNNING' AND NOT d.IsStale THEN 1 END) AS RunningTasks,
   COUNT(CASE WHEN NOT d.IsInitiation AND d.IsStale THEN 1 END) AS StaleTasks,
-  COUNT(CASE WHEN NOT d.IsInitiation AND d.EffectiveStatus = 'DONE' THEN 1 END) AS DoneTasks,
-  COUNT(CASE WHEN NOT d.IsInitiation AND d.EffectiveStatus = 'FAIL' THEN 1 END) AS FailedTasks,
+  COUNT(CASE WHEN NOT d.IsInitiation AND d.EffectiveStatus = 'DONE' THEN 1 END) AS Done,
+  COUNT(CASE WHEN NOT d.IsInitiation AND d.EffectiveStatus = 'FAIL' THEN 1 END) AS Failed,
   COUNT(CASE WHEN NOT d.IsInitiation AND d.EffectiveStatus = 'CANCELLED' THEN 1 END) AS CancelledTasks,
   COUNT(CASE WHEN NOT d.IsInitiation AND d.EffectiveStatus = 'SKIPPED' THEN 1 END) AS SkippedTasks,
   COUNT(CASE WHEN NOT d.IsInitiation AND d.SLABreached THEN 1 END) AS SLABreachedTasks,
@@ -432,19 +456,23 @@ SELECT
        WHEN COUNT(CASE WHEN NOT d.IsInitiation AND d.EffectiveStatus IN ('NQUE', 'RQUE') AND d.IsCurrent THEN 1 END) > 0 THEN 'QUEUED'
        WHEN COUNT(CASE WHEN NOT d.IsInitiation AND d.EffectiveStatus IN ('NQUE', 'RQUE') THEN 1 END) > 0 THEN 'SUPERSEDED'
        ELSE 'DONE' END AS ProcessStatus,
-  MIN(d.StartTime) AS FirstStart,
-  MAX(d.EndTime) AS LastEnd,
-  MAX(d.ModifiedOn) AS LastActivity
+  MIN(d.StartTime) AS RunStart,
+  MAX(d.EndTime) AS RunEnd,
+  CAST(unix_micros(MAX(d.EndTime)) - unix_micros(MIN(d.StartTime)) AS DOUBLE) / 1000000.0 AS WallClockSeconds,
+  MAX(d.LastUpdatedOn) AS LastActivity
 FROM `main`.`etl`.`v_taskDetail` d
 LEFT JOIN `main`.`etl`.`ETLconfigProcess` p ON p.ProjectCode = d.ProjectCode AND p.ProcessLoad = d.ProcessLoad
 WHERE d.IsCurrent
-GROUP BY d.ProjectCode, d.ProcessLoad, d.ProcessingDate;
+GROUP BY d.ProjectCode, d.ProcessLoad, d.ProcessingDate
+)
+SELECT r.*, CASE r.ProcessStatus WHEN 'FAIL' THEN 'FAILED' WHEN 'DONE' THEN 'COMPLETE' WHEN 'SUPERSEDED' THEN 'COMPLETE' ELSE 'RUNNING' END AS OverallStatus
+FROM rollup r;
 
 -- ddl/views/v_currentFailures.sql
 CREATE OR REPLACE VIEW `main`.`etl`.`v_currentFailures`
 COMMENT 'Tasks whose current step (latest execution for the task and date) failed or was cancelled.'
 AS
-SELECT d.ProjectCode, d.ProcessLoad, d.ProcessingDate, d.ExecutionID, d.TaskID, d.WorkFlowID, d.SequenceID, d.TaskName, d.SourceType, d.TaskMandatory, d.AttemptNo, d.EffectiveStatus AS StatusCode, d.StartTime, d.EndTime, d.LogMessage, d.LogType, d.LogCode, d.ExceptionType, d.SourceRunID, d.ModifiedOn
+SELECT d.ProjectCode, d.ProcessLoad, d.ProcessingDate, d.ExecutionID, d.TaskID, d.WorkFlowID, d.SequenceID, d.SequenceCode, d.TaskName, d.SourceType, d.SourceSystemCode, d.TaskMandatory, d.Attempts, d.AttemptNo, d.EffectiveStatus AS Status, d.StartTime, d.EndTime, d.LogMessage, d.LogType, d.LogCode, d.ExceptionType, d.SourceRunID, d.LastUpdatedOn
 FROM `main`.`etl`.`v_taskDetail` d
 WHERE d.IsCurrent AND d.EffectiveStatus IN ('FAIL', 'CANCELLED');
 
@@ -453,7 +481,7 @@ CREATE OR REPLACE VIEW `main`.`etl`.`v_mandatoryBlockers`
 COMMENT 'Mandatory tasks whose current step failed, with the number of unfinished tasks in later stages they block.'
 AS
 WITH cur AS (SELECT * FROM `main`.`etl`.`v_taskDetail` WHERE IsCurrent)
-SELECT d.ProjectCode, d.ProcessLoad, d.ProcessingDate, d.ExecutionID, d.TaskID, d.WorkFlowID, d.SequenceID, d.TaskName, d.SourceType, d.TaskMandatory, d.AttemptNo, d.EffectiveStatus AS StatusCode, d.StartTime, d.EndTime, d.LogMessage, d.LogType, d.LogCode, d.ExceptionType, d.SourceRunID, d.ModifiedOn,
+SELECT d.ProjectCode, d.ProcessLoad, d.ProcessingDate, d.ExecutionID, d.TaskID, d.WorkFlowID, d.SequenceID, d.SequenceCode, d.TaskName, d.SourceType, d.SourceSystemCode, d.TaskMandatory, d.Attempts, d.AttemptNo, d.EffectiveStatus AS Status, d.StartTime, d.EndTime, d.LogMessage, d.LogType, d.LogCode, d.ExceptionType, d.SourceRunID, d.LastUpdatedOn,
   COUNT(w.TaskID) AS BlockedTaskCount
 FROM cur d
 LEFT JOIN cur w
@@ -461,28 +489,31 @@ LEFT JOIN cur w
  AND w.ProcessingDate = d.ProcessingDate AND w.SequenceID > d.SequenceID
  AND w.EffectiveStatus NOT IN ('DONE', 'SKIPPED')
 WHERE d.TaskMandatory = true AND d.EffectiveStatus IN ('FAIL', 'CANCELLED')
-GROUP BY d.ProjectCode, d.ProcessLoad, d.ProcessingDate, d.ExecutionID, d.TaskID, d.WorkFlowID, d.SequenceID, d.TaskName, d.SourceType, d.TaskMandatory, d.AttemptNo, d.EffectiveStatus, d.StartTime, d.EndTime, d.LogMessage, d.LogType, d.LogCode, d.ExceptionType, d.SourceRunID, d.ModifiedOn;
+GROUP BY d.ProjectCode, d.ProcessLoad, d.ProcessingDate, d.ExecutionID, d.TaskID, d.WorkFlowID, d.SequenceID, d.SequenceCode, d.TaskName, d.SourceType, d.SourceSystemCode, d.TaskMandatory, d.Attempts, d.AttemptNo, d.EffectiveStatus, d.StartTime, d.EndTime, d.LogMessage, d.LogType, d.LogCode, d.ExceptionType, d.SourceRunID, d.LastUpdatedOn;
 
 -- ddl/views/v_watermarks.sql
 CREATE OR REPLACE VIEW `main`.`etl`.`v_watermarks`
-COMMENT 'Current value of every parameter with ActiveValue, a string for ADF Lookups and SQL Server comparisons (ISO 8601 datetimes, integers, 1/0 flags).'
+COMMENT 'Current value of every parameter with ActiveValue, a string for ADF Lookups and SQL Server comparisons (ISO 8601 datetimes, integers, 1/0 flags), and WatermarkState in words.'
 AS
 WITH events AS (
-  SELECT EventID, EventTime, EventType, ExecutionID, ProjectCode, ProcessLoad, TaskID, WorkFlowID, SequenceID, ProcessingDate, AttemptNo, StatusCode, PreviousStatus, TaskName, SourceType, SourceSystemCode, TaskMandatory, LoadFrequency, FileName, SourcePath, TargetPath, SLAMinutes, StartTime, EndTime, LogMessage, LogType, LogCode, ExceptionType, StackTrace, SourceRunID, JobRunID, ClusterID, ParameterName, ParameterType, ValueDateTime, ValueINT, ValueBIT, Reason, CreatedBy, Seq FROM `main`.`etl`.`ETLProcessingEvents` WHERE EventType = 'WATERMARK' AND ProcessingDate IS NULL
+  SELECT EventID, EventTime, EventType, ExecutionID, ProjectCode, ProcessLoad, TaskID, WorkFlowID, SequenceID, ProcessingDate, AttemptNo, Attempts, StatusCode, PreviousStatus, TaskName, SourceType, SourceSystemCode, TaskMandatory, LoadFrequency, FileName, SourcePath, TargetPath, SLAMinutes, StartTime, EndTime, LogMessage, LogType, LogCode, ExceptionType, StackTrace, SourceRunID, JobRunID, ClusterID, ParameterName, ParameterType, ValueDateTime, ValueINT, ValueBIT, Reason, CreatedBy, Seq FROM `main`.`etl`.`ETLProcessingEvents` WHERE EventType = 'WATERMARK' AND ProcessingDate IS NULL
   UNION ALL
-  SELECT EventID, EventTime, EventType, ExecutionID, ProjectCode, ProcessLoad, TaskID, WorkFlowID, SequenceID, ProcessingDate, AttemptNo, StatusCode, PreviousStatus, TaskName, SourceType, SourceSystemCode, TaskMandatory, LoadFrequency, FileName, SourcePath, TargetPath, SLAMinutes, StartTime, EndTime, LogMessage, LogType, LogCode, ExceptionType, StackTrace, SourceRunID, JobRunID, ClusterID, ParameterName, ParameterType, ValueDateTime, ValueINT, ValueBIT, Reason, CreatedBy, Seq FROM `main`.`etl`.`ETLProcessingEventsArchive` WHERE EventType = 'WATERMARK' AND ProcessingDate IS NULL
+  SELECT EventID, EventTime, EventType, ExecutionID, ProjectCode, ProcessLoad, TaskID, WorkFlowID, SequenceID, ProcessingDate, AttemptNo, Attempts, StatusCode, PreviousStatus, TaskName, SourceType, SourceSystemCode, TaskMandatory, LoadFrequency, FileName, SourcePath, TargetPath, SLAMinutes, StartTime, EndTime, LogMessage, LogType, LogCode, ExceptionType, StackTrace, SourceRunID, JobRunID, ClusterID, ParameterName, ParameterType, ValueDateTime, ValueINT, ValueBIT, Reason, CreatedBy, Seq FROM `main`.`etl`.`ETLProcessingEventsArchive` WHERE EventType = 'WATERMARK' AND ProcessingDate IS NULL
 ), latest AS (
   SELECT e.*, ROW_NUMBER() OVER (PARTITION BY e.ProjectCode, e.ProcessLoad, e.ParameterName
                                  ORDER BY COALESCE(e.Seq, 0) DESC, CASE WHEN e.Seq IS NULL THEN e.EventTime END DESC, e.ValueINT DESC NULLS LAST, e.ValueDateTime DESC NULLS LAST, e.EventID DESC) AS rn
   FROM events e
+), linked AS (
+  SELECT ProjectCode, ProcessLoad, SourceSystemCode, MIN(TaskName) AS LinkedTaskName
+  FROM `main`.`etl`.`ETLconfigTasks` GROUP BY ProjectCode, ProcessLoad, SourceSystemCode
 ), resolved AS (
   SELECT p.ProjectCode, p.ProcessLoad, p.ParameterName, p.ParameterType,
     CASE WHEN l.EventID IS NULL THEN p.ValueDateTime ELSE l.ValueDateTime END AS ValueDateTime,
     CASE WHEN l.EventID IS NULL THEN p.ValueINT ELSE l.ValueINT END AS ValueINT,
     CASE WHEN l.EventID IS NULL THEN p.ValueBIT ELSE l.ValueBIT END AS ValueBIT,
-    p.Description, p.IsActive,
-    COALESCE(l.EventTime, p.ModifiedOn) AS LastChangedOn,
-    COALESCE(l.CreatedBy, p.ModifiedBy) AS LastChangedBy,
+    p.ParameterDescription, p.IsActive,
+    COALESCE(l.EventTime, p.LastUpdatedOn) AS LastUpdatedOn,
+    COALESCE(l.CreatedBy, p.LastUpdatedBy) AS LastUpdatedBy,
     l.ExecutionID AS LastExecutionID,
     COALESCE(l.Reason, 'registered') AS LastChangeReason,
     COALESCE(l.Seq, 0) AS ValueGeneration
@@ -491,8 +522,8 @@ WITH events AS (
     ON l.rn = 1 AND l.ProjectCode = p.ProjectCode AND l.ProcessLoad = p.ProcessLoad
    AND l.ParameterName = p.ParameterName
 )
-SELECT r.ProjectCode, r.ProcessLoad, r.ParameterName, r.ParameterType,
-  r.ValueDateTime, r.ValueINT, r.ValueBIT,
+SELECT r.ProjectCode, r.ProcessLoad, r.ParameterName, r.ParameterType, r.ParameterDescription,
+  r.ValueINT, r.ValueDateTime, r.ValueBIT,
   CASE r.ParameterType
     WHEN 'DELTA_DATE' THEN COALESCE(concat(CAST(date_from_unix_date(CAST(floor(unix_micros(r.ValueDateTime) / 86400000000) AS INT)) AS STRING), 'T', lpad(CAST(pmod(div(pmod(unix_micros(r.ValueDateTime), 86400000000), 3600000000), 24) AS STRING), 2, '0'), ':', lpad(CAST(pmod(div(pmod(unix_micros(r.ValueDateTime), 86400000000), 60000000), 60) AS STRING), 2, '0'), ':', lpad(CAST(pmod(div(pmod(unix_micros(r.ValueDateTime), 86400000000), 1000000), 60) AS STRING), 2, '0'), '.', lpad(CAST(pmod(div(pmod(unix_micros(r.ValueDateTime), 86400000000), 1000), 1000) AS STRING), 3, '0')), '1900-01-01T00:00:00.000')
     WHEN 'SYSTEM' THEN COALESCE(concat(CAST(date_from_unix_date(CAST(floor(unix_micros(r.ValueDateTime) / 86400000000) AS INT)) AS STRING), 'T', lpad(CAST(pmod(div(pmod(unix_micros(r.ValueDateTime), 86400000000), 3600000000), 24) AS STRING), 2, '0'), ':', lpad(CAST(pmod(div(pmod(unix_micros(r.ValueDateTime), 86400000000), 60000000), 60) AS STRING), 2, '0'), ':', lpad(CAST(pmod(div(pmod(unix_micros(r.ValueDateTime), 86400000000), 1000000), 60) AS STRING), 2, '0'), '.', lpad(CAST(pmod(div(pmod(unix_micros(r.ValueDateTime), 86400000000), 1000), 1000) AS STRING), 3, '0')),
@@ -500,25 +531,36 @@ SELECT r.ProjectCode, r.ProcessLoad, r.ParameterName, r.ParameterType,
     WHEN 'DELTA_ID' THEN CAST(COALESCE(r.ValueINT, 0) AS STRING)
     WHEN 'FLAG' THEN CASE WHEN r.ValueBIT THEN '1' ELSE '0' END
   END AS ActiveValue,
+  CASE r.ParameterType
+    WHEN 'DELTA_DATE' THEN CASE WHEN r.ValueDateTime IS NULL THEN 'BULK MODE'
+      ELSE concat('DELTA: ', concat(CAST(date_from_unix_date(CAST(floor(unix_micros(r.ValueDateTime) / 86400000000) AS INT)) AS STRING), 'T', lpad(CAST(pmod(div(pmod(unix_micros(r.ValueDateTime), 86400000000), 3600000000), 24) AS STRING), 2, '0'), ':', lpad(CAST(pmod(div(pmod(unix_micros(r.ValueDateTime), 86400000000), 60000000), 60) AS STRING), 2, '0'), ':', lpad(CAST(pmod(div(pmod(unix_micros(r.ValueDateTime), 86400000000), 1000000), 60) AS STRING), 2, '0'), '.', lpad(CAST(pmod(div(pmod(unix_micros(r.ValueDateTime), 86400000000), 1000), 1000) AS STRING), 3, '0'))) END
+    WHEN 'DELTA_ID' THEN CASE WHEN r.ValueINT IS NULL OR r.ValueINT IN (-1, 0) THEN 'BULK MODE'
+      ELSE concat('DELTA: ', CAST(r.ValueINT AS STRING)) END
+    WHEN 'FLAG' THEN CASE WHEN r.ValueBIT THEN 'true' WHEN NOT r.ValueBIT THEN 'false' END
+    WHEN 'SYSTEM' THEN CASE WHEN r.ValueDateTime IS NULL THEN 'LIVE DATE'
+      ELSE concat('HISTORIC: ', concat(CAST(date_from_unix_date(CAST(floor(unix_micros(r.ValueDateTime) / 86400000000) AS INT)) AS STRING), 'T', lpad(CAST(pmod(div(pmod(unix_micros(r.ValueDateTime), 86400000000), 3600000000), 24) AS STRING), 2, '0'), ':', lpad(CAST(pmod(div(pmod(unix_micros(r.ValueDateTime), 86400000000), 60000000), 60) AS STRING), 2, '0'), ':', lpad(CAST(pmod(div(pmod(unix_micros(r.ValueDateTime), 86400000000), 1000000), 60) AS STRING), 2, '0'), '.', lpad(CAST(pmod(div(pmod(unix_micros(r.ValueDateTime), 86400000000), 1000), 1000) AS STRING), 3, '0'))) END
+    ELSE 'UNKNOWN'
+  END AS WatermarkState,
+  t.LinkedTaskName,
   CASE WHEN r.ParameterType = 'SYSTEM' AND r.ValueDateTime IS NOT NULL THEN true ELSE false END AS IsHistoricMode,
-  r.Description, r.IsActive, r.LastChangedOn, r.LastChangedBy, r.LastExecutionID, r.LastChangeReason,
+  r.IsActive, r.LastUpdatedOn, r.LastUpdatedBy, r.LastExecutionID, r.LastChangeReason,
   r.ValueGeneration
-FROM resolved r;
+FROM resolved r
+LEFT JOIN linked t
+  ON t.ProjectCode = r.ProjectCode AND t.ProcessLoad = r.ProcessLoad AND t.SourceSystemCode = r.ParameterName;
 
 -- ddl/views/v_pendingTasks.sql
 CREATE OR REPLACE VIEW `main`.`etl`.`v_pendingTasks`
-COMMENT 'Runnable steps (NQUE / RQUE of active tasks) with the task\'s file and watermark; ADF ForEach input. Order by WorkFlowID, SequenceID, TaskID.'
+COMMENT 'Runnable steps (NQUE / RQUE of active tasks) with the task\'s file and watermark (WatermarkValue as in v_watermarks.ActiveValue); ADF ForEach input. Order by WorkFlowID, SequenceID, TaskID.'
 AS
-SELECT d.ExecutionID, d.ProjectCode, d.ProcessLoad, d.ProcessingDate, d.TaskID, d.WorkFlowID, d.SequenceID,
-  d.TaskName, d.SourceType, d.SourceSystemCode, d.TaskMandatory, d.StatusCode, d.AttemptNo, d.FileName,
-  d.SourcePath, d.TargetPath, w.ParameterName, w.ParameterType, w.ActiveValue
+SELECT d.Status AS Status, d.ExecutionID AS ExecutionID, d.ProjectCode AS ProjectCode, d.ProcessLoad AS ProcessLoad, d.ProcessingDate AS ProcessingDate, d.WorkFlowID AS WorkFlowID, d.SequenceID AS SequenceID, d.TaskID AS TaskID, d.TaskName AS TaskName, d.SequenceCode AS SequenceCode, d.TaskMandatory AS TaskMandatory, d.SourceSystemCode AS SourceSystemCode, d.SourceType AS SourceType, d.Attempts AS Attempts, d.AttemptNo AS AttemptNo, d.StartTime AS StartTime, d.ForceSkip AS ForceSkip, d.FullFileName AS FullFileName, d.InFilePath AS InFilePath, d.OutFilePath AS OutFilePath, w.ParameterName AS WatermarkName, w.ParameterType AS WatermarkType, w.ActiveValue AS WatermarkValue
 FROM `main`.`etl`.`ETLProcessingSteps` d
 LEFT JOIN `main`.`etl`.`ETLconfigTasks` t
   ON t.ProjectCode = d.ProjectCode AND t.ProcessLoad = d.ProcessLoad
  AND t.TaskID = d.TaskID AND t.WorkFlowID = d.WorkFlowID
 LEFT JOIN `main`.`etl`.`v_watermarks` w
   ON w.ProjectCode = d.ProjectCode AND w.ProcessLoad = d.ProcessLoad AND w.ParameterName = d.SourceSystemCode
-WHERE CASE WHEN d.StatusCode IN ('NQUE', 'RQUE') AND t.IsActive = false THEN 'SKIPPED' ELSE d.StatusCode END IN ('NQUE', 'RQUE');
+WHERE CASE WHEN d.Status IN ('NQUE', 'RQUE') AND t.IsActive = false THEN 'SKIPPED' ELSE d.Status END IN ('NQUE', 'RQUE');
 
 -- ddl/views/ETLmonitorState.sql
 CREATE OR REPLACE VIEW `main`.`etl`.`ETLmonitorState`
@@ -536,14 +578,14 @@ WHERE rn = 1;
 -- ddl/seed_sequence.sql
 MERGE INTO `main`.`etl`.`ETLconfigSequence` AS t
 USING (SELECT * FROM VALUES
-  (0, 'LOAD_GO', 'Initiating ETL Processing - overall run marker'),
-  (1, 'LOAD_DB_CONFIG', 'Load Configuration Data from source'),
-  (2, 'LOAD_DB_TRAN', 'Load Transactional Data from source (staging)'),
-  (3, 'LOAD_DIM', 'Process Master Data - validate staged dimensions'),
-  (4, 'LOAD_TRAN', 'Process Transactional Data - validate staged transactions'),
-  (5, 'PRE_PROCESS', 'Functional Logic - business logic and derivations'),
-  (6, 'PROCESS_DATA', 'Core Data Transformation - output / data mart tables')
-  AS s(SequenceID, SequenceCode, Description)) AS s
+  (0, 'LOAD_GO', 'Initiating ETL Processing', 'Overall run marker: the initiation task.'),
+  (1, 'LOAD_DB_CONFIG', 'Load Configuration Data', 'Load configuration data from source.'),
+  (2, 'LOAD_DB_TRAN', 'Load Transactional Data', 'Load transactional data to staging.'),
+  (3, 'LOAD_DIM', 'Process Master Data', 'Validate and process staged dimensions.'),
+  (4, 'LOAD_TRAN', 'Process Transactional Data', 'Validate and process staged transactions.'),
+  (5, 'PRE_PROCESS', 'Functional Logic', 'Business logic and derivations.'),
+  (6, 'PROCESS_DATA', 'Core Data Transformation', 'Output and data mart tables.')
+  AS s(SequenceID, SequenceCode, SequenceName, SequenceDescription)) AS s
 ON t.SequenceID = s.SequenceID
-WHEN NOT MATCHED THEN INSERT (`SequenceID`, `SequenceCode`, `Description`, `IsFrameworkManaged`, `CreatedOn`, `CreatedBy`, `ModifiedOn`, `ModifiedBy`)
-VALUES (s.SequenceID, s.SequenceCode, s.Description, true, current_timestamp(), 'setup', current_timestamp(), 'setup');
+WHEN NOT MATCHED THEN INSERT (`SequenceID`, `SequenceCode`, `SequenceName`, `SequenceDescription`, `SortOrder`, `IsActive`, `IsFrameworkManaged`, `CreatedOn`, `CreatedBy`, `LastUpdatedOn`, `LastUpdatedBy`)
+VALUES (s.SequenceID, s.SequenceCode, s.SequenceName, s.SequenceDescription, s.SequenceID, true, true, current_timestamp(), 'setup', current_timestamp(), 'setup');

@@ -12,6 +12,7 @@ CREATE TABLE IF NOT EXISTS `main`.`etl`.`ETLProcessingEvents` (
   `SequenceID` INT COMMENT 'Stage, as configured when the step was queued.',
   `ProcessingDate` DATE COMMENT 'Business date the execution processes.',
   `AttemptNo` INT COMMENT '1 for the first attempt at a task for a date, +1 per retry.',
+  `Attempts` INT COMMENT 'The execution\'s retry counter for its process and date: 0 for the first execution, +1 for each later one (as databricks-etl-monitor counts it).',
   `StatusCode` STRING COMMENT 'Step status after this event: NQUE, RQUE, RUNNING, DONE, FAIL, SKIPPED, CANCELLED.',
   `PreviousStatus` STRING COMMENT 'Step status before this event.',
   `TaskName` STRING COMMENT 'Snapshot of the task\'s name when queued.',
@@ -44,4 +45,4 @@ CREATE TABLE IF NOT EXISTS `main`.`etl`.`ETLProcessingEvents` (
 ) USING DELTA
 CLUSTER BY (`ProcessingDate`, `ProjectCode`, `ProcessLoad`, `ExecutionID`)
 COMMENT 'Run-time log: every step status change and watermark change is one appended row; ETLProcessingSteps is derived from it. Only maintain() removes rows, after copying them to ETLProcessingEventsArchive.'
-TBLPROPERTIES ('etl_monitor.schema_version' = '1');
+TBLPROPERTIES ('etl_monitor.schema_version' = '2');

@@ -8,12 +8,12 @@ CREATE TABLE IF NOT EXISTS `main`.`etl`.`ETLconfigParameters` (
   `ValueDateTime` TIMESTAMP COMMENT 'Value of DELTA_DATE and SYSTEM parameters (UTC).',
   `ValueINT` BIGINT COMMENT 'Value of DELTA_ID parameters.',
   `ValueBIT` BOOLEAN COMMENT 'Value of FLAG parameters.',
-  `Description` STRING COMMENT 'Free text.',
+  `ParameterDescription` STRING COMMENT 'Free text.',
   `IsActive` BOOLEAN COMMENT 'False when the row is switched off.',
   `CreatedOn` TIMESTAMP COMMENT 'When the row was first registered (UTC).',
   `CreatedBy` STRING COMMENT 'Who first registered the row.',
-  `ModifiedOn` TIMESTAMP COMMENT 'When the row last changed (UTC).',
-  `ModifiedBy` STRING COMMENT 'Who last changed the row.'
+  `LastUpdatedOn` TIMESTAMP COMMENT 'When the row last changed (UTC).',
+  `LastUpdatedBy` STRING COMMENT 'Who last changed the row.'
 ) USING DELTA
 COMMENT 'Watermarks and flags per process, with their registered values. USER-MANAGED through register_parameter(); run-time changes are events in ETLProcessingEvents.'
-TBLPROPERTIES ('etl_monitor.schema_version' = '1');
+TBLPROPERTIES ('etl_monitor.schema_version' = '2');

@@ -4,14 +4,14 @@ CREATE TABLE IF NOT EXISTS `main`.`etl`.`ETLconfigProcess` (
   `ProjectCode` STRING NOT NULL COMMENT 'Project code, e.g. CORP.',
   `ProcessLoad` STRING NOT NULL COMMENT 'Process code within the project, e.g. HR_DAILY.',
   `ProcessName` STRING COMMENT 'Display name.',
-  `Description` STRING COMMENT 'Free text.',
-  `Owner` STRING COMMENT 'Team or person accountable.',
+  `ProcessDescription` STRING COMMENT 'Free text.',
+  `ProcessOwner` STRING COMMENT 'Team or person accountable.',
   `LoadFrequency` STRING COMMENT 'D daily, W weekly, M monthly, Y yearly, A ad hoc (every run).',
   `IsActive` BOOLEAN COMMENT 'False when the row is switched off.',
   `CreatedOn` TIMESTAMP COMMENT 'When the row was first registered (UTC).',
   `CreatedBy` STRING COMMENT 'Who first registered the row.',
-  `ModifiedOn` TIMESTAMP COMMENT 'When the row last changed (UTC).',
-  `ModifiedBy` STRING COMMENT 'Who last changed the row.'
+  `LastUpdatedOn` TIMESTAMP COMMENT 'When the row last changed (UTC).',
+  `LastUpdatedBy` STRING COMMENT 'Who last changed the row.'
 ) USING DELTA
 COMMENT 'Domain process registry: one row per ProjectCode / ProcessLoad. USER-MANAGED through register_process().'
-TBLPROPERTIES ('etl_monitor.schema_version' = '1');
+TBLPROPERTIES ('etl_monitor.schema_version' = '2');

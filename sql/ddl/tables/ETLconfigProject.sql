@@ -2,15 +2,15 @@
 -- Rendered for catalog `main`, schema `etl`, engine databricks, from the definitions setup() uses.
 CREATE TABLE IF NOT EXISTS `main`.`etl`.`ETLconfigProject` (
   `ProjectCode` STRING NOT NULL COMMENT 'Project code, e.g. CORP.',
-  `OrgCode` STRING COMMENT 'Owning organisation (ETLOrganisation.OrgCode).',
+  `OrganisationCode` STRING COMMENT 'Owning organisation (ETLOrganisation.OrganisationCode).',
   `ProjectName` STRING COMMENT 'Display name.',
-  `Description` STRING COMMENT 'Free text.',
-  `Owner` STRING COMMENT 'Team or person accountable.',
+  `ProjectDescription` STRING COMMENT 'Free text.',
+  `ProjectOwner` STRING COMMENT 'Team or person accountable.',
   `IsActive` BOOLEAN COMMENT 'False when the row is switched off.',
   `CreatedOn` TIMESTAMP COMMENT 'When the row was first registered (UTC).',
   `CreatedBy` STRING COMMENT 'Who first registered the row.',
-  `ModifiedOn` TIMESTAMP COMMENT 'When the row last changed (UTC).',
-  `ModifiedBy` STRING COMMENT 'Who last changed the row.'
+  `LastUpdatedOn` TIMESTAMP COMMENT 'When the row last changed (UTC).',
+  `LastUpdatedBy` STRING COMMENT 'Who last changed the row.'
 ) USING DELTA
 COMMENT 'Projects grouping processes. USER-MANAGED through register_project().'
-TBLPROPERTIES ('etl_monitor.schema_version' = '1');
+TBLPROPERTIES ('etl_monitor.schema_version' = '2');

@@ -3,12 +3,15 @@
 CREATE TABLE IF NOT EXISTS `main`.`etl`.`ETLconfigSequence` (
   `SequenceID` INT NOT NULL COMMENT 'Stage number; stages run in ascending order.',
   `SequenceCode` STRING COMMENT 'Stage code, e.g. LOAD_DIM.',
-  `Description` STRING COMMENT 'What the stage does.',
+  `SequenceName` STRING COMMENT 'Display name of the stage.',
+  `SequenceDescription` STRING COMMENT 'What the stage does.',
+  `SortOrder` INT COMMENT 'Display order on dashboards (the SequenceID by default).',
+  `IsActive` BOOLEAN COMMENT 'False when the row is switched off.',
   `IsFrameworkManaged` BOOLEAN COMMENT 'True for the seven stages seeded by setup().',
   `CreatedOn` TIMESTAMP COMMENT 'When the row was first registered (UTC).',
   `CreatedBy` STRING COMMENT 'Who first registered the row.',
-  `ModifiedOn` TIMESTAMP COMMENT 'When the row last changed (UTC).',
-  `ModifiedBy` STRING COMMENT 'Who last changed the row.'
+  `LastUpdatedOn` TIMESTAMP COMMENT 'When the row last changed (UTC).',
+  `LastUpdatedBy` STRING COMMENT 'Who last changed the row.'
 ) USING DELTA
 COMMENT 'Workflow stages; tasks sharing a SequenceID run in parallel. FRAMEWORK-MANAGED rows 0-6, custom stages use SequenceID >= 10.'
-TBLPROPERTIES ('etl_monitor.schema_version' = '1');
+TBLPROPERTIES ('etl_monitor.schema_version' = '2');

@@ -7,21 +7,22 @@ CREATE TABLE IF NOT EXISTS `main`.`etl`.`ETLconfigTasks` (
   `WorkFlowID` INT NOT NULL COMMENT 'Workflow pass: 0 initiation, 1 main load, N the Nth pass.',
   `SequenceID` INT NOT NULL COMMENT 'Stage (ETLconfigSequence.SequenceID); same stage runs in parallel.',
   `TaskName` STRING COMMENT 'Display name.',
+  `TaskDescription` STRING COMMENT 'Free text.',
   `SourceType` STRING COMMENT 'ADF_PIPELINE, DBX_NOTEBOOK, DBX_JOB or DATAFLOW.',
+  `SourceIdentifier` STRING COMMENT 'What runs the task: ADF pipeline name, Databricks job id or notebook path.',
   `SourceSystemCode` STRING COMMENT 'Code of the source object; also the default watermark name.',
   `TaskMandatory` BOOLEAN COMMENT 'A failed mandatory task blocks later stages.',
   `IsActive` BOOLEAN COMMENT 'False when the row is switched off.',
   `LoadFrequency` STRING COMMENT 'D daily, W weekly (ISO week), M monthly, Y yearly, A every run.',
-  `FileMask` STRING COMMENT 'File name pattern with date tokens, e.g. employees_{yyyyMMdd}.',
-  `FileExtension` STRING COMMENT 'File extension without the dot, e.g. csv.',
-  `SourcePath` STRING COMMENT 'Where the task reads its input.',
-  `TargetPath` STRING COMMENT 'Where the task writes its output.',
+  `FileNameMask` STRING COMMENT 'Input file name: with date tokens (employees_{yyyyMMdd}), or a base name that gets _yyyyMMdd, _yyyyMM or _yyyy by LoadFrequency D, M or Y.',
+  `FileExtension` STRING COMMENT 'File extension with its dot, e.g. .csv.',
+  `InFilePath` STRING COMMENT 'Where the task reads its input.',
+  `OutFilePath` STRING COMMENT 'Where the task writes its output.',
   `SLAMinutes` INT COMMENT 'Expected maximum duration in minutes; NULL for none.',
-  `Description` STRING COMMENT 'Free text.',
   `CreatedOn` TIMESTAMP COMMENT 'When the row was first registered (UTC).',
   `CreatedBy` STRING COMMENT 'Who first registered the row.',
-  `ModifiedOn` TIMESTAMP COMMENT 'When the row last changed (UTC).',
-  `ModifiedBy` STRING COMMENT 'Who last changed the row.'
+  `LastUpdatedOn` TIMESTAMP COMMENT 'When the row last changed (UTC).',
+  `LastUpdatedBy` STRING COMMENT 'Who last changed the row.'
 ) USING DELTA
 COMMENT 'Task catalogue: what runs, in which workflow pass and stage, how often. USER-MANAGED through register_task().'
-TBLPROPERTIES ('etl_monitor.schema_version' = '1');
+TBLPROPERTIES ('etl_monitor.schema_version' = '2');

@@ -9,8 +9,8 @@ CREATE TABLE IF NOT EXISTS `main`.`etl`.`ETLmonitorGroups` (
   `IsActive` BOOLEAN COMMENT 'False when the group is switched off.',
   `CreatedOn` TIMESTAMP COMMENT 'When the row was first registered (UTC).',
   `CreatedBy` STRING COMMENT 'Who first registered the row.',
-  `ModifiedOn` TIMESTAMP COMMENT 'When the row last changed (UTC).',
-  `ModifiedBy` STRING COMMENT 'Who last changed the row.'
+  `LastUpdatedOn` TIMESTAMP COMMENT 'When the row last changed (UTC).',
+  `LastUpdatedBy` STRING COMMENT 'Who last changed the row.'
 ) USING DELTA
 COMMENT 'Monitor groups: notification addresses, drift threshold and owner. USER-MANAGED through register_group().'
-TBLPROPERTIES ('etl_monitor.schema_version' = '1');
+TBLPROPERTIES ('etl_monitor.schema_version' = '2');

@@ -20,4 +20,4 @@ CREATE TABLE IF NOT EXISTS `main`.`etl`.`ETLmonitorLog` (
   `CreatedBy` STRING COMMENT 'Who ran the action.'
 ) USING DELTA
 COMMENT 'Append-only provisioning log: one row per action on a monitor, with the monitor\'s state after it. APPEND-ONLY.'
-TBLPROPERTIES ('etl_monitor.schema_version' = '1', 'delta.appendOnly' = 'true');
+TBLPROPERTIES ('etl_monitor.schema_version' = '2', 'delta.appendOnly' = 'true');

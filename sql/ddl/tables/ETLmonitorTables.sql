@@ -22,8 +22,8 @@ CREATE TABLE IF NOT EXISTS `main`.`etl`.`ETLmonitorTables` (
   `IsActive` BOOLEAN COMMENT 'False: the monitor is reported (and deleted only when asked).',
   `CreatedOn` TIMESTAMP COMMENT 'When the row was first registered (UTC).',
   `CreatedBy` STRING COMMENT 'Who first registered the row.',
-  `ModifiedOn` TIMESTAMP COMMENT 'When the row last changed (UTC).',
-  `ModifiedBy` STRING COMMENT 'Who last changed the row.'
+  `LastUpdatedOn` TIMESTAMP COMMENT 'When the row last changed (UTC).',
+  `LastUpdatedBy` STRING COMMENT 'Who last changed the row.'
 ) USING DELTA
 COMMENT 'Tables to monitor with Databricks data profiling, one row each. USER-MANAGED through register_table().'
-TBLPROPERTIES ('etl_monitor.schema_version' = '1');
+TBLPROPERTIES ('etl_monitor.schema_version' = '2');

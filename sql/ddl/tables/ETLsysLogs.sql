@@ -15,8 +15,14 @@ CREATE TABLE IF NOT EXISTS `main`.`etl`.`ETLsysLogs` (
   `LogCode` STRING COMMENT 'Error or event code.',
   `LogMessage` STRING COMMENT 'Message, verbatim.',
   `Payload` STRING COMMENT 'The raw receipt (usually JSON), verbatim.',
-  `CreatedBy` STRING COMMENT 'Who wrote the receipt.'
+  `CreatedBy` STRING COMMENT 'Who wrote the receipt.',
+  `ProcessingDate` DATE COMMENT 'Business date of the run, when known.',
+  `CorrelationID` STRING COMMENT 'ADF correlation id tying a pipeline\'s activities.',
+  `PipelineName` STRING COMMENT 'ADF pipeline or Databricks job name.',
+  `ActivityName` STRING COMMENT 'ADF activity or Databricks task name.',
+  `OperationName` STRING COMMENT 'What was logged, e.g. PipelineRun or ActivityRun.',
+  `Level` INT COMMENT '0 DEBUG, 1 INFO, 2 WARN, 3 ERROR.'
 ) USING DELTA
 CLUSTER BY (`LogTime`)
 COMMENT 'Raw run receipts from ADF, Databricks jobs and notebooks. APPEND-ONLY.'
-TBLPROPERTIES ('etl_monitor.schema_version' = '1', 'delta.appendOnly' = 'true');
+TBLPROPERTIES ('etl_monitor.schema_version' = '2', 'delta.appendOnly' = 'true');

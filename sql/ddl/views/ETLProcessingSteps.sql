@@ -4,9 +4,9 @@ CREATE OR REPLACE VIEW `main`.`etl`.`ETLProcessingSteps`
 COMMENT 'Current state of every step: its STEP event with the highest Seq per ExecutionID / ProjectCode / ProcessLoad / ProcessingDate / TaskID / WorkFlowID.'
 AS
 WITH events AS (
-  SELECT EventID, EventTime, EventType, ExecutionID, ProjectCode, ProcessLoad, TaskID, WorkFlowID, SequenceID, ProcessingDate, AttemptNo, StatusCode, PreviousStatus, TaskName, SourceType, SourceSystemCode, TaskMandatory, LoadFrequency, FileName, SourcePath, TargetPath, SLAMinutes, StartTime, EndTime, LogMessage, LogType, LogCode, ExceptionType, StackTrace, SourceRunID, JobRunID, ClusterID, ParameterName, ParameterType, ValueDateTime, ValueINT, ValueBIT, Reason, CreatedBy, Seq FROM `main`.`etl`.`ETLProcessingEvents` WHERE EventType = 'STEP'
+  SELECT EventID, EventTime, EventType, ExecutionID, ProjectCode, ProcessLoad, TaskID, WorkFlowID, SequenceID, ProcessingDate, AttemptNo, Attempts, StatusCode, PreviousStatus, TaskName, SourceType, SourceSystemCode, TaskMandatory, LoadFrequency, FileName, SourcePath, TargetPath, SLAMinutes, StartTime, EndTime, LogMessage, LogType, LogCode, ExceptionType, StackTrace, SourceRunID, JobRunID, ClusterID, ParameterName, ParameterType, ValueDateTime, ValueINT, ValueBIT, Reason, CreatedBy, Seq FROM `main`.`etl`.`ETLProcessingEvents` WHERE EventType = 'STEP'
   UNION ALL
-  SELECT EventID, EventTime, EventType, ExecutionID, ProjectCode, ProcessLoad, TaskID, WorkFlowID, SequenceID, ProcessingDate, AttemptNo, StatusCode, PreviousStatus, TaskName, SourceType, SourceSystemCode, TaskMandatory, LoadFrequency, FileName, SourcePath, TargetPath, SLAMinutes, StartTime, EndTime, LogMessage, LogType, LogCode, ExceptionType, StackTrace, SourceRunID, JobRunID, ClusterID, ParameterName, ParameterType, ValueDateTime, ValueINT, ValueBIT, Reason, CreatedBy, Seq FROM `main`.`etl`.`ETLProcessingEventsArchive` WHERE EventType = 'STEP'
+  SELECT EventID, EventTime, EventType, ExecutionID, ProjectCode, ProcessLoad, TaskID, WorkFlowID, SequenceID, ProcessingDate, AttemptNo, Attempts, StatusCode, PreviousStatus, TaskName, SourceType, SourceSystemCode, TaskMandatory, LoadFrequency, FileName, SourcePath, TargetPath, SLAMinutes, StartTime, EndTime, LogMessage, LogType, LogCode, ExceptionType, StackTrace, SourceRunID, JobRunID, ClusterID, ParameterName, ParameterType, ValueDateTime, ValueINT, ValueBIT, Reason, CreatedBy, Seq FROM `main`.`etl`.`ETLProcessingEventsArchive` WHERE EventType = 'STEP'
 ), ranked AS (
   SELECT e.*,
     ROW_NUMBER() OVER (PARTITION BY e.ExecutionID, e.ProjectCode, e.ProcessLoad, e.ProcessingDate, e.TaskID, e.WorkFlowID ORDER BY COALESCE(e.Seq, 0) DESC, CASE WHEN e.Seq IS NULL THEN e.EventTime END DESC, e.EventID DESC) AS state_rank,
@@ -22,15 +22,16 @@ SELECT
   r.SequenceID,
   r.ProcessingDate,
   r.AttemptNo,
-  r.StatusCode,
+  COALESCE(r.Attempts, r.AttemptNo - 1) AS Attempts,
+  r.StatusCode AS Status,
   r.TaskName,
   r.SourceType,
   r.SourceSystemCode,
   r.TaskMandatory,
   r.LoadFrequency,
-  r.FileName,
-  r.SourcePath,
-  r.TargetPath,
+  r.FileName AS FullFileName,
+  r.SourcePath AS InFilePath,
+  r.TargetPath AS OutFilePath,
   r.SLAMinutes,
   r.StartTime,
   r.EndTime,
@@ -42,10 +43,13 @@ SELECT
   r.SourceRunID,
   r.JobRunID,
   r.ClusterID,
+  q.SequenceCode,
+  CASE WHEN r.StatusCode = 'SKIPPED' THEN true ELSE false END AS ForceSkip,
   CAST(unix_micros(r.EndTime) - unix_micros(r.StartTime) AS DOUBLE) / 1000000.0 AS DurationSeconds,
   r.first_event_time AS CreatedOn,
-  r.EventTime AS ModifiedOn,
-  r.CreatedBy AS ModifiedBy,
+  r.EventTime AS LastUpdatedOn,
+  r.CreatedBy AS LastUpdatedBy,
   r.Seq
 FROM ranked r
+LEFT JOIN `main`.`etl`.`ETLconfigSequence` q ON q.SequenceID = r.SequenceID
 WHERE r.state_rank = 1;

@@ -3,6 +3,6 @@
 CREATE OR REPLACE VIEW `main`.`etl`.`v_currentFailures`
 COMMENT 'Tasks whose current step (latest execution for the task and date) failed or was cancelled.'
 AS
-SELECT d.ProjectCode, d.ProcessLoad, d.ProcessingDate, d.ExecutionID, d.TaskID, d.WorkFlowID, d.SequenceID, d.TaskName, d.SourceType, d.TaskMandatory, d.AttemptNo, d.EffectiveStatus AS StatusCode, d.StartTime, d.EndTime, d.LogMessage, d.LogType, d.LogCode, d.ExceptionType, d.SourceRunID, d.ModifiedOn
+SELECT d.ProjectCode, d.ProcessLoad, d.ProcessingDate, d.ExecutionID, d.TaskID, d.WorkFlowID, d.SequenceID, d.SequenceCode, d.TaskName, d.SourceType, d.SourceSystemCode, d.TaskMandatory, d.Attempts, d.AttemptNo, d.EffectiveStatus AS Status, d.StartTime, d.EndTime, d.LogMessage, d.LogType, d.LogCode, d.ExceptionType, d.SourceRunID, d.LastUpdatedOn
 FROM `main`.`etl`.`v_taskDetail` d
 WHERE d.IsCurrent AND d.EffectiveStatus IN ('FAIL', 'CANCELLED');

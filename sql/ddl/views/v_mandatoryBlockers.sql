@@ -4,7 +4,7 @@ CREATE OR REPLACE VIEW `main`.`etl`.`v_mandatoryBlockers`
 COMMENT 'Mandatory tasks whose current step failed, with the number of unfinished tasks in later stages they block.'
 AS
 WITH cur AS (SELECT * FROM `main`.`etl`.`v_taskDetail` WHERE IsCurrent)
-SELECT d.ProjectCode, d.ProcessLoad, d.ProcessingDate, d.ExecutionID, d.TaskID, d.WorkFlowID, d.SequenceID, d.TaskName, d.SourceType, d.TaskMandatory, d.AttemptNo, d.EffectiveStatus AS StatusCode, d.StartTime, d.EndTime, d.LogMessage, d.LogType, d.LogCode, d.ExceptionType, d.SourceRunID, d.ModifiedOn,
+SELECT d.ProjectCode, d.ProcessLoad, d.ProcessingDate, d.ExecutionID, d.TaskID, d.WorkFlowID, d.SequenceID, d.SequenceCode, d.TaskName, d.SourceType, d.SourceSystemCode, d.TaskMandatory, d.Attempts, d.AttemptNo, d.EffectiveStatus AS Status, d.StartTime, d.EndTime, d.LogMessage, d.LogType, d.LogCode, d.ExceptionType, d.SourceRunID, d.LastUpdatedOn,
   COUNT(w.TaskID) AS BlockedTaskCount
 FROM cur d
 LEFT JOIN cur w
@@ -12,4 +12,4 @@ LEFT JOIN cur w
  AND w.ProcessingDate = d.ProcessingDate AND w.SequenceID > d.SequenceID
  AND w.EffectiveStatus NOT IN ('DONE', 'SKIPPED')
 WHERE d.TaskMandatory = true AND d.EffectiveStatus IN ('FAIL', 'CANCELLED')
-GROUP BY d.ProjectCode, d.ProcessLoad, d.ProcessingDate, d.ExecutionID, d.TaskID, d.WorkFlowID, d.SequenceID, d.TaskName, d.SourceType, d.TaskMandatory, d.AttemptNo, d.EffectiveStatus, d.StartTime, d.EndTime, d.LogMessage, d.LogType, d.LogCode, d.ExceptionType, d.SourceRunID, d.ModifiedOn;
+GROUP BY d.ProjectCode, d.ProcessLoad, d.ProcessingDate, d.ExecutionID, d.TaskID, d.WorkFlowID, d.SequenceID, d.SequenceCode, d.TaskName, d.SourceType, d.SourceSystemCode, d.TaskMandatory, d.Attempts, d.AttemptNo, d.EffectiveStatus, d.StartTime, d.EndTime, d.LogMessage, d.LogType, d.LogCode, d.ExceptionType, d.SourceRunID, d.LastUpdatedOn;

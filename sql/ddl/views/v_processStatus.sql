@@ -3,16 +3,19 @@
 CREATE OR REPLACE VIEW `main`.`etl`.`v_processStatus`
 COMMENT 'One row per process and processing date, over the current step of every task (retries supersede earlier failures).'
 AS
+WITH rollup AS (
 SELECT
-  d.ProjectCode, d.ProcessLoad, MAX(p.ProcessName) AS ProcessName, d.ProcessingDate,
+  d.ProjectCode, d.ProcessLoad, MAX(p.ProcessName) AS ProcessName,
+  MAX(p.ProcessOwner) AS ProcessOwner, d.ProcessingDate,
   max_by(d.ExecutionID, d.CreatedOn) AS LatestExecutionID,
-  COUNT(DISTINCT d.ExecutionID) AS Executions,
+  MAX(d.Attempts) AS LatestAttempt,
+  COUNT(DISTINCT d.ExecutionID) AS TotalRuns,
   COUNT(CASE WHEN NOT d.IsInitiation THEN 1 END) AS TotalTasks,
-  COUNT(CASE WHEN NOT d.IsInitiation AND d.EffectiveStatus IN ('NQUE', 'RQUE') THEN 1 END) AS QueuedTasks,
+  COUNT(CASE WHEN NOT d.IsInitiation AND d.EffectiveStatus IN ('NQUE', 'RQUE') THEN 1 END) AS Pending,
   COUNT(CASE WHEN NOT d.IsInitiation AND d.EffectiveStatus = 'RUNNING' AND NOT d.IsStale THEN 1 END) AS RunningTasks,
   COUNT(CASE WHEN NOT d.IsInitiation AND d.IsStale THEN 1 END) AS StaleTasks,
-  COUNT(CASE WHEN NOT d.IsInitiation AND d.EffectiveStatus = 'DONE' THEN 1 END) AS DoneTasks,
-  COUNT(CASE WHEN NOT d.IsInitiation AND d.EffectiveStatus = 'FAIL' THEN 1 END) AS FailedTasks,
+  COUNT(CASE WHEN NOT d.IsInitiation AND d.EffectiveStatus = 'DONE' THEN 1 END) AS Done,
+  COUNT(CASE WHEN NOT d.IsInitiation AND d.EffectiveStatus = 'FAIL' THEN 1 END) AS Failed,
   COUNT(CASE WHEN NOT d.IsInitiation AND d.EffectiveStatus = 'CANCELLED' THEN 1 END) AS CancelledTasks,
   COUNT(CASE WHEN NOT d.IsInitiation AND d.EffectiveStatus = 'SKIPPED' THEN 1 END) AS SkippedTasks,
   COUNT(CASE WHEN NOT d.IsInitiation AND d.SLABreached THEN 1 END) AS SLABreachedTasks,
@@ -23,10 +26,14 @@ SELECT
        WHEN COUNT(CASE WHEN NOT d.IsInitiation AND d.EffectiveStatus IN ('NQUE', 'RQUE') AND d.IsCurrent THEN 1 END) > 0 THEN 'QUEUED'
        WHEN COUNT(CASE WHEN NOT d.IsInitiation AND d.EffectiveStatus IN ('NQUE', 'RQUE') THEN 1 END) > 0 THEN 'SUPERSEDED'
        ELSE 'DONE' END AS ProcessStatus,
-  MIN(d.StartTime) AS FirstStart,
-  MAX(d.EndTime) AS LastEnd,
-  MAX(d.ModifiedOn) AS LastActivity
+  MIN(d.StartTime) AS RunStart,
+  MAX(d.EndTime) AS RunEnd,
+  CAST(unix_micros(MAX(d.EndTime)) - unix_micros(MIN(d.StartTime)) AS DOUBLE) / 1000000.0 AS WallClockSeconds,
+  MAX(d.LastUpdatedOn) AS LastActivity
 FROM `main`.`etl`.`v_taskDetail` d
 LEFT JOIN `main`.`etl`.`ETLconfigProcess` p ON p.ProjectCode = d.ProjectCode AND p.ProcessLoad = d.ProcessLoad
 WHERE d.IsCurrent
-GROUP BY d.ProjectCode, d.ProcessLoad, d.ProcessingDate;
+GROUP BY d.ProjectCode, d.ProcessLoad, d.ProcessingDate
+)
+SELECT r.*, CASE r.ProcessStatus WHEN 'FAIL' THEN 'FAILED' WHEN 'DONE' THEN 'COMPLETE' WHEN 'SUPERSEDED' THEN 'COMPLETE' ELSE 'RUNNING' END AS OverallStatus
+FROM rollup r;

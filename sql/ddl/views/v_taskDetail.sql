@@ -11,19 +11,19 @@ WITH steps AS (
 )
 SELECT
   s.ExecutionID, s.ProjectCode, s.ProcessLoad, s.ProcessingDate, s.TaskID, s.WorkFlowID, s.SequenceID,
-  s.TaskName, s.SourceType, s.SourceSystemCode, s.TaskMandatory, s.LoadFrequency, s.FileName,
-  s.SourcePath, s.TargetPath, s.AttemptNo, s.StatusCode,
-  CASE WHEN s.StatusCode IN ('NQUE', 'RQUE') AND t.IsActive = false THEN 'SKIPPED' ELSE s.StatusCode END AS EffectiveStatus,
+  s.SequenceCode, s.TaskName, s.SourceType, s.SourceSystemCode, s.TaskMandatory, s.LoadFrequency,
+  s.FullFileName, s.InFilePath, s.OutFilePath, s.Attempts, s.AttemptNo, s.Status,
+  CASE WHEN s.Status IN ('NQUE', 'RQUE') AND t.IsActive = false THEN 'SKIPPED' ELSE s.Status END AS EffectiveStatus, s.ForceSkip,
   s.StartTime, s.EndTime, s.DurationSeconds, s.SLAMinutes,
   CASE WHEN s.SLAMinutes IS NULL OR s.StartTime IS NULL THEN false
        WHEN s.EndTime IS NOT NULL THEN s.DurationSeconds > s.SLAMinutes * 60
-       WHEN s.StatusCode = 'RUNNING' THEN unix_seconds(current_timestamp()) - unix_seconds(s.StartTime) > s.SLAMinutes * 60
+       WHEN s.Status = 'RUNNING' THEN unix_seconds(current_timestamp()) - unix_seconds(s.StartTime) > s.SLAMinutes * 60
        ELSE false END AS SLABreached,
-  CASE WHEN s.StatusCode = 'RUNNING' AND unix_seconds(current_timestamp()) - unix_seconds(s.StartTime) > 43200 THEN true ELSE false END AS IsStale,
+  CASE WHEN s.Status = 'RUNNING' AND unix_seconds(current_timestamp()) - unix_seconds(s.StartTime) > 43200 THEN true ELSE false END AS IsStale,
   CASE WHEN s.exec_rank = 1 THEN true ELSE false END AS IsCurrent,
   CASE WHEN s.TaskID = 0 AND s.WorkFlowID = 0 THEN true ELSE false END AS IsInitiation,
   s.LogMessage, s.LogType, s.LogCode, s.ExceptionType, s.StackTrace, s.SourceRunID, s.JobRunID,
-  s.ClusterID, s.CreatedOn, s.ModifiedOn, s.ModifiedBy
+  s.ClusterID, s.CreatedOn, s.LastUpdatedOn, s.LastUpdatedBy
 FROM steps s
 LEFT JOIN `main`.`etl`.`ETLconfigTasks` t
   ON t.ProjectCode = s.ProjectCode AND t.ProcessLoad = s.ProcessLoad
