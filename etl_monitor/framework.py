@@ -40,7 +40,7 @@ from etl_monitor.integrations import guide as usage_guide
 from etl_monitor.runs import lifecycle, maintenance, reporting, watermarks
 from etl_monitor.runs import queue as steps
 from etl_monitor.runs.lifecycle import TaskContext, TaskRun
-from etl_monitor.runs.maintenance import MaintenanceReport
+from etl_monitor.runs.maintenance import MaintainArgs, MaintenanceReport
 from etl_monitor.runs.reporting import ReceiptArgs, StaleArgs
 from etl_monitor.runs.views import ALL_VIEWS
 from etl_monitor.runs.watermarks import AdvanceArgs, FlagArgs, ModeArgs, ParameterKey, RestoreArgs
@@ -111,16 +111,19 @@ class ETLMonitorFramework:
             self.spark, self.catalog, self.schema, workspace_client, engine=self.engine, **options
         )
 
-    def sample_usage(self, destination: Any = None, target: str | None = None) -> str:
+    def sample_usage(
+        self, spark: Any = None, target: str | None = None, *, workspace_client: Any = None
+    ) -> str:
         """Copy the sample notebooks where you work; returns the folder.
 
         Args:
-            destination: a ``WorkspaceClient`` (imports through databricks-sdk, default folder
-                ``/Workspace/Users/<you>/etl_monitor/sample_usage``); a SparkSession, as
-                databricks-etl-monitor took (the same folder through the workspace file
-                system when there is one, else ``./etl_monitor_sample_usage``); a folder
-                path; or None (``target``, default ``./etl_monitor_sample_usage``).
-            target: the folder, when `destination` does not name it.
+            spark: the SparkSession, as databricks-etl-monitor took it: the notebooks go to
+                ``/Workspace/Users/<you>/etl_monitor/sample_usage`` through the workspace
+                file system when there is one (a Databricks notebook), else to `target`.
+                A folder path or a ``WorkspaceClient`` is accepted here too.
+            target: the folder (default ``./etl_monitor_sample_usage``, or the workspace
+                folder above).
+            workspace_client: import through databricks-sdk instead (from a laptop or CI).
 
         Returns:
             The folder the notebooks are in.
@@ -131,11 +134,13 @@ class ETLMonitorFramework:
             workspace_folder,
         )
 
-        if isinstance(destination, str):
-            return copy_to_folder(destination)
-        if destination is not None and hasattr(destination, "workspace"):
-            return copy_to_workspace(destination, target)
-        if destination is not None and target is None:
+        if workspace_client is None and hasattr(spark, "workspace"):
+            workspace_client = spark  # a WorkspaceClient passed positionally
+        if workspace_client is not None:
+            return copy_to_workspace(workspace_client, target)
+        if isinstance(spark, str):
+            return copy_to_folder(spark)
+        if spark is not None and target is None:
             target = workspace_folder(self._ctx.user)
         return copy_to_folder(target or "etl_monitor_sample_usage")
 
@@ -365,9 +370,8 @@ class ETLMonitorFramework:
         return watermarks.set_processing_mode(self._ctx, a)
 
     # -- reporting -------------------------------------------------------------------------
-    def maintain(
-        self, archive_after_days: int | None = None, vacuum: bool = True
-    ) -> MaintenanceReport:
+    @takes(MaintainArgs)
+    def maintain(self, a: MaintainArgs) -> MaintenanceReport:
         """Keep run tracking fast after years of history; safe while tasks run.
 
         Compacts every table (``OPTIMIZE`` where the engine has it, else the same Delta
@@ -388,7 +392,7 @@ class ETLMonitorFramework:
         Example:
             >>> monitor.maintain(archive_after_days=400)  # doctest: +SKIP
         """
-        return maintenance.maintain(self._ctx, archive_after_days=archive_after_days, vacuum=vacuum)
+        return maintenance.maintain(self._ctx, a)
 
     @takes(StatusArgs)
     def get_status(self, a: StatusArgs) -> Any:

@@ -79,9 +79,11 @@ class TaskRun:
     attempt = property(lambda self: self.state.get("AttemptNo"))
     #: The execution's retry counter (0 first), what databricks-etl-monitor's start_task returned.
     attempts = property(
-        lambda self: self.state.get("Attempts")
-        if self.state.get("Attempts") is not None or not self.state.get("AttemptNo")
-        else self.state["AttemptNo"] - 1
+        lambda self: (
+            self.state.get("Attempts")
+            if self.state.get("Attempts") is not None or not self.state.get("AttemptNo")
+            else self.state["AttemptNo"] - 1
+        )
     )
     file_name = property(lambda self: self.state.get("FileName"))
     watermark = property(

@@ -27,8 +27,11 @@ import os
 import time
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any
+from typing import Annotated, Any
 
+from pydantic import Field, StrictBool, StrictInt
+
+from etl_monitor.config.arguments import HINTS, _Args
 from etl_monitor.engine.context import Context
 from etl_monitor.engine.timestamps import utcnow
 from etl_monitor.errors import InvalidArgumentError
@@ -65,44 +68,37 @@ class MaintenanceReport:
         )
 
 
-def maintain(
-    ctx: Context, *, archive_after_days: int | None = None, vacuum: bool = True
-) -> MaintenanceReport:
+class MaintainArgs(_Args):
+    archive_after_days: Annotated[StrictInt, Field(ge=1)] | None = None
+    vacuum: StrictBool = True
+
+
+HINTS["archive_after_days"] = "a positive number of days, or None to archive nothing"
+
+
+def maintain(ctx: Context, a: MaintainArgs) -> MaintenanceReport:
     """Archive old step events (optional), compact every table, vacuum old files.
 
     Args:
         ctx: the framework's catalog, schema and executor.
-        archive_after_days: move STEP events of processing dates older than this many
+        a.archive_after_days: move STEP events of processing dates older than this many
             days (UTC) to the archive table; None (default) archives nothing.
-        vacuum: delete unreferenced files older than 7 days after compacting.
+        a.vacuum: delete unreferenced files older than 7 days after compacting.
 
     Returns:
         Events archived and files per table before and after.
 
     Raises:
-        InvalidArgumentError: archive_after_days is not a positive integer; nothing was done.
-
     Example:
         >>> monitor.maintain(archive_after_days=400)  # doctest: +SKIP
     """
-    if archive_after_days is not None and (
-        isinstance(archive_after_days, bool)
-        or not isinstance(archive_after_days, int)
-        or archive_after_days < 1
-    ):
-        raise InvalidArgumentError(
-            f"maintain(): invalid archive_after_days={archive_after_days!r} "
-            "(allowed: a positive number of days, or None to archive nothing)",
-            argument="archive_after_days",
-            value=archive_after_days,
-        )
     started, before = time.perf_counter(), ctx.executor.stats["statements"]
     report = MaintenanceReport(ctx.catalog, ctx.schema)
     report.files_before = {t.name: file_count(ctx, t) for t in ALL_TABLES}
-    if archive_after_days is not None:
-        report.archive_cutoff = utcnow().date() - timedelta(days=archive_after_days)
+    if a.archive_after_days is not None:
+        report.archive_cutoff = utcnow().date() - timedelta(days=a.archive_after_days)
         report.archived_events = archive(ctx, report.archive_cutoff)
-    report.method = compact_all(ctx, vacuum=vacuum)
+    report.method = compact_all(ctx, vacuum=a.vacuum)
     report.files_after = {t.name: file_count(ctx, t) for t in ALL_TABLES}
     report.statements = ctx.executor.stats["statements"] - before
     report.seconds = time.perf_counter() - started
