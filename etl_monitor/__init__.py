@@ -8,6 +8,8 @@ from etl_monitor.errors import (
     InvalidArgumentError,
     InvalidIdentifierError,
     NotFoundError,
+    SchemaConflictError,
+    StepStateError,
 )
 from etl_monitor.framework import ETLMonitorFramework
 
@@ -22,5 +24,7 @@ __all__ = [
     "InvalidArgumentError",
     "InvalidIdentifierError",
     "NotFoundError",
+    "SchemaConflictError",
+    "StepStateError",
     "__version__",
 ]

@@ -23,6 +23,7 @@ from typing import Any
 HEADER = "# Databricks notebook source"
 SEPARATOR = "# COMMAND ----------"
 MAGIC = "# MAGIC"
+TITLE = "# DBTITLE"
 
 
 class NotebookError(AssertionError):
@@ -89,6 +90,7 @@ def parse_notebook(path: str | Path, edits: Mapping[str, str] | None = None) -> 
             chunks[-1].append(line)
     cells = []
     for number, chunk in enumerate(chunks, start=1):
+        chunk = [line for line in chunk if not line.startswith(TITLE)]  # a cell's title
         content = [line for line in chunk if line.strip()]
         if content and all(line.startswith(MAGIC) for line in content):
             unmagic = [_strip_magic(line) for line in chunk if line.startswith(MAGIC)]

@@ -6,12 +6,15 @@ fixture ``peer_schema``); each test converts its own shallow clone of it.
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import date
 
 import pytest
 
 from etl_monitor import ETLMonitorFramework
+from etl_monitor.engine.executor import add_statement_listener
+from etl_monitor.engine.timestamps import rows_from_spark
 from etl_monitor.errors import ETLMonitorError
 from tests.peer_package import PEER_TABLES, clone_peer_schema
 
@@ -42,7 +45,9 @@ SAME = (
 
 
 def _table(spark, catalog: str, schema: str, name: str) -> list[dict]:
-    return [r.asDict() for r in spark.table(f"`{catalog}`.`{schema}`.`{name}`").collect()]
+    """Rows as dicts, TIMESTAMPs as aware UTC (PySpark returns them naive, in the local zone)."""
+    table = spark.table(f"`{catalog}`.`{schema}`.`{name}`")
+    return [r.asDict() for r in rows_from_spark(table.collect())]
 
 
 def _snapshot(spark, catalog: str, schema: str) -> dict[str, list[dict]]:
@@ -55,17 +60,29 @@ def _sorted(rows: list[dict]) -> list[dict]:
 
 @pytest.fixture(scope="module")
 def converted(peer_schema, spark, catalog):
-    """A clone of the peer schema, its rows before, and the framework after one setup()."""
+    """A clone of the peer schema, its rows before, the framework after one setup(), and the
+    writes that setup() issued (text with the schema's name as ``{schema}``)."""
     schema = f"mig_{uuid.uuid4().hex[:10]}"
     clone_peer_schema(spark, catalog, peer_schema["schema"], schema)
     before = _snapshot(spark, catalog, schema)
     monitor = ETLMonitorFramework(spark, catalog, schema)
-    report = monitor.setup()
-    return monitor, before, report
+    writes: list[str] = []
+    stop = add_statement_listener(
+        lambda s: (
+            writes.append(s.text.replace(schema, "{schema}"))
+            if s.kind not in ("query", "meta") and schema in s.text
+            else None
+        )
+    )
+    try:
+        report = monitor.setup()
+    finally:
+        stop()
+    return monitor, before, report, writes
 
 
 def test_setup_reports_the_conversion(converted, peer_schema):
-    _, before, report = converted
+    _, before, report, _ = converted
     migration = report.migration
     assert migration is not None and migration.completed
     assert migration.renamed == {
@@ -81,7 +98,7 @@ def test_setup_reports_the_conversion(converted, peer_schema):
 
 
 def test_config_rows_keep_every_value(converted, spark, catalog):
-    monitor, before, _ = converted
+    monitor, before, _, _ = converted
     for name in CONFIG:
         after = _table(spark, catalog, monitor.schema, name)
         kept = [{c: r[c] for c in before[name][0]} for r in after]
@@ -94,7 +111,7 @@ def test_config_rows_keep_every_value(converted, spark, catalog):
 
 
 def test_the_peers_tables_are_kept_renamed(converted, spark, catalog):
-    monitor, before, _ = converted
+    monitor, before, _, _ = converted
     for name, kept in (
         ("ETLProcessingSteps", "ETLProcessingSteps_peer_v1"),
         ("ETLsysLogs", "ETLsysLogs_peer_v1"),
@@ -103,7 +120,7 @@ def test_the_peers_tables_are_kept_renamed(converted, spark, catalog):
 
 
 def test_every_step_row_becomes_a_step_with_its_values(converted, spark, catalog):
-    monitor, before, _ = converted
+    monitor, before, _, _ = converted
     ours = {
         tuple(r[k] for k in STEP_KEY): r
         for r in _table(spark, catalog, monitor.schema, "ETLProcessingSteps")
@@ -136,7 +153,7 @@ def test_every_step_row_becomes_a_step_with_its_values(converted, spark, catalog
 
 
 def test_receipts_are_kept(converted, spark, catalog):
-    monitor, before, _ = converted
+    monitor, before, _, _ = converted
     logs = {r["LogID"]: r for r in _table(spark, catalog, monitor.schema, "ETLsysLogs")}
     assert len(logs) == len(before["ETLsysLogs"])
     for peer_row in before["ETLsysLogs"]:
@@ -151,14 +168,11 @@ def test_receipts_are_kept(converted, spark, catalog):
 
 
 def test_watermarks_keep_their_values(converted, peer_schema):
-    monitor, before, _ = converted
+    monitor, before, _, _ = converted
     registered = {(r["ProcessLoad"], r["ParameterName"]): r for r in before["ETLconfigParameters"]}
     assert monitor.get_active_watermark("HR", "HR_DAILY", "PAYROLL_ID") == 184467
     delta = monitor.get_active_watermark("HR", "HR_DAILY", "LAST_LOAD_DT")
-    peer_value = registered[("HR_DAILY", "LAST_LOAD_DT")]["ValueDateTime"]
-    assert delta.replace(tzinfo=None) == peer_value.astimezone().replace(tzinfo=None) or (
-        delta.timestamp() == peer_value.timestamp()
-    )
+    assert delta == registered[("HR_DAILY", "LAST_LOAD_DT")]["ValueDateTime"]
     assert monitor.get_active_watermark("HR", "HR_DAILY", "SEND_ALERTS") is True
     assert monitor.get_active_watermark("HR", "HR_YEARLY", "BUDGET_DT") is None
     # historic mode, set by the peer, still decides the default processing date
@@ -169,7 +183,7 @@ def test_watermarks_keep_their_values(converted, peer_schema):
 
 
 def test_done_monthly_and_yearly_tasks_are_not_queued_again(converted, peer_schema):
-    monitor, _, _ = converted
+    monitor, _, _, _ = converted
     for process, day in (("HR_MONTHLY", "monthly_later"), ("HR_YEARLY", "yearly_later")):
         e = monitor.generate_execution_id()
         monitor.generate_execution_steps(e, "HR", process, peer_schema["dates"][day])
@@ -178,7 +192,7 @@ def test_done_monthly_and_yearly_tasks_are_not_queued_again(converted, peer_sche
 
 
 def test_a_second_setup_converts_nothing_again(converted, spark, catalog):
-    monitor, before, _ = converted
+    monitor, before, _, _ = converted
     again = monitor.setup()
     assert again.migration is not None and again.migration.step_events == 0
     assert again.migration.renamed == {} and not again.columns_added
@@ -192,49 +206,63 @@ class Crash(ETLMonitorError):
     """Raised in place of a statement of setup(), as a killed process would stop there."""
 
 
-#: Where a run is killed: the n-th statement (in that run) containing the text.
-CRASH_POINTS = (
-    ("RENAME TO", 1),  # the steps table
-    ("RENAME TO", 1),  # the receipts table (the steps table is already aside)
-    ("CREATE TABLE", 1),
-    ("ADD COLUMNS", 1),
-    ("DROP NOT NULL", 1),
-    ("CREATE OR REPLACE VIEW", 3),
-    ("INSERT INTO", 1),  # the step events
-    ("INSERT INTO", 2),  # the receipts
-    ("UPDATE", 1),
-    ("SET TBLPROPERTIES", 1),  # the mark
+_KINDS = re.compile(
+    r"RENAME TO|ADD COLUMNS|DROP NOT NULL|CREATE TABLE|CREATE OR REPLACE VIEW|MERGE INTO|"
+    r"INSERT INTO|UPDATE|SET TBLPROPERTIES"
 )
+
+
+def _normal(text: str) -> str:
+    """A statement without the names of the temporary views it reads (new each run)."""
+    return re.sub(r"etlm_\w+", "etlm_*", text)
+
+
+def _crash_points(writes: list[str]) -> list[str]:
+    """The first write of each run of same-kind writes in a conversion, in order."""
+    points, last = [], None
+    for text in writes:
+        kind = (_KINDS.search(text) or re.match(r"\w+", text)).group(0)
+        if kind != last:
+            points.append(text)
+        last = kind
+    return points
 
 
 def test_a_conversion_killed_midway_ends_the_same_when_run_again(
     peer_schema, spark, catalog, converted, monkeypatch
 ):
-    """Kill setup() at each kind of write in turn (on one clone), then let it finish."""
-    reference, before, _ = converted
+    """Kill setup() at each kind of write of a conversion in turn (on one clone): each run
+    is killed at the first write the one before did not reach. Then let it finish."""
+    reference, before, _, writes = converted
+    points = _crash_points(writes)
+    assert {"RENAME TO", "INSERT INTO", "SET TBLPROPERTIES", "DROP NOT NULL"} <= {
+        _KINDS.search(p).group(0) for p in points if _KINDS.search(p)
+    }
     schema = f"crash_{uuid.uuid4().hex[:10]}"
     clone_peer_schema(spark, catalog, peer_schema["schema"], schema)
     monitor = ETLMonitorFramework(spark, catalog, schema)
     original = monitor.executor.execute
     killed = []
-    for text, nth in CRASH_POINTS:
-        seen = {"n": 0}
+    for point in points:
+        target = point.replace("{schema}", schema)
 
-        def execute(statement: str, *, kind: str = "write", text=text, nth=nth, seen=seen):
-            if text in statement:
-                seen["n"] += 1
-                if seen["n"] == nth:
-                    raise Crash(f"killed at {text} #{nth}: {statement[:80]}")
+        def execute(statement: str, *, kind: str = "write", target=target):
+            if _normal(statement) == target:
+                raise Crash(f"killed at: {statement[:90]}")
             return original(statement, kind=kind)
 
         monkeypatch.setattr(monitor.executor, "execute", execute)
-        with pytest.raises(Crash) as crash:
+        try:
             monitor.setup()
-        killed.append(str(crash.value))
+        except Crash as crash:
+            killed.append(str(crash))
+        else:
+            killed.append(f"not reached: {point[:90]}")
     monkeypatch.setattr(monitor.executor, "execute", original)
     final = monitor.setup()
+    print("\n".join(killed))
+    assert not [k for k in killed if k.startswith("not reached")], killed
     assert final.migration is not None and final.migration.completed
-    assert len(killed) == len(CRASH_POINTS)
     peer_runs = {r["ExecutionID"] for r in before["ETLProcessingSteps"]}
     for name in (*CONFIG, "ETLProcessingSteps", "ETLsysLogs", "ETLProcessingSteps_peer_v1"):
         ours, expected = (

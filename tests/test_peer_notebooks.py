@@ -70,7 +70,7 @@ def test_the_peers_sample_notebooks_run_against_this_library(
         config.displayed[-1].rows,
     )
     assert [r.SequenceCode for r in stages][:3] == ["LOAD_GO", "LOAD_DB_CONFIG", "LOAD_DB_TRAN"]
-    assert len(tasks) == 21
+    assert len(tasks) == 22  # 9 + 5 + 4 + 4 tasks in four processes
     payroll = next(t for t in tasks if t.TaskName == "Load Payroll File UK")
     assert (payroll.FileNameMask, payroll.FileExtension, payroll.LoadFrequency) == (
         "payroll_uk",

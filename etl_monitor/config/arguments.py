@@ -263,50 +263,58 @@ class RunArgs(_Args):
     attempts: Attempts | None = None
 
 
-class GenerateArgs(_Args):
+#: What a call may say about its step besides the key: column -> argument.
+STEP_FACTS = {
+    "SequenceID": "sequence_id",
+    "ProcessingDate": "processing_date",
+    "Attempts": "attempts",
+}
+
+
+class _Execution(_Args):
+    """A call about one execution of a process (the first three arguments of them all)."""
+
     execution_id: ExecutionId
     project_code: Code
     process_load: Code
-    processing_date: Day | None = None
 
     def run(self) -> RunArgs:
-        return RunArgs(**self.model_dump())
+        """The execution, date, stage and task the call names, as a filter."""
+        return RunArgs(**self.model_dump(include=set(RunArgs.model_fields)))
+
+    @property
+    def key(self) -> StepKeyArgs:
+        """The step's key (for calls that name a task and its workflow pass)."""
+        return StepKeyArgs(**self.model_dump(include=set(StepKeyArgs.model_fields)))
+
+    @property
+    def expected(self) -> dict[str, Any]:
+        """What the caller says about the step besides its key; a mismatch is an error."""
+        return {column: getattr(self, name, None) for column, name in STEP_FACTS.items()}
 
 
-class PendingArgs(_Args):
-    execution_id: ExecutionId
-    project_code: Code
-    process_load: Code
+class GenerateArgs(_Execution):
+    processing_date: Day | None = None
+
+
+class PendingArgs(_Execution):
     processing_date: Day | None = None
     sequence_id: NonNegative | None = None
     workflow_id: NonNegative | None = None
     task_id: NonNegative | None = None
 
-    def run(self) -> RunArgs:
-        return RunArgs(**self.model_dump())
 
-
-class TaskStatusArgs(_Args):
+class TaskStatusArgs(_Execution):
     """task_status(): the order is processing_date, workflow_id, sequence_id, task_id."""
 
-    execution_id: ExecutionId
-    project_code: Code
-    process_load: Code
     processing_date: Day | None = None
     workflow_id: NonNegative | None = None
     sequence_id: NonNegative | None = None
     task_id: NonNegative | None = None
 
-    def run(self) -> RunArgs:
-        return RunArgs(**self.model_dump())
 
-
-class _StepCall(_Args):
+class _StepCall(_Execution):
     """A call that names one step; the step's sequence_id and date, when given, must match it."""
-
-    execution_id: ExecutionId
-    project_code: Code
-    process_load: Code
 
     @model_validator(mode="after")
     def _workflow_given(self) -> _StepCall:
@@ -318,23 +326,9 @@ class _StepCall(_Args):
         return self
 
     @property
-    def key(self) -> StepKeyArgs:
-        fields = StepKeyArgs.model_fields
-        return StepKeyArgs(**{k: v for k, v in self.model_dump().items() if k in fields})
-
-    @property
-    def expected(self) -> dict[str, Any]:
-        """What the caller says about the step besides its key; a mismatch is an error."""
-        return {
-            "SequenceID": getattr(self, "sequence_id", None),
-            "ProcessingDate": getattr(self, "processing_date", None),
-            "Attempts": getattr(self, "attempts", None),
-        }
-
-    @property
     def event(self) -> EventArgs:
-        fields = EventArgs.model_fields
-        return EventArgs(**{k: v for k, v in self.model_dump().items() if k in fields})
+        """What the call records besides the step key."""
+        return EventArgs(**self.model_dump(include=set(EventArgs.model_fields)))
 
 
 class SkipArgs(_StepCall):
@@ -425,7 +419,9 @@ class EventArgs(_Args):
         return utc(value)
 
 
-class ResetArgs(_Args):
+class _ProcessRuns(_Args):
+    """Runs of a process: a date, an execution, a workflow pass, a stage, a task, an attempt."""
+
     project_code: Code
     process_load: Code
     processing_date: Day | None = None
@@ -434,28 +430,20 @@ class ResetArgs(_Args):
     sequence_id: NonNegative | None = None
     task_id: NonNegative | None = None
     attempts: Attempts | None = None
+
+    def run(self) -> RunArgs:
+        return RunArgs(**self.model_dump(include=set(RunArgs.model_fields)))
+
+
+class ResetArgs(_ProcessRuns):
     remark: ShortText | None = None
     force: StrictBool = False
 
     KEYWORD_ONLY = ("force",)
 
-    def run(self) -> RunArgs:
-        return RunArgs(**self.model_dump(exclude={"remark", "force"}))
 
-
-class StatusArgs(_Args):
-    project_code: Code
-    process_load: Code
-    processing_date: Day | None = None
-    execution_id: ExecutionId | None = None
-    workflow_id: NonNegative | None = None
-    sequence_id: NonNegative | None = None
-    task_id: NonNegative | None = None
-    attempts: Attempts | None = None
+class StatusArgs(_ProcessRuns):
     summary_mode: StrictBool = False
-
-    def run(self) -> RunArgs:
-        return RunArgs(**self.model_dump(exclude={"summary_mode"}))
 
 
 class ParameterArgs(_Args):

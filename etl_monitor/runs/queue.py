@@ -12,6 +12,7 @@ import uuid
 from typing import Any
 
 from etl_monitor.config.arguments import (
+    STEP_FACTS,
     GenerateArgs,
     PendingArgs,
     ResetArgs,
@@ -329,20 +330,8 @@ def _named_step(
         state = read_step(ctx, key, with_watermark=True, processing_date=a.processing_date)
         candidates = [state] if state else []
     for state in candidates:
-        check_step(function, state, expected_of(a))
+        check_step(function, state, a.expected)
     return candidates[0] if candidates else None
-
-
-_ARGUMENT = {
-    "SequenceID": "sequence_id",
-    "ProcessingDate": "processing_date",
-    "Attempts": "attempts",
-}
-
-
-def expected_of(a: Any) -> dict[str, Any]:
-    """What a call says about its step besides the key: column -> value (None: not said)."""
-    return {column: getattr(a, name, None) for column, name in _ARGUMENT.items()}
 
 
 def check_step(function: str, state: dict[str, Any] | None, expected: dict[str, Any]) -> None:
@@ -361,7 +350,7 @@ def check_step(function: str, state: dict[str, Any] | None, expected: dict[str, 
         if column == "Attempts" and have is None and state.get("AttemptNo"):
             have = state["AttemptNo"] - 1  # steps queued before the column existed
         if value is not None and have != value:
-            name = _ARGUMENT[column]
+            name = STEP_FACTS[column]
             raise InvalidArgumentError(
                 f"{function}(): {name}={value!r} does not match the step of task_id="
                 f"{state.get('TaskID')} workflow_id={state.get('WorkFlowID')} in execution "
@@ -456,7 +445,7 @@ def _transition(ctx: Context, function: str, action: str, a: Any, **changes: Any
             f"{function}(): execution {a.execution_id} has no step for {a.project_code}/"
             f"{a.process_load} task_id={a.task_id} workflow_id={a.workflow_id}"
         )
-    check_step(function, state, expected_of(a))
+    check_step(function, state, a.expected)
     try:
         target = states.check(action, state["StatusCode"], attempt=state["AttemptNo"] or 1)
     except StepStateError as refused:
@@ -553,7 +542,7 @@ def status_reset(ctx: Context, a: ResetArgs) -> int:
     if named:
         chosen = [r for r in rows if all(r[c] == v for c, v in named.items())]
         if not chosen:
-            names = ", ".join(f"{_ARGUMENT.get(c, c.lower())}={v}" for c, v in named.items())
+            names = ", ".join(f"{c}={v}" for c, v in named.items())
             raise NotFoundError(f"status_reset(): no step for {names}")
         mode = "task"
     elif a.execution_id is not None:

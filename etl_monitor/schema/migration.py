@@ -27,7 +27,7 @@ import time
 from dataclasses import dataclass, field
 
 from etl_monitor.engine.context import Context
-from etl_monitor.engine.executor import quote, sql_string_literal
+from etl_monitor.engine.executor import qualified, quote, sql_string_literal
 from etl_monitor.errors import SchemaConflictError
 from etl_monitor.schema.tables import (
     ALL_TABLES,
@@ -137,9 +137,11 @@ def set_aside(ctx: Context, existing: set[str], report: MigrationReport) -> None
     for name, backup in BACKUPS.items():
         present = name.lower() in existing and backup.lower() not in existing
         if present and _is_peer(name, _columns(ctx, name)):
-            ctx.executor.execute(
-                f"ALTER TABLE {ctx.name(name)} RENAME TO {ctx.name(backup)}", kind="ddl"
+            # The session catalog takes a two-part target; Unity Catalog the full name.
+            target = (
+                ctx.name(backup) if ctx.engine.three_level_names else qualified(ctx.schema, backup)
             )
+            ctx.executor.execute(f"ALTER TABLE {ctx.name(name)} RENAME TO {target}", kind="ddl")
             report.renamed[name] = backup
             existing.discard(name.lower())
             existing.add(backup.lower())
@@ -197,17 +199,24 @@ def _step_events_sql(ctx: Context) -> str:
         "CreatedBy": "p.LastUpdatedBy",
         "Seq": "CAST(1 AS BIGINT)",
     }
-    columns = [c for c in EVENTS.column_names if c in values]
-    select = ",\n    ".join(f"{values[c]} AS {quote(c)}" for c in columns)
-    return (
-        f"INSERT INTO {ctx.name(EVENTS)} ({', '.join(quote(c) for c in columns)})\n"
-        f"SELECT {', '.join('x.' + quote(c) for c in columns)} FROM (\n"
-        f"  SELECT {select}\n"
-        f"  FROM {ctx.name(BACKUPS[STEPS])} p\n"
+    source = (
+        f"{ctx.name(BACKUPS[STEPS])} p\n"
         f"  LEFT JOIN {ctx.name('ETLconfigTasks')} t ON t.ProjectCode = p.ProjectCode "
-        "AND t.ProcessLoad = p.ProcessLoad AND t.TaskID = p.TaskID AND t.WorkFlowID = p.WorkFlowID\n"
-        ") x\n"
-        f"LEFT ANTI JOIN {ctx.name(EVENTS)} e ON e.EventID = x.EventID"
+        "AND t.ProcessLoad = p.ProcessLoad AND t.TaskID = p.TaskID AND t.WorkFlowID = p.WorkFlowID"
+    )
+    return _insert_missing(ctx, EVENTS, values, source)
+
+
+def _insert_missing(ctx: Context, table: Table, values: dict[str, str], source: str) -> str:
+    """INSERT into `table` of the rows `values` builds from `source` whose key it lacks."""
+    columns = [c for c in table.column_names if c in values]
+    select = ",\n    ".join(f"{values[c]} AS {quote(c)}" for c in columns)
+    (key,) = table.key
+    return (
+        f"INSERT INTO {ctx.name(table)} ({', '.join(quote(c) for c in columns)})\n"
+        f"SELECT {', '.join('x.' + quote(c) for c in columns)} FROM (\n"
+        f"  SELECT {select}\n  FROM {source}\n) x\n"
+        f"LEFT ANTI JOIN {ctx.name(table)} y ON y.{quote(key)} = x.{quote(key)}"
     )
 
 
@@ -233,15 +242,7 @@ def _receipts_sql(ctx: Context) -> str:
         "OperationName": "l.OperationName",
         "Level": "l.Level",
     }
-    columns = [c for c in SYSLOGS.column_names if c in values]
-    select = ", ".join(f"{values[c]} AS {quote(c)}" for c in columns)
-    return (
-        f"INSERT INTO {ctx.name(SYSLOGS)} ({', '.join(quote(c) for c in columns)})\n"
-        f"SELECT {', '.join('x.' + quote(c) for c in columns)} FROM (\n"
-        f"  SELECT {select} FROM {ctx.name(BACKUPS[LOGS])} l\n"
-        ") x\n"
-        f"LEFT ANTI JOIN {ctx.name(SYSLOGS)} y ON y.LogID = x.LogID"
-    )
+    return _insert_missing(ctx, SYSLOGS, values, f"{ctx.name(BACKUPS[LOGS])} l")
 
 
 #: Flags the peer's tables lacked, filled once for its rows.
@@ -259,9 +260,9 @@ def convert(ctx: Context, existing: set[str], report: MigrationReport) -> None:
     if BACKUPS[STEPS].lower() not in existing or _is_converted(ctx):
         return
     started, before = time.perf_counter(), ctx.executor.stats["statements"]
-    report.step_events = _inserted(ctx.executor.execute(_step_events_sql(ctx)))
+    report.step_events = _added(ctx, EVENTS, _step_events_sql(ctx))
     if BACKUPS[LOGS].lower() in existing:
-        report.receipts = _inserted(ctx.executor.execute(_receipts_sql(ctx)))
+        report.receipts = _added(ctx, SYSLOGS, _receipts_sql(ctx))
     for table, column, value in _DEFAULTS:
         ctx.executor.execute(
             f"UPDATE {ctx.name(table)} SET {quote(column)} = {value} WHERE {quote(column)} IS NULL"
@@ -277,8 +278,10 @@ def convert(ctx: Context, existing: set[str], report: MigrationReport) -> None:
     log.info("%s", report)
 
 
-def _inserted(result: list) -> int:
-    """Rows an INSERT reports (Delta returns num_affected_rows, num_inserted_rows)."""
-    if result and len(result[0]) > 1:
-        return int(result[0][1])
-    return int(result[0][0]) if result else 0
+def _added(ctx: Context, table: Table, insert: str) -> int:
+    """Run an INSERT of converted rows; returns how many it added (engines differ in what
+    an INSERT reports, so the converted rows are counted before and after)."""
+    count = f"SELECT COUNT(*) AS n FROM {ctx.name(table)} WHERE {quote(table.key[0])} LIKE 'peer-%'"
+    before = ctx.executor.query(count)[0]["n"]
+    ctx.executor.execute(insert)
+    return int(ctx.executor.query(count)[0]["n"] - before)
