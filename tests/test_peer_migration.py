@@ -218,11 +218,11 @@ def _normal(text: str) -> str:
 
 
 def _crash_points(writes: list[str]) -> list[str]:
-    """The first write of each run of same-kind writes in a conversion, in order."""
+    """In order: the first write of each run of same-kind writes, and every rename and copy."""
     points, last = [], None
     for text in writes:
         kind = (_KINDS.search(text) or re.match(r"\w+", text)).group(0)
-        if kind != last:
+        if kind != last or kind in ("RENAME TO", "INSERT INTO"):
             points.append(text)
         last = kind
     return points
