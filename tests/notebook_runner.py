@@ -200,16 +200,17 @@ def run_notebook(
         **(extra_globals or {}),
     }
     result.namespace = namespace
-    frame_class = type(spark.range(1))  # Databricks adds DataFrame.display(); so does this run
-    had_display = "display" in vars(frame_class)
-    previous = vars(frame_class).get("display")
-    frame_class.display = lambda self, *args, **kwargs: display(self)
+    # Databricks adds DataFrame.display(); so does this run (when it has a session).
+    frame_class = type(spark.range(1)) if spark is not None else None
+    previous = vars(frame_class).get("display") if frame_class else None
+    if frame_class:
+        frame_class.display = lambda self, *args, **kwargs: display(self)
     try:
         _run_cells(path, spark, namespace, result, dbw, display, edits, keep_going)
     finally:
-        if had_display:
+        if frame_class and previous is not None:
             frame_class.display = previous
-        else:
+        elif frame_class:
             del frame_class.display
     result.widgets = dict(dbw.declared)
     return result

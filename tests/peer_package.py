@@ -9,8 +9,10 @@ One peer statement cannot run on open-source Delta: the second UPDATE of
 ``end_task(status="DONE")`` (the DELTA_DATE watermark advance, ``UPDATE ETLconfigParameters
 AS p SET p.ValueDateTime = (SELECT ...) WHERE ... p.ParameterName = (SELECT ...)``) fails with
 ``[DELTA_UNSUPPORTED_SUBQUERY] Subqueries are not supported in the UPDATE``, after its first
-UPDATE has marked the task DONE. Inside ``monitor.task(...)`` that error turns every clean
-exit into ``fail_task``. The snippets therefore end successful tasks with `complete_task`
+UPDATE has marked the task DONE. Inside ``monitor.task(...)`` that error leads to
+``fail_task`` with the error's text, whose quotes break fail_task's own UPDATE
+(PARSE_SYNTAX_ERROR): the step stays DONE, its watermark does not move, and ``task()``
+raises. The snippets therefore end successful tasks with `complete_task`
 (the same peer calls as ``monitor.task`` on a clean exit), which, on that error only,
 advances the DELTA_DATE watermark to the task's StartTime with the peer's own
 ``advance_watermark`` and records it in ``workarounds``. Failing tasks run inside the peer's

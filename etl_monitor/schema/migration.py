@@ -71,6 +71,8 @@ class MigrationReport:
     seconds: float = 0.0
 
     def __str__(self) -> str:
+        if self.completed and not self.statements:
+            return f"converted from {self.source} earlier: nothing to do"
         kept = ", ".join(f"{a} -> {b}" for a, b in self.renamed.items()) or "already set aside"
         return (
             f"converted from {self.source}: {kept}; {self.step_events} step rows as events, "
@@ -257,7 +259,10 @@ def convert(ctx: Context, existing: set[str], report: MigrationReport) -> None:
 
     Skipped (one query) once marked; every step before the mark adds only missing rows.
     """
-    if BACKUPS[STEPS].lower() not in existing or _is_converted(ctx):
+    if BACKUPS[STEPS].lower() not in existing:
+        return
+    if _is_converted(ctx):
+        report.completed = True
         return
     started, before = time.perf_counter(), ctx.executor.stats["statements"]
     report.step_events = _added(ctx, EVENTS, _step_events_sql(ctx))
