@@ -843,7 +843,18 @@ def main() -> None:
                 failure("0. Fresh schemas", traceback.format_exc())
                 monitor = None
 
-        if "task" in sections and monitor is not None:
+        for section, title, snippet, ours, show in (
+            ("task", "1. One task's bookkeeping", _PEER_PER_TASK, our_per_task, print_per_task),
+            (
+                "concurrency",
+                "2. Concurrency",
+                _PEER_CONCURRENCY,
+                our_concurrency,
+                print_concurrency,
+            ),
+        ):
+            if section not in sections or monitor is None:
+                continue
             try:
                 runs = [
                     ("published", monitor.generate_execution_id(), DAY_PUBLISHED),
@@ -853,39 +864,17 @@ def main() -> None:
                     url,
                     catalog,
                     "peer_task",
-                    peer_snippet({**plan, "runs": runs}, _PEER_PER_TASK),
+                    peer_snippet({**plan, "runs": runs}, snippet),
                     timeout=1800,
                 )
                 results = {
                     "peer as published": peer["published"],
                     "peer + complete_task": peer["complete_task"],
-                    "ours": our_per_task(monitor, plan),
+                    "ours": ours(monitor, plan),
                 }
-                print_per_task(results, plan)
+                show(results, plan)
             except Exception:
-                failure("1. One task's bookkeeping", traceback.format_exc())
-
-        if "concurrency" in sections and monitor is not None:
-            try:
-                runs = [
-                    ("published", monitor.generate_execution_id(), DAY_PUBLISHED),
-                    ("complete_task", monitor.generate_execution_id(), DAY_COMPLETE),
-                ]
-                peer = run_peer(
-                    url,
-                    catalog,
-                    "peer_task",
-                    peer_snippet({**plan, "runs": runs}, _PEER_CONCURRENCY),
-                    timeout=1800,
-                )
-                results = {
-                    "peer as published": peer["published"],
-                    "peer + complete_task": peer["complete_task"],
-                    "ours": our_concurrency(monitor, plan),
-                }
-                print_concurrency(results, plan)
-            except Exception:
-                failure("2. Concurrency", traceback.format_exc())
+                failure(title, traceback.format_exc())
 
         if "migration" in sections:
             try:
