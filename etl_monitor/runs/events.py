@@ -63,6 +63,13 @@ VIEW_NAMES = {
 }
 
 
+def attempts_of(state: Mapping[str, Any]) -> Any:
+    """A step's Attempts; for steps queued before that column existed, AttemptNo - 1."""
+    if state.get("Attempts") is None and state.get("AttemptNo"):
+        return state["AttemptNo"] - 1
+    return state.get("Attempts")
+
+
 def state_columns(alias: str = "") -> str:
     """SELECT list reading ETLProcessingSteps back under the event log's column names."""
     prefix = f"{alias}." if alias else ""

@@ -33,6 +33,7 @@ from etl_monitor.errors import InvalidArgumentError, StepStateError
 from etl_monitor.runs import states
 from etl_monitor.runs.events import (
     append_events,
+    attempts_of,
     claim_events,
     new_event_id,
     step_event,
@@ -78,13 +79,7 @@ class TaskRun:
     processing_date = property(lambda self: self.state.get("ProcessingDate"))
     attempt = property(lambda self: self.state.get("AttemptNo"))
     #: The execution's retry counter (0 first), what databricks-etl-monitor's start_task returned.
-    attempts = property(
-        lambda self: (
-            self.state.get("Attempts")
-            if self.state.get("Attempts") is not None or not self.state.get("AttemptNo")
-            else self.state["AttemptNo"] - 1
-        )
-    )
+    attempts = property(lambda self: attempts_of(self.state))
     file_name = property(lambda self: self.state.get("FileName"))
     watermark = property(
         lambda self: (

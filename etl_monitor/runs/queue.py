@@ -29,6 +29,7 @@ from etl_monitor.runs import states
 from etl_monitor.runs.events import (
     HIGHEST_VALUE,
     VIEW_NAMES,
+    attempts_of,
     claim_events,
     latest_first,
     state_columns,
@@ -346,9 +347,7 @@ def check_step(function: str, state: dict[str, Any] | None, expected: dict[str, 
     if state is None:
         return
     for column, value in expected.items():
-        have = state.get(column)
-        if column == "Attempts" and have is None and state.get("AttemptNo"):
-            have = state["AttemptNo"] - 1  # steps queued before the column existed
+        have = attempts_of(state) if column == "Attempts" else state.get(column)
         if value is not None and have != value:
             name = STEP_FACTS[column]
             raise InvalidArgumentError(
@@ -395,9 +394,7 @@ def _pending_row(a: PendingArgs, state: dict[str, Any] | None) -> tuple[Any, ...
         "ExecutionID": state.get("ExecutionID", a.execution_id),
         "ProjectCode": state.get("ProjectCode", a.project_code),
         "ProcessLoad": state.get("ProcessLoad", a.process_load),
-        "Attempts": state.get("Attempts")
-        if state.get("Attempts") is not None or not state
-        else (state.get("AttemptNo") or 1) - 1,
+        "Attempts": attempts_of(state),
         "ForceSkip": state.get("StatusCode") == states.SKIPPED if state else None,
         "WatermarkValue": _watermark_text(state),
     }
