@@ -154,12 +154,26 @@ class ETLMonitorFramework:
         warehouse_id: str,
         parent_path: str = "/Shared/etl_monitor",
         display_name: str = "ETL Monitor",
+        embed_credentials: bool = False,
     ) -> str:
-        """Create or update, then publish, the Lakeview dashboard over this schema's views; returns its id."""
-        from etl_monitor.integrations.dashboards import publish
+        """Create or update, then publish, the Lakeview dashboard over this schema's views; returns its id.
+
+        The drift-alerts page is included once its view exists (after
+        ``monitoring().create_unified_views()``); publishing an unchanged dashboard writes
+        nothing (see `etl_monitor.integrations.dashboards.publish`).
+        """
+        from etl_monitor.integrations.dashboards import optional_views_in, publish
+        from etl_monitor.schema.setup import existing_objects
 
         return publish(
-            workspace_client, self.catalog, self.schema, warehouse_id, parent_path, display_name
+            workspace_client,
+            self.catalog,
+            self.schema,
+            warehouse_id,
+            parent_path,
+            display_name,
+            embed_credentials,
+            optional_views=optional_views_in(existing_objects(self._ctx)),
         )
 
     # -- setup ---------------------------------------------------------------------------
