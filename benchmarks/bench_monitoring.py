@@ -1,7 +1,9 @@
 """Provisioning 200 monitors against the emulated workspace, and querying the all-groups drift view.
 
-Prints wall time and API calls (all, and mutating) for a first run and a re-run, and the
-median time to read the all-groups drift view over 50 monitored tables on the embedded engine.
+Prints wall time and API calls (all and mutating, by HTTP method and endpoint) for a first
+run and a re-run against the emulator (monitors start PENDING, updates use leaf-level masks),
+and the median time to read the all-groups drift view over 50 monitored tables on the
+embedded engine.
 
 Run: python benchmarks/bench_monitoring.py [--tables 200] [--view-tables 50]
 """
@@ -9,6 +11,7 @@ Run: python benchmarks/bench_monitoring.py [--tables 200] [--view-tables 50]
 from __future__ import annotations
 
 import argparse
+import re
 import statistics
 import sys
 import tempfile
@@ -21,9 +24,20 @@ from etl_monitor import ETLMonitorFramework
 from etl_monitor.local import spark_session
 from etl_monitor.monitoring import MonitoringFramework, MonitoringPolicy
 from tests.emulator import DatabricksEmulator
+from tests.emulator.common import MUTATING_METHODS
 from tests.helpers import create_metric_tables
 
 COLUMNS = ["id", "ts", "region", "amount"]
+_IDS = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|t\d{3}")
+
+
+def calls_by_endpoint(emulator: DatabricksEmulator) -> dict[str, int]:
+    """Requests received, by ``METHOD path`` with table names and ids folded to ``{id}``."""
+    counts: dict[str, int] = {}
+    for r in emulator.requests:
+        key = f"{r.method} {_IDS.sub('{id}', r.path)}"
+        counts[key] = counts.get(key, 0) + 1
+    return dict(sorted(counts.items()))
 
 
 def provisioning(spark, emulator: DatabricksEmulator, tables: int) -> None:
@@ -48,7 +62,22 @@ def provisioning(spark, emulator: DatabricksEmulator, tables: int) -> None:
             for n in range(tables)
         ]
     )
-    for label in ("first run", "re-run"):
+    for label in ("first run", "re-run", "update run"):
+        if label == "update run":  # a tenth of the tables get a schedule: leaf-level PATCHes
+            mon.register_tables(
+                [
+                    {
+                        "table_name": f"main.bench_src.t{n:03d}",
+                        "profile_type": "TIMESERIES",
+                        "timestamp_column": "ts",
+                        "granularities": ["1 day"],
+                        "slicing_exprs": ["region"],
+                        "monitor_group": f"team{n % 5}",
+                        "schedule_cron": "0 0 6 * * ?",
+                    }
+                    for n in range(0, tables, 10)
+                ]
+            )
         fresh = MonitoringFramework(spark, "main", "bench_mon", emulator.client(), policy=policy)
         emulator.reset_log()
         started = time.perf_counter()
@@ -57,8 +86,12 @@ def provisioning(spark, emulator: DatabricksEmulator, tables: int) -> None:
         print(
             f"apply {tables} tables, {label}: {elapsed:.2f} s, {emulator.count()} API calls "
             f"({emulator.mutating_count()} mutating); created {report.monitors_created}, "
+            f"updated {report.monitors_updated}, "
             f"unchanged {sum(o.action == 'unchanged' for o in report.outcomes)}, failed {report.monitors_failed}"
         )
+        for endpoint, n in calls_by_endpoint(emulator).items():
+            kind = "mutating" if endpoint.split()[0] in MUTATING_METHODS else "read"
+            print(f"    {n:5d}  {endpoint}  ({kind})")
 
 
 def drift_view(spark, emulator: DatabricksEmulator, tables: int) -> None:

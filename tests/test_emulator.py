@@ -12,6 +12,9 @@ SDK behaviours observed against the emulator (databricks-sdk 0.156):
 * 500 is NOT retried, not even for GET: it raises InternalError at once. The only exception
   is a message containing one of the SDK's "transient" phrases such as "Unexpected error",
   which is retried with a linear back-off (1 s, 2 s, ...).
+* ``details`` with a ``google.rpc.ErrorInfo`` come back from ``get_error_info()``.
+* ``list_refresh`` and ``list_monitor`` follow ``next_page_token``; the legacy
+  ``list_refreshes`` is one answer.
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ from databricks.sdk import WorkspaceClient
 from databricks.sdk.errors import (
     BadRequest,
     InternalError,
+    InvalidParameterValue,
+    InvalidState,
     NotFound,
     PermissionDenied,
     ResourceAlreadyExists,
@@ -36,7 +41,10 @@ from databricks.sdk.errors import (
 )
 from databricks.sdk.service.catalog import (
     ColumnTypeName,
+    MonitorCronSchedule,
     MonitorInfoStatus,
+    MonitorMetric,
+    MonitorMetricType,
     MonitorRefreshInfoState,
     MonitorSnapshot,
     MonitorTimeSeries,
@@ -45,6 +53,8 @@ from databricks.sdk.service.dataquality import (
     AggregationGranularity,
     CronSchedule,
     DataProfilingConfig,
+    DataProfilingCustomMetric,
+    DataProfilingCustomMetricType,
     DataProfilingStatus,
     InferenceLogConfig,
     InferenceProblemType,
@@ -155,7 +165,10 @@ def test_create_then_get_round_trips_and_omits_write_only_fields(
     assert config.slicing_exprs == ["amount > 100"]
     assert config.output_schema_id == server.schema_id(OUTPUT)
     assert config.warehouse_id is None and config.skip_builtin_dashboard is None
-    assert config.status == DataProfilingStatus.DATA_PROFILING_STATUS_ACTIVE
+    # created PENDING, read once more as PENDING (pending_reads=1), then ACTIVE
+    assert config.status == DataProfilingStatus.DATA_PROFILING_STATUS_PENDING
+    again = w.data_quality.get_monitor("table", server.table_id(TABLE)).data_profiling_config
+    assert again is not None and again.status == DataProfilingStatus.DATA_PROFILING_STATUS_ACTIVE
     assert config.profile_metrics_table_name == "main.monitoring.orders_profile_metrics"
     assert config.drift_metrics_table_name == "main.monitoring.orders_drift_metrics"
     assert config.dashboard_id and config.monitor_version == 1
@@ -246,28 +259,53 @@ def test_second_create_raises_resource_already_exists(
     assert server.mutating_count() == 3
 
 
-def test_update_and_delete_monitor(server: DatabricksEmulator, w: WorkspaceClient) -> None:
-    table_id = server.table_id(TABLE)
-    created = w.data_quality.create_monitor(time_series_monitor(server))
-    assert created.data_profiling_config is not None
+def _active(server: DatabricksEmulator, w: WorkspaceClient, table_id: str) -> None:
+    """Read the monitor until the emulator reports it ACTIVE (as a client polling would)."""
+    for _ in range(server.pending_reads + 1):
+        config = w.data_quality.get_monitor("table", table_id).data_profiling_config
+    assert config is not None and config.status == DataProfilingStatus.DATA_PROFILING_STATUS_ACTIVE
 
-    change = w.data_quality.get_monitor("table", table_id)
-    assert change.data_profiling_config is not None
-    change.data_profiling_config.time_series = None
-    change.data_profiling_config.snapshot = SnapshotConfig()
-    updated = w.data_quality.update_monitor(
-        "table", table_id, change, update_mask="data_profiling_config"
+
+def test_leaf_update_mask_keeps_fields_not_named(
+    server: DatabricksEmulator, w: WorkspaceClient
+) -> None:
+    table_id = server.table_id(TABLE)
+    metric = DataProfilingCustomMetric(
+        name="big_orders",
+        definition="count_if(`{{input_column}}` > 100)",
+        input_columns=["amount"],
+        output_data_type='{"type":"long"}',
+        type=DataProfilingCustomMetricType.DATA_PROFILING_CUSTOM_METRIC_TYPE_AGGREGATE,
     )
+    created = w.data_quality.create_monitor(time_series_monitor(server, custom_metrics=[metric]))
+    assert created.data_profiling_config is not None
+    change = time_series_monitor(server)  # no custom metrics, another cron, no slicing
+    assert change.data_profiling_config is not None
+    change.data_profiling_config.schedule = CronSchedule("0 0 7 * * ?", "Europe/Paris")
+    change.data_profiling_config.slicing_exprs = None
+    mask = (
+        "data_profiling_config.schedule.quartz_cron_expression,data_profiling_config.slicing_exprs"
+    )
+    updated = w.data_quality.update_monitor("table", table_id, change, update_mask=mask)
     config = updated.data_profiling_config
     assert config is not None
-    assert config.snapshot == SnapshotConfig() and config.time_series is None
+    # only the named leaves changed: the time zone, custom metrics and assets dir are kept
+    assert config.schedule == CronSchedule("0 0 7 * * ?", "UTC")
+    assert config.slicing_exprs is None and config.custom_metrics == [metric]
+    assert config.assets_dir == "/Workspace/Shared/monitors/orders"
     assert config.monitor_version == 2
     assert config.dashboard_id == created.data_profiling_config.dashboard_id
+    assert config.status == DataProfilingStatus.DATA_PROFILING_STATUS_PENDING
     (patch,) = [r for r in server.requests if r.method == "PATCH"]
-    assert patch.query == {"update_mask": "data_profiling_config"}
+    assert patch.query == {"update_mask": mask}
 
-    with pytest.raises(BadRequest):
-        w.data_quality.update_monitor("table", table_id, change, update_mask="object_id")
+    # a path that is not an updatable field: the real error, with an ErrorInfo
+    for bad in ("object_id", "data_profiling_config.status", "data_profiling_config.nope"):
+        with pytest.raises(InvalidParameterValue, match="Invalid update_mask path") as err:
+            w.data_quality.update_monitor("table", table_id, change, update_mask=bad)
+        assert err.value.error_code == "INVALID_PARAMETER_VALUE"
+        assert [i.reason for i in err.value.get_error_info()] == ["INVALID_FIELD_MASK"]
+    assert server.monitors[table_id]["data_profiling_config"]["monitor_version"] == 2
 
     w.data_quality.delete_monitor("table", table_id)
     with pytest.raises(NotFound):
@@ -276,9 +314,172 @@ def test_update_and_delete_monitor(server: DatabricksEmulator, w: WorkspaceClien
         w.data_quality.delete_monitor("table", table_id)
 
 
+def test_immutable_changes_are_refused(server: DatabricksEmulator, w: WorkspaceClient) -> None:
+    table_id = server.table_id(TABLE)
+    w.data_quality.create_monitor(time_series_monitor(server))
+    other = server.add_schema("main.elsewhere")
+    moved = time_series_monitor(server)
+    assert moved.data_profiling_config is not None
+    moved.data_profiling_config.output_schema_id = other
+    with pytest.raises(InvalidParameterValue, match="output_schema_id is immutable") as err:
+        w.data_quality.update_monitor(
+            "table", table_id, moved, update_mask="data_profiling_config.output_schema_id"
+        )
+    (info,) = err.value.get_error_info()
+    assert (info.reason, info.metadata) == (
+        "IMMUTABLE_FIELD",
+        {"field": "data_profiling_config.output_schema_id"},
+    )
+    snap = time_series_monitor(server)
+    assert snap.data_profiling_config is not None
+    snap.data_profiling_config.time_series = None
+    snap.data_profiling_config.snapshot = SnapshotConfig()
+    for mask in (
+        "data_profiling_config",
+        "data_profiling_config.time_series,data_profiling_config.snapshot",
+        "*",
+    ):
+        with pytest.raises(InvalidParameterValue, match="profile type"):
+            w.data_quality.update_monitor("table", table_id, snap, update_mask=mask)
+    # the legacy API refuses the same changes on the same monitor
+    with pytest.raises(InvalidParameterValue, match="output_schema_id is immutable"):
+        w.quality_monitors.update(
+            table_name=TABLE,
+            output_schema_name="main.elsewhere",
+            time_series=MonitorTimeSeries(timestamp_col="ts", granularities=["1 day"]),
+        )
+    with pytest.raises(InvalidParameterValue, match="profile type"):
+        w.quality_monitors.update(
+            table_name=TABLE, output_schema_name=OUTPUT, snapshot=MonitorSnapshot()
+        )
+    # a broken monitor cannot be updated at all
+    server.set_monitor_status(TABLE, "ERROR")
+    with pytest.raises(InvalidState, match="DATA_PROFILING_STATUS_ERROR"):
+        w.data_quality.update_monitor(
+            "table",
+            table_id,
+            time_series_monitor(server),
+            update_mask="data_profiling_config.slicing_exprs",
+        )
+    stored = server.monitors[table_id]["data_profiling_config"]
+    assert stored["output_schema_id"] == server.schema_id(OUTPUT) and "time_series" in stored
+    assert stored["monitor_version"] == 1
+
+
+def test_one_store_for_both_apis(server: DatabricksEmulator, w: WorkspaceClient) -> None:
+    table_id = server.table_id(TABLE)
+    server.pending_reads = 0
+    w.quality_monitors.create(
+        table_name=TABLE,
+        output_schema_name=OUTPUT,
+        assets_dir="/Workspace/Shared/monitors/orders",
+        time_series=MonitorTimeSeries(timestamp_col="ts", granularities=["1 day", "1 hour"]),
+        schedule=MonitorCronSchedule("0 0 6 * * ?", "UTC"),
+        custom_metrics=[
+            MonitorMetric(
+                name="m",
+                definition="avg(`{{input_column}}`)",
+                input_columns=["amount"],
+                output_data_type='{"type":"double"}',
+                type=MonitorMetricType.CUSTOM_METRIC_TYPE_AGGREGATE,
+            )
+        ],
+    )
+    # the data-quality API sees the legacy monitor, translated
+    config = w.data_quality.get_monitor("table", table_id).data_profiling_config
+    assert config is not None
+    assert config.output_schema_id == server.schema_id(OUTPUT)
+    assert config.time_series == TimeSeriesConfig(
+        "ts", [DAY, AggregationGranularity.AGGREGATION_GRANULARITY_1_HOUR]
+    )
+    assert config.custom_metrics is not None and config.custom_metrics[0].type == (
+        DataProfilingCustomMetricType.DATA_PROFILING_CUSTOM_METRIC_TYPE_AGGREGATE
+    )
+    assert config.status == DataProfilingStatus.DATA_PROFILING_STATUS_ACTIVE
+    with pytest.raises(ResourceAlreadyExists):
+        w.data_quality.create_monitor(time_series_monitor(server))
+    # an update through data-quality shows through the legacy API
+    change = time_series_monitor(server)
+    w.data_quality.update_monitor(
+        "table", table_id, change, update_mask="data_profiling_config.slicing_exprs"
+    )
+    legacy = w.quality_monitors.get(table_name=TABLE)
+    assert legacy.slicing_exprs == ["amount > 100"] and legacy.monitor_version == 2
+    assert legacy.time_series == MonitorTimeSeries(
+        timestamp_col="ts", granularities=["1 day", "1 hour"]
+    )
+    assert legacy.output_schema_name == OUTPUT
+    assert legacy.status == MonitorInfoStatus.MONITOR_STATUS_ACTIVE
+    assert (
+        server.legacy_monitors[TABLE]["custom_metrics"][0]["type"] == "CUSTOM_METRIC_TYPE_AGGREGATE"
+    )
+    # refreshes are shared too, and a delete through one API removes it from both
+    refresh = w.quality_monitors.run_refresh(table_name=TABLE)
+    assert [r.refresh_id for r in w.data_quality.list_refresh("table", table_id)] == [
+        refresh.refresh_id
+    ]
+    w.data_quality.delete_monitor("table", table_id)
+    with pytest.raises(ResourceDoesNotExist):
+        w.quality_monitors.get(table_name=TABLE)
+    assert server.legacy_monitors == {} and server.monitors == {}
+
+
+def test_pending_until_read_and_refresh_refused_while_pending(
+    server: DatabricksEmulator, w: WorkspaceClient
+) -> None:
+    table_id = server.table_id(TABLE)
+    server.pending_reads = 2
+    created = w.data_quality.create_monitor(time_series_monitor(server))
+    assert created.data_profiling_config is not None
+    assert created.data_profiling_config.status == DataProfilingStatus.DATA_PROFILING_STATUS_PENDING
+    assert created.data_profiling_config.dashboard_id
+    with pytest.raises(InvalidState, match="PENDING") as err:
+        w.data_quality.create_refresh(
+            "table", table_id, Refresh(object_type="table", object_id=table_id)
+        )
+    assert [i.reason for i in err.value.get_error_info()] == ["MONITOR_NOT_ACTIVE"]
+    with pytest.raises(InvalidState):
+        w.quality_monitors.run_refresh(table_name=TABLE)
+    statuses = [w.quality_monitors.get(table_name=TABLE).status for _ in range(3)]
+    assert statuses == [
+        MonitorInfoStatus.MONITOR_STATUS_PENDING,
+        MonitorInfoStatus.MONITOR_STATUS_PENDING,
+        MonitorInfoStatus.MONITOR_STATUS_ACTIVE,
+    ]
+    assert w.quality_monitors.run_refresh(table_name=TABLE).refresh_id is not None
+
+
+def test_refresh_lists_are_paged_like_the_sdk_expects(
+    server: DatabricksEmulator, w: WorkspaceClient
+) -> None:
+    table_id = server.table_id(TABLE)
+    server.pending_reads = 0
+    w.data_quality.create_monitor(time_series_monitor(server))
+    started = [
+        w.data_quality.create_refresh(
+            "table", table_id, Refresh(object_type="table", object_id=table_id)
+        ).refresh_id
+        for _ in range(45)
+    ]
+    server.reset_log()
+    listed = [r.refresh_id for r in w.data_quality.list_refresh("table", table_id)]
+    assert listed == started[::-1]  # newest first, every page followed
+    assert server.count("GET", "/refreshes") == 3  # pages of 20, 20 and 5
+    pages = [r.query for r in server.requests]
+    assert pages == [{}, {"page_token": "20"}, {"page_token": "40"}]
+    small = list(w.data_quality.list_refresh("table", table_id, page_size=40))
+    assert len(small) == 45 and server.count("GET", "/refreshes") == 5
+    legacy = w.quality_monitors.list_refreshes(table_name=TABLE).refreshes or []
+    assert [r.refresh_id for r in legacy] == started[::-1][:25]  # the 25 most recent
+    other = server.add_table("main.sales.returns", ["id"])
+    server.add_monitor("main.sales.returns")
+    assert {m.object_id for m in w.data_quality.list_monitor(page_size=1)} == {table_id, other}
+
+
 def test_refresh_states_advance_to_success(server: DatabricksEmulator, w: WorkspaceClient) -> None:
     table_id = server.table_id(TABLE)
     w.data_quality.create_monitor(time_series_monitor(server))
+    _active(server, w, table_id)
     refresh = w.data_quality.create_refresh(
         "table", table_id, Refresh(object_type="table", object_id=table_id)
     )
@@ -323,7 +524,7 @@ def test_legacy_quality_monitors(server: DatabricksEmulator, w: WorkspaceClient)
     )
     got = w.quality_monitors.get(table_name=TABLE)
     assert got == created
-    assert got.time_series == series and got.status == MonitorInfoStatus.MONITOR_STATUS_ACTIVE
+    assert got.time_series == series and got.status == MonitorInfoStatus.MONITOR_STATUS_PENDING
     assert got.profile_metrics_table_name == "main.monitoring.orders_profile_metrics"
     assert got.drift_metrics_table_name == "main.monitoring.orders_drift_metrics"
     assert got.assets_dir == "/Workspace/Shared/monitors/orders" and got.monitor_version == 1
@@ -335,10 +536,17 @@ def test_legacy_quality_monitors(server: DatabricksEmulator, w: WorkspaceClient)
         )
 
     updated = w.quality_monitors.update(
-        table_name=TABLE, output_schema_name=OUTPUT, snapshot=MonitorSnapshot()
+        table_name=TABLE, output_schema_name=OUTPUT, time_series=series, slicing_exprs=["id"]
     )
-    assert updated.snapshot == MonitorSnapshot() and updated.time_series is None
+    assert updated.slicing_exprs == ["id"] and updated.time_series == series
     assert updated.monitor_version == 2 and updated.assets_dir == got.assets_dir
+    assert updated.status == MonitorInfoStatus.MONITOR_STATUS_PENDING
+    assert (
+        w.quality_monitors.get(table_name=TABLE).status == MonitorInfoStatus.MONITOR_STATUS_PENDING
+    )
+    assert (
+        w.quality_monitors.get(table_name=TABLE).status == MonitorInfoStatus.MONITOR_STATUS_ACTIVE
+    )
 
     refresh = w.quality_monitors.run_refresh(table_name=TABLE)
     assert refresh.state == MonitorRefreshInfoState.PENDING
@@ -433,6 +641,7 @@ def test_wrong_token_is_unauthenticated(server: DatabricksEmulator, w: Workspace
 
 def test_mutating_count_and_log(server: DatabricksEmulator, w: WorkspaceClient) -> None:
     table_id = server.table_id(TABLE)
+    server.pending_reads = 0  # ACTIVE at once: the refresh below is accepted
     w.tables.get(TABLE)
     w.data_quality.create_monitor(time_series_monitor(server))
     w.data_quality.get_monitor("table", table_id)

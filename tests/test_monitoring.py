@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from etl_monitor import ETLMonitorFramework, InvalidArgumentError
-from etl_monitor.monitoring import MonitoringFramework, MonitoringPolicy
+from etl_monitor.monitoring import MonitoringFramework, MonitoringPolicy, provision
 from tests.emulator import DatabricksEmulator
 from tests.helpers import rows
 
@@ -93,7 +93,13 @@ def test_create_then_unchanged_rerun_makes_no_mutating_call(mon: MonitoringFrame
     assert emulator.mutating_count() == 0
     state = fresh.state()
     assert state[f"{mon.src}.orders"]["ProfileMetricsTable"] == f"{mon.out}.orders_profile_metrics"
-    assert state[f"{mon.src}.orders"]["MonitorStatus"] == "DATA_PROFILING_STATUS_ACTIVE"
+    # still PENDING on this read: a state, not a difference
+    assert state[f"{mon.src}.orders"]["MonitorStatus"] == "DATA_PROFILING_STATUS_PENDING"
+    assert state[f"{mon.src}.orders"]["LastMessage"] == "matches the config (monitor PENDING)"
+    third = fresh.apply(unified_views=False)
+    assert [o.action for o in third.outcomes] == ["unchanged"] * 3
+    assert emulator.mutating_count() == 0
+    assert fresh.state()[f"{mon.src}.orders"]["MonitorStatus"] == "DATA_PROFILING_STATUS_ACTIVE"
 
 
 def test_config_change_updates_only_that_monitor(mon: MonitoringFramework, emulator):
@@ -111,7 +117,37 @@ def test_config_change_updates_only_that_monitor(mon: MonitoringFramework, emula
     assert emulator.count("PATCH") == 1 and emulator.mutating_count() == 1
 
 
-def test_already_exists_is_reconciled(mon: MonitoringFramework, emulator):
+def test_already_exists_is_reconciled_by_reading_the_monitor_back(
+    mon: MonitoringFramework, emulator
+):
+    _register(mon)
+    plan = mon.plan()  # no monitor yet: create everywhere
+    assert [o.action for o in plan.outcomes] == ["create"] * 3
+    # meanwhile someone creates the stores monitor, with another slicing
+    emulator.add_monitor(
+        f"{mon.src}.stores",
+        {
+            "output_schema_id": emulator.schema_id(mon.out),
+            "assets_dir": "/Workspace/Users/someone/stores",
+            "snapshot": {},
+            "slicing_exprs": ["amount > 0"],
+        },
+    )
+    emulator.reset_log()
+    outcomes = {
+        o.table_name.split(".")[-1]: o for o in provision.apply_plan(mon.api, plan, parallelism=1)
+    }
+    stores = outcomes["stores"]
+    assert (stores.action, stores.reason) == ("update", "already existed; updated slicing_exprs")
+    (patch,) = [r for r in emulator.requests if r.method == "PATCH"]
+    assert patch.query == {"update_mask": "data_profiling_config.slicing_exprs"}
+    config = emulator.monitors[emulator.table_id(f"{mon.src}.stores")]["data_profiling_config"]
+    assert "slicing_exprs" not in config
+    assert config["assets_dir"] == "/Workspace/Users/someone/stores"  # not ours to change
+    assert [outcomes[t].action for t in ("orders", "churn")] == ["create", "create"]
+
+
+def test_already_exists_that_cannot_be_read_back_is_an_error(mon: MonitoringFramework, emulator):
     _register(mon)
     emulator.fail(
         "POST",
@@ -121,9 +157,13 @@ def test_already_exists_is_reconciled(mon: MonitoringFramework, emulator):
         "Monitor already exists",
         times=1,
     )
-    report = mon.apply()
-    assert report.monitors_failed == 0
-    assert sum(1 for o in report.outcomes if "already existed" in o.reason) == 1
+    report = mon.apply(unified_views=False)
+    assert (report.monitors_created, report.monitors_failed) == (2, 1)
+    (failed,) = [o for o in report.outcomes if o.action == "error"]
+    assert failed.reason == (
+        "create answered that the monitor already exists, but it cannot be read back"
+    )
+    assert [r["Message"] for r in rows(mon, "ETLmonitorLog", Action="error")] == [failed.reason]
 
 
 def test_failures_are_isolated_and_recorded(mon: MonitoringFramework, emulator):
@@ -572,3 +612,348 @@ def test_policy_owner_naming_and_max_tables(mon: MonitoringFramework):
     )
     assert plan["churn"] == ("create", "no monitor yet")
     assert plan["orders"] == ("error", "policy: more than max_tables=1 tables")
+
+
+def _config_of(emulator: DatabricksEmulator, table: str) -> dict:
+    return emulator.monitors[emulator.table_id(table)]["data_profiling_config"]
+
+
+def test_update_sends_leaf_masks_and_keeps_settings_made_elsewhere(
+    mon: MonitoringFramework, emulator
+):
+    _register(mon, schedule_cron="0 0 6 * * ?")
+    mon.apply(unified_views=False)
+    orders = f"{mon.src}.orders"
+    # settings made outside this library: custom metrics, another assets dir
+    metric = {
+        "name": "big",
+        "definition": "count_if(`{{input_column}}` > 100)",
+        "input_columns": ["amount"],
+        "output_data_type": '{"type":"long"}',
+        "type": "DATA_PROFILING_CUSTOM_METRIC_TYPE_AGGREGATE",
+    }
+    _config_of(emulator, orders)["custom_metrics"] = [metric]
+    _config_of(emulator, orders)["assets_dir"] = "/Workspace/Users/ann/orders"
+    mon.register_group("sales", ["sales-team@example.com", "ops@example.com"], 0.3)
+    mon.register_table(
+        orders,
+        profile_type="TIMESERIES",
+        timestamp_column="ts",
+        granularities=["1 day", "1 week"],
+        monitor_group="sales",
+        slicing_exprs=["region"],
+        output_schema_name=mon.out,
+        schedule_cron="0 30 6 * * ?",
+    )
+    emulator.reset_log()
+    report = mon.apply(unified_views=False)
+    assert report.monitors_updated == 1 and emulator.mutating_count() == 1
+    (patch,) = [r for r in emulator.requests if r.method == "PATCH"]
+    assert patch.query["update_mask"].split(",") == [
+        "data_profiling_config.notification_settings.on_failure.email_addresses",
+        "data_profiling_config.schedule.quartz_cron_expression",
+        "data_profiling_config.time_series.granularities",
+    ]
+    config = _config_of(emulator, orders)
+    assert config["custom_metrics"] == [metric]
+    assert config["assets_dir"] == "/Workspace/Users/ann/orders"
+    assert config["schedule"] == {"quartz_cron_expression": "0 30 6 * * ?", "timezone_id": "UTC"}
+    assert config["time_series"]["granularities"] == [
+        "AGGREGATION_GRANULARITY_1_DAY",
+        "AGGREGATION_GRANULARITY_1_WEEK",
+    ]
+    assert config["notification_settings"]["on_failure"]["email_addresses"] == [
+        "sales-team@example.com",
+        "ops@example.com",
+    ]
+    # removing the schedule names the schedule itself; nothing else moves
+    mon.register_table(
+        orders,
+        profile_type="TIMESERIES",
+        timestamp_column="ts",
+        granularities=["1 day", "1 week"],
+        monitor_group="sales",
+        slicing_exprs=["region"],
+        output_schema_name=mon.out,
+    )
+    emulator.reset_log()
+    mon.apply(unified_views=False)
+    (patch,) = [r for r in emulator.requests if r.method == "PATCH"]
+    assert patch.query == {"update_mask": "data_profiling_config.schedule"}
+    assert "schedule" not in _config_of(emulator, orders)
+    assert _config_of(emulator, orders)["custom_metrics"] == [metric]
+    emulator.reset_log()
+    assert [o.action for o in mon.apply(unified_views=False).outcomes] == ["unchanged"] * 3
+    assert emulator.mutating_count() == 0
+
+
+def test_switch_between_snapshot_and_inference_is_an_update(mon: MonitoringFramework, emulator):
+    _register(mon)
+    mon.apply(unified_views=False)
+    mon.register_table(
+        f"{mon.src}.stores",
+        profile_type="INFERENCE",
+        timestamp_column="ts",
+        granularities="1 day",
+        prediction_column="pred",
+        model_id_column="model",
+        problem_type="REGRESSION",
+        output_schema_name=mon.out,
+    )
+    emulator.reset_log()
+    report = mon.apply(unified_views=False)
+    assert report.monitors_updated == 1
+    (patch,) = [r for r in emulator.requests if r.method == "PATCH"]
+    assert patch.query == {
+        "update_mask": "data_profiling_config.inference_log,data_profiling_config.snapshot"
+    }
+    config = _config_of(emulator, f"{mon.src}.stores")
+    assert "snapshot" not in config and config["inference_log"]["prediction_column"] == "pred"
+
+
+def test_immutable_changes_are_recreated_only_when_asked(mon: MonitoringFramework, emulator):
+    _register(mon)
+    mon.apply(unified_views=False)
+    orders, stores, churn = (f"{mon.src}.{t}" for t in ("orders", "stores", "churn"))
+    before = {t: emulator.table_id(t) for t in (orders, stores)}
+    # orders: time series -> snapshot; stores: another output schema; churn: broken monitor
+    mon.register_table(orders, output_schema_name=mon.out, monitor_group="sales")
+    mon.register_table(stores, output_schema_name=mon.src)
+    emulator.set_monitor_status(churn, "ERROR")
+    plan = {o.table_name: o for o in mon.plan().outcomes}
+    assert plan[orders].action == "recreate"
+    assert "the profile type changes from TIMESERIES to SNAPSHOT" in plan[orders].reason
+    assert plan[stores].action == "recreate"
+    assert plan[stores].reason.endswith(f"the output schema changes from {mon.out} to {mon.src}")
+    assert plan[churn].action == "recreate"
+    assert "the monitor is in state ERROR" in plan[churn].reason
+    emulator.reset_log()
+    blocked = mon.apply(unified_views=False)
+    assert blocked.monitors_blocked == 3 and blocked.monitors_failed == 0
+    assert emulator.mutating_count() == 0
+    assert all(
+        "apply with recreate=True" in o.reason for o in blocked.outcomes if o.action == "blocked"
+    )
+    assert {r["Action"] for r in rows(mon, "ETLmonitorLog", RunID=blocked.run_id)} == {"blocked"}
+    emulator.reset_log()
+    done = mon.apply(recreate=True, unified_views=False)
+    assert done.monitors_recreated == 3 and done.monitors_failed == 0
+    assert (emulator.count("DELETE"), emulator.count("POST"), emulator.count("PATCH")) == (3, 3, 0)
+    assert "snapshot" in _config_of(emulator, orders)
+    assert _config_of(emulator, stores)["output_schema_id"] == emulator.schema_id(mon.src)
+    assert _config_of(emulator, churn)["status"] == "DATA_PROFILING_STATUS_PENDING"
+    assert emulator.table_id(orders) == before[orders]
+    emulator.reset_log()
+    assert [o.action for o in mon.apply(unified_views=False).outcomes] == ["unchanged"] * 3
+    assert emulator.mutating_count() == 0
+
+
+def test_assets_dir_is_sent_on_create(mon: MonitoringFramework, emulator):
+    _register(mon)
+    mon.register_table(
+        f"{mon.src}.stores", output_schema_name=mon.out, assets_dir="/Workspace/Shared/team/stores"
+    )
+    mon.apply(unified_views=False)
+    posts = {
+        r.body["object_id"]: r.body["data_profiling_config"]["assets_dir"]
+        for r in emulator.requests
+        if r.method == "POST"
+    }
+    assert posts[emulator.table_id(f"{mon.src}.stores")] == "/Workspace/Shared/team/stores"
+    assert posts[emulator.table_id(f"{mon.src}.orders")] == (
+        f"/Workspace/Shared/etl_monitor/monitors/{mon.src}.orders"
+    )
+    assert (
+        _config_of(emulator, f"{mon.src}.stores")["assets_dir"] == "/Workspace/Shared/team/stores"
+    )
+    assert rows(mon, "ETLmonitorTables", AssetsDir="/Workspace/Shared/team/stores")
+    with pytest.raises(InvalidArgumentError, match="assets_dir"):
+        mon.register_table(f"{mon.src}.stores", assets_dir="relative/dir")
+
+
+def test_legacy_api_sends_assets_dir_and_sees_the_same_monitors(mon: MonitoringFramework, emulator):
+    legacy = MonitoringFramework(
+        mon.spark, mon.catalog, mon.schema, emulator.client(), api="quality_monitors"
+    )
+    legacy.src, legacy.out = mon.src, mon.out  # type: ignore[attr-defined]
+    _register(legacy)
+    legacy.register_table(
+        f"{mon.src}.stores", output_schema_name=mon.out, assets_dir="/Workspace/Shared/team/stores"
+    )
+    assert legacy.apply(unified_views=False).monitors_created == 3
+    assert emulator.legacy_monitors[f"{mon.src}.stores"]["assets_dir"] == (
+        "/Workspace/Shared/team/stores"
+    )
+    # one store: the data-quality API finds nothing to do
+    emulator.reset_log()
+    assert [o.action for o in mon.apply(unified_views=False).outcomes] == ["unchanged"] * 3
+    assert emulator.mutating_count() == 0
+    # a legacy update keeps the custom metrics it does not manage
+    orders = f"{mon.src}.orders"
+    metric = {
+        "name": "big",
+        "definition": "count_if(`{{input_column}}` > 100)",
+        "input_columns": ["amount"],
+        "output_data_type": '{"type":"long"}',
+        "type": "DATA_PROFILING_CUSTOM_METRIC_TYPE_AGGREGATE",
+    }
+    _config_of(emulator, orders)["custom_metrics"] = [metric]
+    legacy.register_table(
+        orders,
+        profile_type="TIMESERIES",
+        timestamp_column="ts",
+        granularities=["1 day"],
+        monitor_group="sales",
+        output_schema_name=mon.out,
+    )
+    emulator.reset_log()
+    assert legacy.apply(unified_views=False).monitors_updated == 1
+    assert emulator.count("PUT") == 1
+    assert _config_of(emulator, orders)["custom_metrics"] == [metric]
+    assert "slicing_exprs" not in _config_of(emulator, orders)
+
+
+def test_refresh_failure_is_that_tables_outcome_and_everything_is_logged(
+    mon: MonitoringFramework, emulator
+):
+    _register(mon)
+    churn = emulator.table_id(f"{mon.src}.churn")
+    emulator.fail("POST", f"/table/{churn}/refreshes", 403, "PERMISSION_DENIED", "no refresh")
+    report = mon.apply(refresh=True, wait=True, poll=0.01, unified_views=False)
+    assert (report.monitors_created, report.monitors_failed, report.refreshes_failed) == (3, 0, 1)
+    logged = {
+        r["TableName"].split(".")[-1]: r for r in rows(mon, "ETLmonitorLog", RunID=report.run_id)
+    }
+    assert sorted(logged) == ["churn", "orders", "stores"]
+    assert logged["churn"]["RefreshState"] == "ERROR" and logged["churn"]["RefreshID"] is None
+    assert "refresh not started: PermissionDenied: no refresh" in logged["churn"]["Message"]
+    assert (logged["orders"]["RefreshState"], logged["stores"]["RefreshState"]) == (
+        "SUCCESS",
+        "SUCCESS",
+    )
+    assert logged["orders"]["RefreshID"] is not None
+
+
+def test_refresh_of_a_monitor_that_stays_pending_times_out_for_that_table(
+    mon: MonitoringFramework, emulator
+):
+    _register(mon)
+    emulator.pending_reads = 10_000
+    try:
+        report = mon.apply(refresh=True, timeout=0.05, poll=0.01, unified_views=False)
+    finally:
+        emulator.pending_reads = 1
+    assert report.monitors_created == 3 and report.refreshes_failed == 3
+    assert all("was not ACTIVE within 0.05s" in o.reason for o in report.outcomes)
+    assert emulator.count("POST", "/refreshes") == 0
+    assert len(rows(mon, "ETLmonitorLog", RunID=report.run_id)) == 3
+
+
+def test_transient_errors_by_sdk_class(mon: MonitoringFramework, emulator):
+    _register(mon)
+    dq = "/api/data-quality/v1/monitors"
+    emulator.fail("POST", dq, 500, "UNKNOWN", "unknown", times=1)
+    emulator.fail("POST", dq, 500, "DATA_LOSS", "lost", times=1)
+    emulator.fail("POST", dq, 409, "ABORTED", "concurrent change", times=1)
+    emulator.fail("POST", dq, 400, "RESOURCE_EXHAUSTED", "quota", times=1)
+    report = mon.apply(unified_views=False)
+    assert (report.monitors_created, report.monitors_failed) == (3, 0)
+    assert emulator.count("POST", dq) == 7
+
+
+@pytest.mark.parametrize(
+    "error, transient",
+    [
+        ("InternalError", True),
+        ("Unknown", True),
+        ("DataLoss", True),
+        ("DeadlineExceeded", True),
+        ("ResourceConflict", True),
+        ("Aborted", True),
+        ("ResourceExhausted", True),
+        ("RequestLimitExceeded", True),
+        ("ResourceAlreadyExists", False),
+        ("AlreadyExists", False),
+        ("BadRequest", False),
+        ("NotFound", False),
+        ("PermissionDenied", False),
+    ],
+)
+def test_is_transient_follows_the_sdk_error_classes(error: str, transient: bool):
+    from databricks.sdk import errors
+
+    from etl_monitor.monitoring.api import is_transient
+
+    assert is_transient(getattr(errors, error)("x")) is transient
+
+
+def test_errors_the_sdk_already_retried_are_not_retried_again(emulator):
+    from databricks.sdk import errors
+
+    from etl_monitor.monitoring.api import DataQualityApi, Desired, is_transient, with_retries
+
+    # a 429/503 the SDK retried carries retry_after_secs; when its time is up it raises TimeoutError
+    assert not is_transient(errors.TooManyRequests("x", retry_after_secs=1))
+    assert not is_transient(errors.TemporarilyUnavailable("x", retry_after_secs=1))
+    assert not is_transient(TimeoutError("Timed out after 0:05:00"))
+    calls: list[int] = []
+
+    def gave_up() -> None:
+        calls.append(1)
+        raise TimeoutError("Timed out after 0:05:00")
+
+    with pytest.raises(TimeoutError):
+        with_retries(gave_up, "x", sleep=lambda _: None)
+    assert calls == [1]
+    slept: list[float] = []
+
+    def flaky() -> str:
+        calls.append(1)
+        if len(calls) < 4:
+            raise errors.Unknown("x")
+        return "ok"
+
+    assert with_retries(flaky, "x", sleep=slept.append) == "ok" and len(slept) == 2
+    # end to end: persistent 429 with Retry-After 1 and a 1 s SDK budget -> one request only
+    emulator.add_schema("main.retry_src")
+    emulator.add_table("main.retry_src.t", COLUMNS)
+    api = DataQualityApi(emulator.client(retry_timeout_seconds=1))
+    emulator.fail(
+        "POST",
+        "/api/data-quality/v1/monitors",
+        429,
+        "REQUEST_LIMIT_EXCEEDED",
+        times=None,
+        retry_after=1,
+    )
+    emulator.reset_log()
+    try:
+        with pytest.raises(TimeoutError):
+            api.create(Desired("main.retry_src.t", "SNAPSHOT", "main.retry_src"))
+    finally:
+        emulator.clear_faults()
+    assert emulator.count("POST", "/api/data-quality/v1/monitors") == 1
+
+
+def test_cli_apply_recreate_flag(mon: MonitoringFramework, emulator, monkeypatch):
+    import json
+
+    from click.testing import CliRunner
+
+    from etl_monitor.cli import monitors as cli
+
+    _register(mon)
+    mon.apply(unified_views=False)
+    mon.register_table(f"{mon.src}.stores", output_schema_name=mon.src)
+    monkeypatch.setattr(cli, "_monitoring", lambda *args: mon)
+    runner = CliRunner()
+    planned = json.loads(runner.invoke(cli.monitors, ["plan", "--format", "json"]).output)
+    assert planned["counts"] == {"unchanged": 2, "recreate": 1}
+    blocked = runner.invoke(cli.monitors, ["apply", "--confirm", "--format", "json"])
+    assert blocked.exit_code == 0, blocked.output
+    assert json.loads(blocked.output)["monitors_blocked"] == 1
+    emulator.reset_log()
+    done = runner.invoke(cli.monitors, ["apply", "--confirm", "--recreate", "--format", "json"])
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.output)["monitors_recreated"] == 1
+    assert (emulator.count("DELETE"), emulator.count("POST", "/monitors")) == (1, 1)

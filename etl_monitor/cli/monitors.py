@@ -97,12 +97,28 @@ def plan(delete_inactive, warehouse, catalog, schema, engine, fmt, profile) -> N
     "--delete-inactive", is_flag=True, help="Delete monitors whose config row is inactive."
 )
 @click.option(
+    "--recreate",
+    is_flag=True,
+    help="Delete and create the monitors whose change cannot be made in place "
+    "(output schema, time-series switch, ERROR/FAILED state); their metric history is lost.",
+)
+@click.option(
     "--refresh", is_flag=True, help="Start a refresh of every created or updated monitor."
 )
 @click.option("--wait", is_flag=True, help="With --refresh: wait for the refreshes, polling.")
 @workspace_options
 def apply(
-    confirm, delete_inactive, refresh, wait, warehouse, catalog, schema, engine, fmt, profile
+    confirm,
+    delete_inactive,
+    recreate,
+    refresh,
+    wait,
+    warehouse,
+    catalog,
+    schema,
+    engine,
+    fmt,
+    profile,
 ) -> None:
     """Create and update monitors to match the config tables, then the unified views."""
     if not confirm:
@@ -123,19 +139,26 @@ def apply(
             bar.advance(task)
 
         report = mon.apply(
-            delete_inactive=delete_inactive, refresh=refresh, wait=wait, progress=tick
+            delete_inactive=delete_inactive,
+            recreate=recreate,
+            refresh=refresh,
+            wait=wait,
+            progress=tick,
         )
     if fmt == "json":
         emit(report.as_dict(), fmt)
     else:
         emit([o.as_dict() for o in report.outcomes], fmt, f"apply {report.run_id}", PLAN_COLUMNS)
         console.print(
-            f"created {report.monitors_created}, updated {report.monitors_updated}, skipped "
-            f"{report.monitors_skipped}, failed {report.monitors_failed} in {report.seconds:.1f}s"
+            f"created {report.monitors_created}, updated {report.monitors_updated}, re-created "
+            f"{report.monitors_recreated}, blocked {report.monitors_blocked}, skipped "
+            f"{report.monitors_skipped}, failed {report.monitors_failed}, refreshes failed "
+            f"{report.refreshes_failed} in {report.seconds:.1f}s"
         )
-    if report.monitors_failed:
+    if report.monitors_failed or report.refreshes_failed:
         raise ETLMonitorError(
-            f"{report.monitors_failed} table(s) failed; see the table above and ETLmonitorLog"
+            f"{report.monitors_failed} table(s) and {report.refreshes_failed} refresh(es) "
+            "failed; see the table above and ETLmonitorLog"
         )
 
 

@@ -4,7 +4,13 @@
 ``w.quality_monitors`` (keyed by full name) for SDKs that lack the new one. Both turn the
 API's answer into the same comparable form, so a re-run with an unchanged config makes
 no mutating call. Fields the API does not return (warehouse id, skip_builtin_dashboard)
-are never compared.
+and fields only sent on create (assets_dir) are never compared.
+
+Updates touch only what changed: the data-quality update sends a leaf-level
+``update_mask`` (`update_mask`), so settings made outside this library (custom metrics,
+warehouse, assets dir) are kept; the legacy update, a full replacement, sends the current
+values of the fields this library does not manage. Changes the service refuses to make
+in place (`recreate_reasons`) are not updates: the plan reports them as delete + create.
 """
 
 from __future__ import annotations
@@ -34,11 +40,20 @@ _GRANULARITY_ENUM = {
     "1 year": "AGGREGATION_GRANULARITY_1_YEAR",
 }
 _GRANULARITY_TEXT = {v: k for k, v in _GRANULARITY_ENUM.items()}
+#: Profile type -> the data_profiling_config field that holds it.
+PROFILE_FIELDS = {"SNAPSHOT": "snapshot", "TIMESERIES": "time_series", "INFERENCE": "inference_log"}
+#: Monitor states (the suffix of DataProfilingStatus / MonitorInfoStatus).
+ACTIVE, PENDING, BROKEN = "ACTIVE", "PENDING", ("ERROR", "FAILED")
+
+
+def default_assets_dir(table_name: str) -> str:
+    """Where the dashboard and other workspace assets of a monitor go unless configured."""
+    return f"/Workspace/Shared/etl_monitor/monitors/{table_name}"
 
 
 @dataclass(frozen=True)
 class Desired:
-    """The monitor a config row asks for, in comparable form."""
+    """The monitor a config row asks for, in comparable form (``assets_dir`` is create-only)."""
 
     table_name: str
     profile_type: str
@@ -54,9 +69,11 @@ class Desired:
     schedule_cron: str | None = None
     schedule_timezone: str | None = None
     notification_emails: tuple[str, ...] = ()
+    assets_dir: str | None = None
 
     def comparable(self) -> dict[str, Any]:
-        fields = {k: v for k, v in self.__dict__.items() if k != "table_name"}
+        """The compared fields by name (all but the table name and the assets dir)."""
+        fields = {k: v for k, v in self.__dict__.items() if k not in ("table_name", "assets_dir")}
         if not self.schedule_cron:
             fields["schedule_timezone"] = None
         return fields
@@ -64,7 +81,7 @@ class Desired:
 
 @dataclass
 class Actual:
-    """What the API says a monitor is."""
+    """What the API says a monitor is (``raw``: the SDK object, for fields not compared)."""
 
     object_id: str | None
     fields: dict[str, Any]
@@ -73,12 +90,106 @@ class Actual:
     drift_metrics_table: str | None = None
     dashboard_id: str | None = None
     monitor_version: int | None = None
+    raw: Any = None
+
+    @property
+    def state(self) -> str | None:
+        """ACTIVE, PENDING, ERROR, FAILED or DELETE_PENDING, whichever API answered."""
+        if self.status is None:
+            return None
+        return self.status.removeprefix("DATA_PROFILING_STATUS_").removeprefix("MONITOR_STATUS_")
 
 
 def differences(desired: Desired, actual: Actual) -> list[str]:
-    """Names of the fields where the monitor differs from the config."""
+    """Names of the fields where the monitor differs from the config (its state is not one)."""
     want = desired.comparable()
     return sorted(k for k, v in want.items() if actual.fields.get(k) != v)
+
+
+def recreate_reasons(desired: Desired, actual: Actual) -> list[str]:
+    """Why the monitor cannot be brought to the config by an update, if it cannot.
+
+    The service refuses to change a monitor's output schema or to switch it to or from a
+    time-series profile, and a monitor in ERROR or FAILED state has to be deleted and
+    created again (terraform-provider-databricks gives up on those states too).
+
+    Args:
+        desired: what the config asks for.
+        actual: what the API answered.
+
+    Returns:
+        One sentence per reason; empty when an update (or nothing) will do.
+    """
+    reasons = []
+    if actual.state in BROKEN:
+        reasons.append(f"the monitor is in state {actual.state}")
+    have = actual.fields.get("output_schema_name")
+    if have != desired.output_schema_name:
+        reasons.append(f"the output schema changes from {have} to {desired.output_schema_name}")
+    before, after = actual.fields.get("profile_type"), desired.profile_type
+    if before != after and "TIMESERIES" in (before, after):
+        reasons.append(f"the profile type changes from {before} to {after}")
+    return reasons
+
+
+_SERIES_FIELDS = ("timestamp_column", "granularities")
+_INFERENCE_FIELDS = ("prediction_column", "label_column", "model_id_column", "problem_type")
+
+
+def update_mask(desired: Desired, actual: Actual, changes: list[str]) -> list[str]:
+    """The leaf-level ``update_mask`` paths of a data-quality update for ``changes``.
+
+    Each changed field maps to the deepest path that holds it (for example
+    ``data_profiling_config.schedule.quartz_cron_expression``), so fields this library
+    does not manage are left as they are. A switch between snapshot and inference
+    profiles names both sub-objects (one is set, the other cleared); a removed schedule
+    names ``data_profiling_config.schedule``.
+
+    Args:
+        desired: what the config asks for.
+        actual: what the API answered.
+        changes: field names from `differences`.
+
+    Returns:
+        The sorted, distinct mask paths.
+
+    Raises:
+        ValueError: a change the service cannot update (see `recreate_reasons`).
+    """
+    base = "data_profiling_config"
+    paths: set[str] = set()
+    profile = PROFILE_FIELDS[desired.profile_type]
+    handled: set[str] = set()
+    if "output_schema_name" in changes:
+        raise ValueError("the output schema cannot be updated: delete and create the monitor")
+    if "profile_type" in changes:
+        before = PROFILE_FIELDS.get(actual.fields.get("profile_type") or "", "snapshot")
+        paths |= {f"{base}.{before}", f"{base}.{profile}"}
+        handled = {"profile_type", *_SERIES_FIELDS, *_INFERENCE_FIELDS}
+    for name in changes:
+        if name in handled:
+            continue
+        if name in _SERIES_FIELDS:
+            paths.add(f"{base}.{profile}.{name}")
+        elif name in _INFERENCE_FIELDS:
+            paths.add(f"{base}.inference_log.{name}")
+        elif name in ("baseline_table_name", "slicing_exprs"):
+            paths.add(f"{base}.{name}")
+        elif name == "schedule_cron":
+            paths.add(
+                f"{base}.schedule.quartz_cron_expression"
+                if desired.schedule_cron
+                else f"{base}.schedule"
+            )
+        elif name == "schedule_timezone":
+            paths.add(
+                f"{base}.schedule.timezone_id" if desired.schedule_cron else f"{base}.schedule"
+            )
+        elif name == "notification_emails":
+            paths.add(f"{base}.notification_settings.on_failure.email_addresses")
+        else:  # pragma: no cover - every comparable field is mapped above
+            raise ValueError(f"no update_mask path for {name!r}")
+    return sorted(paths)
 
 
 @dataclass
@@ -89,49 +200,94 @@ class TableInfo:
 
 
 def is_transient(error: BaseException) -> bool:
-    """Errors worth another try: throttling, 5xx, timeouts, dropped connections."""
-    name = type(error).__name__
-    return name in {
-        "TooManyRequests",
-        "RequestLimitExceeded",
-        "InternalError",
-        "TemporarilyUnavailable",
-        "DeadlineExceeded",
-        "ServiceUnavailable",
-        "Aborted",
-        "ConnectionError",
-        "Timeout",
-        "ReadTimeout",
-        "ConnectTimeout",
-    } or isinstance(error, (ConnectionError, TimeoutError))
+    """Whether one more attempt of the call is worth it, on top of what the SDK did.
+
+    The rule, from the SDK's own retry (``databricks/sdk/_base_client.py`` ``_is_retryable``
+    and ``retries.py``): the SDK retries, until ``retry_timeout_seconds`` (default 300 s),
+    every 429 and 503 (the error carries ``retry_after_secs``, from the ``Retry-After``
+    header or 1 s), dropped connections, timeouts and a few "transient" messages; when it
+    gives up it raises the built-in ``TimeoutError`` (or ``RuntimeError``) chained to the
+    last error. So none of those is retried again here: that would multiply the SDK's
+    retry time. What the SDK raises at once, and is worth another try, is recognised by its
+    error classes (``databricks.sdk.errors``): ``InternalError`` (with ``Unknown`` and
+    ``DataLoss``, 500), ``DeadlineExceeded`` (504), ``TemporarilyUnavailable`` and
+    ``TooManyRequests`` (with ``ResourceExhausted`` and ``RequestLimitExceeded``) when the
+    SDK did not already retry them (no ``retry_after_secs``), and the 409 conflicts
+    ``ResourceConflict`` / ``Aborted`` other than "already exists".
+
+    Args:
+        error: what the call raised.
+
+    Returns:
+        True when `with_retries` should try again.
+    """
+    from databricks.sdk import errors
+
+    if not isinstance(error, errors.DatabricksError):
+        return False  # TimeoutError: the SDK's retries ran out; connection errors: retried
+    if getattr(error, "retry_after_secs", None) is not None:
+        return False  # a 429/503 the SDK retried until its timeout
+    if isinstance(error, (errors.ResourceAlreadyExists, errors.AlreadyExists)):
+        return False
+    return isinstance(
+        error,
+        (
+            errors.InternalError,
+            errors.DeadlineExceeded,
+            errors.TemporarilyUnavailable,
+            errors.TooManyRequests,
+            errors.ResourceConflict,
+        ),
+    )
 
 
 def is_already_exists(error: BaseException) -> bool:
-    return type(error).__name__ == "ResourceAlreadyExists" or "already exist" in str(error).lower()
+    """Whether a create failed because the monitor already exists (409)."""
+    from databricks.sdk import errors
+
+    return isinstance(error, (errors.ResourceAlreadyExists, errors.AlreadyExists))
 
 
 def is_not_found(error: BaseException) -> bool:
-    return type(error).__name__ in {
-        "NotFound",
-        "ResourceDoesNotExist",
-        "TableDoesNotExist",
-        "SchemaDoesNotExist",
-    }
+    """Whether the SDK said the table, schema or monitor does not exist (404)."""
+    from databricks.sdk import errors
+
+    return isinstance(error, errors.NotFound)
 
 
-def with_retries(action: Callable[[], T], what: str, attempts: int = 5, base: float = 0.2) -> T:
-    """Retry transient errors with jittered exponential backoff (the SDK already retries 429/503)."""
+def with_retries(
+    action: Callable[[], T],
+    what: str,
+    attempts: int = 4,
+    base: float = 0.5,
+    sleep: Callable[[float], None] = time.sleep,
+) -> T:
+    """Call ``action``, retrying what `is_transient` accepts with jittered exponential backoff.
+
+    Args:
+        action: the SDK call.
+        what: a label for the log.
+        attempts: calls at most (the first included).
+        base: the first backoff ceiling in seconds (doubled per attempt, at most 10 s).
+        sleep: how to wait (tests pass a recorder).
+
+    Returns:
+        What ``action`` returned.
+
+    Raises:
+        Exception: the last error, once it is not transient or the attempts are used up.
+    """
     for attempt in range(1, attempts + 1):
         try:
             return action()
         except Exception as error:
             if attempt == attempts or not is_transient(error):
                 raise
-            delay = random.uniform(0, min(5.0, base * 2 ** (attempt - 1)))
+            delay = random.uniform(base / 2, min(10.0, base * 2 ** (attempt - 1)))
             log.info(
                 "%s: transient %s, retry %d in %.2fs", what, type(error).__name__, attempt, delay
             )
-            time.sleep(delay)
+            sleep(delay)
     raise AssertionError("unreachable")  # pragma: no cover
 
 
@@ -149,6 +305,7 @@ class _Base:
         self._tables: dict[str, TableInfo] = {}
         self._schemas: dict[str, str] = {}
         self._lock = threading.Lock()
+        self._schema_lock = threading.Lock()
 
     def table(self, full_name: str, *, cached: bool = True) -> TableInfo:
         """Table id and columns (cached unless cached=False); raises the SDK's NotFound for a missing table."""
@@ -162,13 +319,15 @@ class _Base:
         return table
 
     def schema_id(self, full_name: str) -> str:
-        with self._lock:
-            if full_name in self._schemas:
-                return self._schemas[full_name]
-        info = with_retries(lambda: self.w.schemas.get(full_name), f"schemas.get {full_name}")
-        with self._lock:
-            self._schemas[full_name] = info.schema_id
-        return info.schema_id
+        """The id of schema ``full_name``, looked up once (concurrent callers wait for it)."""
+        with self._schema_lock:
+            with self._lock:
+                if full_name in self._schemas:
+                    return self._schemas[full_name]
+            info = with_retries(lambda: self.w.schemas.get(full_name), f"schemas.get {full_name}")
+            with self._lock:
+                self._schemas[full_name] = info.schema_id
+            return info.schema_id
 
 
 class DataQualityApi(_Base):
@@ -176,12 +335,13 @@ class DataQualityApi(_Base):
 
     name = "data_quality"
 
-    def _config(self, d: Desired) -> Any:
+    def _config(self, d: Desired, *, create: bool = False) -> Any:
         from databricks.sdk.service import dataquality as dq
 
         grans = [dq.AggregationGranularity(_GRANULARITY_ENUM[g]) for g in d.granularities]
         config = dq.DataProfilingConfig(
             output_schema_id=self.schema_id(d.output_schema_name),
+            assets_dir=(d.assets_dir or default_assets_dir(d.table_name)) if create else None,
             baseline_table_name=d.baseline_table_name,
             slicing_exprs=list(d.slicing_exprs) or None,
             schedule=dq.CronSchedule(
@@ -234,11 +394,10 @@ class DataQualityApi(_Base):
             "model_id_column": None,
             "problem_type": None,
         }
-        # the answer names the output schema by id: map it back when it is the one we asked for
-        wanted_id = self._schemas.get(output_schema_name or "")
-        fields["output_schema_name"] = (
-            output_schema_name if c.output_schema_id == wanted_id else c.output_schema_id
-        )
+        # the answer names the output schema by id: map it back to a name this API resolved
+        with self._lock:
+            names = {i: n for n, i in self._schemas.items()}
+        fields["output_schema_name"] = names.get(c.output_schema_id, c.output_schema_id)
         series = c.inference_log or c.time_series
         if series:
             fields["timestamp_column"] = series.timestamp_column
@@ -262,46 +421,64 @@ class DataQualityApi(_Base):
             c.drift_metrics_table_name,
             c.dashboard_id,
             c.monitor_version,
+            raw=monitor,
         )
 
-    def get(self, d: Desired) -> Actual | None:
-        table = self.table(d.table_name)
+    def _get(self, table_name: str) -> Any:
+        table = self.table(table_name)
         try:
             monitor = with_retries(
                 lambda: self.w.data_quality.get_monitor("table", table.table_id),
-                f"get_monitor {d.table_name}",
+                f"get_monitor {table_name}",
             )
         except Exception as error:
             if is_not_found(error):
                 return None
             raise
-        if monitor.data_profiling_config is None:
+        return monitor if monitor.data_profiling_config is not None else None
+
+    def get(self, d: Desired) -> Actual | None:
+        """The monitor on ``d.table_name`` (None when there is none)."""
+        monitor = self._get(d.table_name)
+        if monitor is None:
             return None
         self.schema_id(d.output_schema_name)
         return self._actual(monitor, d.output_schema_name)
 
+    def state(self, table_name: str) -> str | None:
+        """ACTIVE, PENDING, ERROR... of the monitor on ``table_name`` (None: no monitor)."""
+        monitor = self._get(table_name)
+        if monitor is None:
+            return None
+        return self._actual(monitor, None).state
+
     def create(self, d: Desired) -> Actual:
+        """Create the monitor, with its assets dir (configured, or `default_assets_dir`)."""
         from databricks.sdk.service import dataquality as dq
 
         table = self.table(d.table_name)
         monitor = dq.Monitor(
-            object_type="table", object_id=table.table_id, data_profiling_config=self._config(d)
+            object_type="table",
+            object_id=table.table_id,
+            data_profiling_config=self._config(d, create=True),
         )
         created = with_retries(
             lambda: self.w.data_quality.create_monitor(monitor=monitor), f"create {d.table_name}"
         )
         return self._actual(created, d.output_schema_name)
 
-    def update(self, d: Desired) -> Actual:
+    def update(self, d: Desired, actual: Actual, changes: list[str]) -> Actual:
+        """Send only ``changes``, as a leaf-level update mask (see `update_mask`)."""
         from databricks.sdk.service import dataquality as dq
 
         table = self.table(d.table_name)
+        mask = ",".join(update_mask(d, actual, changes))
         monitor = dq.Monitor(
             object_type="table", object_id=table.table_id, data_profiling_config=self._config(d)
         )
         updated = with_retries(
             lambda: self.w.data_quality.update_monitor(
-                "table", table.table_id, monitor, update_mask="data_profiling_config"
+                "table", table.table_id, monitor, update_mask=mask
             ),
             f"update {d.table_name}",
         )
@@ -415,22 +592,33 @@ class LegacyApi(_Base):
             info.drift_metrics_table_name,
             info.dashboard_id,
             info.monitor_version,
+            raw=info,
         )
 
-    def get(self, d: Desired) -> Actual | None:
-        self.table(d.table_name)
+    def _get(self, table_name: str) -> Any:
+        self.table(table_name)
         try:
-            info = with_retries(
-                lambda: self.w.quality_monitors.get(table_name=d.table_name), f"get {d.table_name}"
+            return with_retries(
+                lambda: self.w.quality_monitors.get(table_name=table_name), f"get {table_name}"
             )
         except Exception as error:
             if is_not_found(error):
                 return None
             raise
-        return self._actual(info)
+
+    def get(self, d: Desired) -> Actual | None:
+        """The monitor on ``d.table_name`` (None when there is none)."""
+        info = self._get(d.table_name)
+        return None if info is None else self._actual(info)
+
+    def state(self, table_name: str) -> str | None:
+        """ACTIVE, PENDING, ERROR... of the monitor on ``table_name`` (None: no monitor)."""
+        info = self._get(table_name)
+        return None if info is None else self._actual(info).state
 
     def create(self, d: Desired) -> Actual:
-        assets = f"/Workspace/Shared/etl_monitor/monitors/{d.table_name}"
+        """Create the monitor, with its assets dir (configured, or `default_assets_dir`)."""
+        assets = d.assets_dir or default_assets_dir(d.table_name)
         info = with_retries(
             lambda: self.w.quality_monitors.create(
                 table_name=d.table_name, assets_dir=assets, **self._kwargs(d)
@@ -439,9 +627,33 @@ class LegacyApi(_Base):
         )
         return self._actual(info)
 
-    def update(self, d: Desired) -> Actual:
+    def update(self, d: Desired, actual: Actual, changes: list[str]) -> Actual:
+        """A full replacement (the legacy API has no mask) that keeps what is not managed here.
+
+        Custom metrics, the data classification config, the dashboard and the
+        new-classification-tag notifications are sent back as the API answered them.
+        """
+        from databricks.sdk.service import catalog as c
+
+        kwargs = self._kwargs(d)
+        current = actual.raw
+        if current is not None:
+            kwargs.update(
+                custom_metrics=current.custom_metrics,
+                data_classification_config=current.data_classification_config,
+                dashboard_id=current.dashboard_id,
+            )
+            tags = (
+                current.notifications.on_new_classification_tag_detected
+                if current.notifications
+                else None
+            )
+            if tags is not None:
+                notes = kwargs.get("notifications") or c.MonitorNotifications()
+                notes.on_new_classification_tag_detected = tags
+                kwargs["notifications"] = notes
         info = with_retries(
-            lambda: self.w.quality_monitors.update(table_name=d.table_name, **self._kwargs(d)),
+            lambda: self.w.quality_monitors.update(table_name=d.table_name, **kwargs),
             f"update {d.table_name}",
         )
         return self._actual(info)

@@ -46,11 +46,15 @@ GroupName = Annotated[str, StringConstraints(strict=True, pattern=GROUP_PATTERN)
 ColumnName = Annotated[str, StringConstraints(strict=True, pattern=COLUMN_PATTERN)]
 Url = Annotated[str, StringConstraints(strict=True, pattern=r"^https?://\S+$", max_length=2048)]
 Threshold = Annotated[float, Field(gt=0, le=1)]
+AssetsDir = Annotated[
+    str, StringConstraints(strict=True, pattern=r"^/[^\s]*[^\s/]$", max_length=1000)
+]
 
 MONITOR_HINTS = {
     "table_name": "a three-part name catalog.schema.table",
     "output_schema_name": "a two-part name catalog.schema",
     "baseline_table_name": "a three-part name catalog.schema.table",
+    "assets_dir": "an absolute workspace path such as /Workspace/Shared/monitors/orders",
     "group": "1-64 letters, digits or '_', not starting with a digit",
     "monitor_group": "1-64 letters, digits or '_', not starting with a digit",
     "profile_type": "one of " + ", ".join(PROFILE_TYPES),
@@ -122,12 +126,17 @@ class TableArgs(_Args):
     ] = Field(default_factory=list, max_length=50)
     schedule_cron: Annotated[str, StringConstraints(strict=True, max_length=200)] | None = None
     schedule_timezone: Annotated[str, StringConstraints(strict=True, max_length=64)] = "UTC"
+    assets_dir: AssetsDir | None = None
+    """Workspace folder for the monitor's dashboard; sent on create only (the default is
+    ``/Workspace/Shared/etl_monitor/monitors/<table>``)."""
     monitor_group: GroupName = DEFAULT_GROUP
     owner: ShortText | None = None
     runbook_url: Url | None = None
     lineage_url: Url | None = None
     drift_threshold: Threshold | None = None
     is_active: StrictBool = True
+    discovered_by: ShortText | None = None
+    """The tags that enrolled the table when tag discovery found it (``key=value,...``)."""
 
     @field_validator("problem_type", mode="before")
     @classmethod
@@ -167,7 +176,10 @@ class TableArgs(_Args):
                     if getattr(self, n) is None
                 ]
             if missing:
-                raise ValueError(f"a {self.profile_type} monitor needs {', '.join(missing)}")
+                article = "an" if self.profile_type[0] in "AEIOU" else "a"
+                raise ValueError(
+                    f"{article} {self.profile_type} monitor needs {', '.join(missing)}"
+                )
         return self
 
 
@@ -228,6 +240,11 @@ TABLES = _mon_table(
             "Quartz cron expression of the refresh schedule; NULL for manual.",
         ),
         Column("ScheduleTimezone", "STRING", "Time zone of the schedule."),
+        Column(
+            "AssetsDir",
+            "STRING",
+            "Workspace folder of the monitor's dashboard, sent on create; NULL for the default.",
+        ),
         Column("MonitorGroup", "STRING", "Group (ETLmonitorGroups.GroupName)."),
         Column("Owner", "STRING", "Owner for alert routing."),
         Column("RunbookUrl", "STRING", "Runbook URL carried into alerts."),
@@ -235,6 +252,11 @@ TABLES = _mon_table(
         Column("DriftThreshold", "DOUBLE", "Per-table drift threshold; NULL uses the group's."),
         Column(
             "IsActive", "BOOLEAN", "False: the monitor is reported (and deleted only when asked)."
+        ),
+        Column(
+            "DiscoveredBy",
+            "STRING",
+            "Tags that enrolled the table through tag discovery (key=value,...); NULL when listed.",
         ),
         *_audit(),
     ),
@@ -252,7 +274,7 @@ LOG = _mon_table(
         Column(
             "Action",
             "STRING",
-            "create, update, unchanged, skip, error, delete, deactivated, refresh.",
+            "create, update, recreate, blocked, unchanged, skip, error, delete, deactivated.",
         ),
         Column("Message", "STRING", "Why, or the error message verbatim."),
         Column("Api", "STRING", "data_quality or quality_monitors."),
@@ -303,12 +325,14 @@ def table_row(a: TableArgs) -> dict[str, Any]:
         "SlicingExprs": json.dumps(a.slicing_exprs) if a.slicing_exprs else None,
         "ScheduleCron": a.schedule_cron,
         "ScheduleTimezone": a.schedule_timezone,
+        "AssetsDir": a.assets_dir,
         "MonitorGroup": a.monitor_group,
         "Owner": a.owner,
         "RunbookUrl": a.runbook_url,
         "LineageUrl": a.lineage_url,
         "DriftThreshold": a.drift_threshold,
         "IsActive": a.is_active,
+        "DiscoveredBy": a.discovered_by,
     }
 
 
@@ -328,10 +352,12 @@ def table_args(row: dict[str, Any]) -> TableArgs:
         slicing_exprs=json.loads(row["SlicingExprs"] or "[]"),
         schedule_cron=row["ScheduleCron"],
         schedule_timezone=row["ScheduleTimezone"] or "UTC",
+        assets_dir=row.get("AssetsDir"),
         monitor_group=row["MonitorGroup"] or DEFAULT_GROUP,
         owner=row["Owner"],
         runbook_url=row["RunbookUrl"],
         lineage_url=row["LineageUrl"],
         drift_threshold=row["DriftThreshold"],
         is_active=bool(row["IsActive"]),
+        discovered_by=row.get("DiscoveredBy"),
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -17,10 +18,9 @@ from etl_monitor.engine.context import Context
 from etl_monitor.engine.executor import RetryPolicy, SqlExecutor, check_identifier, qualified
 from etl_monitor.engine.timestamps import utcnow
 from etl_monitor.errors import InvalidArgumentError
-from etl_monitor.monitoring import provision, unified
+from etl_monitor.monitoring import provision, unified, yaml_config
 from etl_monitor.monitoring.api import make_api
 from etl_monitor.monitoring.config import (
-    DEFAULT_GROUP,
     GROUPS,
     LOG,
     MONITOR_HINTS,
@@ -171,7 +171,7 @@ class MonitoringFramework:
         Settings: profile_type (SNAPSHOT, TIMESERIES, INFERENCE), output_schema_name,
         timestamp_column, granularities, prediction_column, label_column, model_id_column,
         problem_type, baseline_table_name, slicing_exprs, schedule_cron, schedule_timezone,
-        monitor_group, owner, runbook_url, lineage_url, drift_threshold, is_active.
+        assets_dir, monitor_group, owner, runbook_url, lineage_url, drift_threshold, is_active.
         """
         a = self._table_args("register_table", table_name, settings)
         registry.upsert(self._ctx, TABLES, table_row(a))
@@ -203,58 +203,36 @@ class MonitoringFramework:
         return a
 
     def import_yaml(self, path: str | Path) -> list[str]:
-        """Load a data-profiling-orchestrator YAML file into the config tables; returns the tables.
+        """Load a data profiling orchestrator YAML file into the config tables.
 
-        ``profile_defaults`` fill each table's settings; ``alerting.group_notifications`` and
-        ``alerting.drift_threshold`` become groups; ``policy`` replaces this framework's
-        policy. Tag discovery is not imported (list the tables explicitly). Everything is
-        validated before anything is written.
+        Bare names are resolved against ``catalog_name``; with ``include_tagged_tables``
+        the tables carrying the ``discovery.include_tags`` tags are enrolled too (settings
+        of a ``monitored_tables`` entry win over tag-derived ones); groups come from
+        ``alerting`` and ``policy`` replaces this framework's policy. See
+        `etl_monitor.monitoring.yaml_config` for the format.
+
+        Args:
+            path: the YAML file.
+
+        Returns:
+            The imported table names: ``monitored_tables`` first, then discovered ones.
+
+        Raises:
+            InvalidArgumentError: a malformed document, name or setting; nothing was written.
         """
-        import yaml
-
-        doc = yaml.safe_load(Path(path).read_text()) or {}
-        defaults = dict(doc.get("profile_defaults") or {})
-        alerting = doc.get("alerting") or {}
-        rename = {"granularity": "granularities", "timeseries_timestamp_column": "timestamp_column"}
-        keep = set(TableArgs.model_fields) - {"table_name"}
-        tables = []
-        for name, overrides in (doc.get("monitored_tables") or {}).items():
-            merged = {rename.get(k, k): v for k, v in {**defaults, **(overrides or {})}.items()}
-            merged = {k: v for k, v in merged.items() if k in keep}
-            tables.append(self._table_args("import_yaml", name, merged))
-        groups = {g: emails for g, emails in (alerting.get("group_notifications") or {}).items()}
-        group_args = [
-            validate(
-                GroupArgs,
-                "import_yaml",
-                group=g,
-                notification_emails=list(e or []),
-                drift_threshold=alerting.get("drift_threshold", 0.2),
-            )
-            for g, e in groups.items()
-        ]
-        if "default_notifications" in alerting or DEFAULT_GROUP in {
-            t.monitor_group for t in tables
-        }:
-            group_args.append(
-                validate(
-                    GroupArgs,
-                    "import_yaml",
-                    group=DEFAULT_GROUP,
-                    notification_emails=list(alerting.get("default_notifications") or []),
-                    drift_threshold=alerting.get("drift_threshold", 0.2),
-                )
-            )
-        if doc.get("policy"):
-            self.policy = validate(
-                MonitoringPolicy,
-                "import_yaml",
-                **{k: v for k, v in doc["policy"].items() if k in MonitoringPolicy.model_fields},
-            )
-        for g in group_args:
+        imported = yaml_config.read(
+            path,
+            self._table_args,
+            lambda: self.workspace_client,
+            RESERVED_GROUPS,
+            self.parallelism,
+        )
+        if imported.policy is not None:
+            self.policy = imported.policy
+        for g in imported.groups:
             self.register_group(g.group, g.notification_emails, g.drift_threshold)
-        registry.upsert_many(self._ctx, TABLES, [table_row(t) for t in tables])
-        return [t.table_name for t in tables]
+        registry.upsert_many(self._ctx, TABLES, [table_row(t) for t in imported.tables])
+        return [t.table_name for t in imported.tables]
 
     # -- plan and apply ------------------------------------------------------------------------
     def plan(self, *, delete_inactive: bool = False) -> ImpactReport:
@@ -275,6 +253,7 @@ class MonitoringFramework:
         self,
         *,
         delete_inactive: bool = False,
+        recreate: bool = False,
         refresh: bool = False,
         wait: bool = False,
         timeout: float = 3600,
@@ -282,32 +261,48 @@ class MonitoringFramework:
         unified_views: bool = True,
         progress: Callable[[TableOutcome], None] | None = None,
     ) -> ApplyReport:
-        """Create, update (and, when asked, delete) monitors to match the config tables.
+        """Create, update (and, when asked, delete or re-create) monitors to match the config.
 
-        A re-run with no config change makes no mutating API call. Each outcome is
-        appended to ETLmonitorLog. With refresh=True a refresh is started for every
-        created or updated monitor (and waited for, polling, with wait=True).
+        A re-run with no config change makes no mutating API call. Every table's outcome
+        is appended to ETLmonitorLog, whatever happens to the refreshes.
+
+        Args:
+            delete_inactive: delete the monitors of inactive config rows.
+            recreate: delete and create the monitors whose change the service cannot make
+                in place (output schema, a switch to or from time series, a monitor in
+                ERROR/FAILED state); their metric history is lost. Without it they are
+                reported as ``blocked``.
+            refresh: start a refresh of every created, updated or re-created monitor, once
+                it is ACTIVE; a refresh that cannot be started is that table's outcome.
+            wait: with refresh, poll the refreshes until they end.
+            timeout: seconds to wait for monitors to be ACTIVE and refreshes to end.
+            poll: seconds between polls.
+            unified_views: recreate the unified drift and profile views afterwards.
+            progress: called with each table's outcome as it is done.
+
+        Returns:
+            The counts and every table's outcome.
         """
         started = time.perf_counter()
         run_id = provision.new_run_id()
         plan = self.plan(delete_inactive=delete_inactive)
-        outcomes = provision.apply_plan(self.api, plan, self.parallelism, progress)
-        refreshes: dict[str, tuple[str, str]] = {}
-        if refresh:
-            touched = [
-                o.table_name for o in outcomes if o.action in (provision.CREATE, provision.UPDATE)
-            ]
-            if wait:
-                refreshes = provision.wait_for_refreshes(
-                    self.api, touched, timeout=timeout, poll=poll
+        outcomes = provision.apply_plan(
+            self.api, plan, self.parallelism, progress, recreate=recreate
+        )
+        refreshes: dict[str, tuple[str | None, str]] = {}
+        try:
+            if refresh:
+                touched = [
+                    o
+                    for o in outcomes
+                    if o.action in (provision.CREATE, provision.UPDATE, provision.RECREATE)
+                ]
+                refreshes = provision.refresh_monitors(
+                    self.api, touched, wait=wait, timeout=timeout, poll=poll
                 )
-            else:
-                refreshes = {t: (self.api.refresh(t), "PENDING") for t in touched}
-        self._log(run_id, outcomes, refreshes)
-        counts = {
-            a: sum(1 for o in outcomes if o.action == a)
-            for a in (provision.CREATE, provision.UPDATE, provision.SKIP, provision.ERROR)
-        }
+        finally:
+            self._log(run_id, outcomes, refreshes)
+        counts = Counter(o.action for o in outcomes)
         report = ApplyReport(
             run_id=run_id,
             tables_discovered=len(outcomes),
@@ -316,6 +311,9 @@ class MonitoringFramework:
             monitors_skipped=counts[provision.SKIP],
             monitors_failed=counts[provision.ERROR],
             outcomes=outcomes,
+            monitors_recreated=counts[provision.RECREATE],
+            monitors_blocked=counts[provision.BLOCKED],
+            refreshes_failed=sum(1 for _, state in refreshes.values() if state == "ERROR"),
         )
         if unified_views:
             views = self.create_unified_views()
@@ -325,18 +323,26 @@ class MonitoringFramework:
             )
         report.seconds = time.perf_counter() - started
         log.info(
-            "apply %s: %d created, %d updated, %d skipped, %d failed",
+            "apply %s: %d created, %d updated, %d re-created, %d blocked, %d skipped, "
+            "%d failed, %d refreshes failed",
             run_id,
             report.monitors_created,
             report.monitors_updated,
+            report.monitors_recreated,
+            report.monitors_blocked,
             report.monitors_skipped,
             report.monitors_failed,
+            report.refreshes_failed,
         )
         return report
 
     def _log(
-        self, run_id: str, outcomes: list[TableOutcome], refreshes: dict[str, tuple[str, str]]
+        self,
+        run_id: str,
+        outcomes: list[TableOutcome],
+        refreshes: dict[str, tuple[str | None, str]],
     ) -> None:
+        """Append one ETLmonitorLog row per table: the action, why, and the monitor after it."""
         now, user = utcnow(), self._ctx.user
         rows = []
         for o in outcomes:
@@ -447,7 +453,14 @@ class MonitoringFramework:
             t
             for t, s in state.items()
             if s["LastAction"]
-            in (provision.CREATE, provision.UPDATE, provision.UNCHANGED, provision.DEACTIVATED)
+            in (
+                provision.CREATE,
+                provision.UPDATE,
+                provision.RECREATE,
+                provision.BLOCKED,
+                provision.UNCHANGED,
+                provision.DEACTIVATED,
+            )
         }
         for full in schemas or []:
             catalog, schema = validate(SchemaArgs, "coverage", schema_name=full).schema_name.split(

@@ -3,6 +3,12 @@
 `plan()` only reads (the config tables and GET calls). `apply()` makes the mutating calls
 for what the plan found, in parallel with a bounded pool; one table's failure does not
 stop the others, and every outcome is appended to ETLmonitorLog in one commit.
+
+A change the service cannot make in place (`api.recreate_reasons`: the output schema, a
+switch to or from a time-series profile, a monitor in ERROR or FAILED state) is planned
+as ``recreate`` (delete + create, which drops the monitor's metric history) and carried
+out only by ``apply_plan(..., recreate=True)``; otherwise it is reported as ``blocked``.
+A monitor still PENDING is not a difference; a refresh waits until it is ACTIVE.
 """
 
 from __future__ import annotations
@@ -21,12 +27,21 @@ from typing import Any
 from pydantic import Field
 
 from etl_monitor.config.arguments import _Args
-from etl_monitor.monitoring.api import Actual, Desired, differences, is_already_exists, is_not_found
+from etl_monitor.monitoring.api import (
+    ACTIVE,
+    BROKEN,
+    Actual,
+    Desired,
+    differences,
+    is_already_exists,
+    is_not_found,
+    recreate_reasons,
+)
 from etl_monitor.monitoring.config import TableArgs
 
 log = logging.getLogger("etl_monitor.monitoring")
 
-CREATE, UPDATE, UNCHANGED, SKIP, ERROR, DEACTIVATED, DELETE = (
+CREATE, UPDATE, UNCHANGED, SKIP, ERROR, DEACTIVATED, DELETE, RECREATE, BLOCKED = (
     "create",
     "update",
     "unchanged",
@@ -34,6 +49,8 @@ CREATE, UPDATE, UNCHANGED, SKIP, ERROR, DEACTIVATED, DELETE = (
     "error",
     "deactivated",
     "delete",
+    "recreate",
+    "blocked",
 )
 
 
@@ -60,15 +77,20 @@ class TableOutcome:
     changes: list[str] = field(default_factory=list)
     actual: Actual | None = None
     desired: Desired | None = None
+    refresh_id: str | None = None
+    refresh_state: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "table_name": self.table_name,
             "action": self.action,
             "reason": self.reason,
             "group": self.group,
             "changes": self.changes,
         }
+        if self.refresh_state is not None:
+            out |= {"refresh_id": self.refresh_id, "refresh_state": self.refresh_state}
+        return out
 
 
 @dataclass
@@ -106,6 +128,9 @@ class ApplyReport:
     monitors_skipped: int
     monitors_failed: int
     outcomes: list[TableOutcome]
+    monitors_recreated: int = 0
+    monitors_blocked: int = 0
+    refreshes_failed: int = 0
     unified_drift_views: dict[str, str] = field(default_factory=dict)
     unified_profile_views: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
@@ -133,6 +158,7 @@ def desired_for(args: TableArgs, emails: tuple[str, ...]) -> Desired:
         schedule_cron=args.schedule_cron,
         schedule_timezone=args.schedule_timezone if args.schedule_cron else None,
         notification_emails=emails,
+        assets_dir=args.assets_dir,
     )
 
 
@@ -184,6 +210,15 @@ def _examine(api: Any, args: TableArgs, desired: Desired) -> TableOutcome:
     outcome = TableOutcome(args.table_name, CREATE, group=args.monitor_group, desired=desired)
     try:
         info = api.table(args.table_name)
+    except Exception as error:
+        outcome.action = ERROR
+        outcome.reason = (
+            f"table {args.table_name} not found"
+            if is_not_found(error)
+            else f"{type(error).__name__}: {error}"
+        )
+        return outcome
+    try:
         problems = missing_columns(args, info.columns)
         if args.baseline_table_name:
             try:
@@ -198,24 +233,37 @@ def _examine(api: Any, args: TableArgs, desired: Desired) -> TableOutcome:
         actual = api.get(desired)
     except Exception as error:
         outcome.action = ERROR
-        outcome.reason = (
-            f"table {args.table_name} not found"
-            if is_not_found(error)
-            else f"{type(error).__name__}: {error}"
-        )
+        outcome.reason = f"{type(error).__name__}: {error}"
         return outcome
     outcome.actual = actual
-    if actual is not None:
-        outcome.changes = differences(desired, actual)
-        outcome.action = UPDATE if outcome.changes else UNCHANGED
-        outcome.reason = (
-            ("differs in " + ", ".join(outcome.changes))
-            if outcome.changes
-            else "matches the config"
-        )
-    else:
+    if actual is None:
         outcome.reason = "no monitor yet"
+    else:
+        _compare(outcome, desired, actual)
     return outcome
+
+
+def _compare(outcome: TableOutcome, desired: Desired, actual: Actual) -> None:
+    """Set the action for an existing monitor: unchanged, update, or recreate."""
+    outcome.changes = differences(desired, actual)
+    reasons = recreate_reasons(desired, actual)
+    if actual.state == "DELETE_PENDING":
+        outcome.action = ERROR
+        outcome.reason = "the monitor is being deleted; run again once it is gone"
+    elif reasons:
+        outcome.action = RECREATE
+        outcome.reason = (
+            "needs delete + create (the service cannot update it in place, and the metric "
+            "history is lost): " + "; ".join(reasons)
+        )
+    elif outcome.changes:
+        outcome.action = UPDATE
+        outcome.reason = "differs in " + ", ".join(outcome.changes)
+    else:
+        outcome.action = UNCHANGED
+        outcome.reason = "matches the config" + (
+            f" (monitor {actual.state})" if actual.state not in (None, ACTIVE) else ""
+        )
 
 
 def make_plan(
@@ -228,7 +276,21 @@ def make_plan(
     delete_inactive: bool = False,
     parallelism: int = 8,
 ) -> ImpactReport:
-    """Decide, per configured table, create / update / unchanged / skip / error / deactivated / delete."""
+    """Decide, per configured table, what apply() would do, and why; makes no mutating call.
+
+    Args:
+        api: a `DataQualityApi` or `LegacyApi`.
+        tables: the rows of ETLmonitorTables.
+        groups: the rows of ETLmonitorGroups by name.
+        policy: rules every table must satisfy.
+        parse: a config row to `TableArgs` (raises on an invalid row).
+        delete_inactive: plan deleting the monitors of inactive rows.
+        parallelism: concurrent reads.
+
+    Returns:
+        One outcome per row: create, update, recreate, unchanged, skip, error, deactivated
+        or delete.
+    """
     outcomes: dict[str, TableOutcome] = {}
     active: list[tuple[TableArgs, Desired]] = []
     for row in tables:
@@ -329,30 +391,73 @@ def make_plan(
     return ImpactReport(ordered, monitors_after, policy.max_monitors)
 
 
-def _execute(api: Any, outcome: TableOutcome) -> TableOutcome:
+def _reconcile_existing(api: Any, outcome: TableOutcome, recreate: bool) -> None:
+    """A create answered "already exists": read the monitor back and converge to it."""
+    desired = outcome.desired
+    assert desired is not None
+    actual = api.get(desired)
+    if actual is None:
+        outcome.action = ERROR
+        outcome.reason = (
+            "create answered that the monitor already exists, but it cannot be read back"
+        )
+        return
+    outcome.actual = actual
+    _compare(outcome, desired, actual)
+    prefix = "already existed; "
+    if outcome.action == UPDATE:
+        outcome.actual = api.update(desired, actual, outcome.changes)
+        outcome.reason = prefix + "updated " + ", ".join(outcome.changes)
+    elif outcome.action == RECREATE:
+        _recreate(api, outcome, recreate)
+        outcome.reason = prefix + outcome.reason
+    else:
+        outcome.reason = prefix + outcome.reason
+
+
+def _recreate(api: Any, outcome: TableOutcome, recreate: bool) -> None:
+    """Delete and create the monitor when asked; otherwise report it as blocked."""
+    if not recreate:
+        outcome.action = BLOCKED
+        outcome.reason = (
+            outcome.reason.replace("needs delete + create", "blocked: needs delete + create", 1)
+            + "; apply with recreate=True (CLI: --recreate) to do it"
+        )
+        return
+    assert outcome.desired is not None
+    api.delete(outcome.table_name)
+    try:
+        outcome.actual = api.create(outcome.desired)
+    except Exception as error:
+        outcome.actual = None
+        outcome.action = ERROR
+        outcome.reason = (
+            f"recreate: the monitor was deleted, but the create failed "
+            f"({type(error).__name__}: {error}); the next apply creates it"
+        )
+        return
+    outcome.reason = outcome.reason.replace("needs delete + create", "deleted and created", 1)
+
+
+def _execute(api: Any, outcome: TableOutcome, recreate: bool = False) -> TableOutcome:
     """Carry out one planned mutation; "already exists" is reconciled, errors are recorded."""
     desired = outcome.desired
+    planned = outcome.action
     try:
-        if outcome.action == CREATE:
+        if planned == CREATE:
             assert desired is not None
             try:
                 outcome.actual = api.create(desired)
             except Exception as error:
                 if not is_already_exists(error):
                     raise
-                actual = api.get(
-                    desired
-                )  # created meanwhile (or by someone else): converge instead
-                changes = differences(desired, actual) if actual else []
-                outcome.actual = api.update(desired) if changes else actual
-                outcome.action = UPDATE if changes else UNCHANGED
-                outcome.reason = "already existed; " + (
-                    f"updated {', '.join(changes)}" if changes else "matches"
-                )
-        elif outcome.action == UPDATE:
-            assert desired is not None
-            outcome.actual = api.update(desired)
-        elif outcome.action == DELETE:
+                _reconcile_existing(api, outcome, recreate)
+        elif planned == UPDATE:
+            assert desired is not None and outcome.actual is not None
+            outcome.actual = api.update(desired, outcome.actual, outcome.changes)
+        elif planned == RECREATE:
+            _recreate(api, outcome, recreate)
+        elif planned == DELETE:
             api.delete(outcome.table_name)
     except Exception as error:
         outcome.reason = f"{outcome.action} failed: {type(error).__name__}: {error}"
@@ -365,12 +470,26 @@ def apply_plan(
     plan: ImpactReport,
     parallelism: int = 8,
     progress: Callable[[TableOutcome], None] | None = None,
+    *,
+    recreate: bool = False,
 ) -> list[TableOutcome]:
-    """Make the plan's mutating calls with a bounded pool; returns every outcome."""
-    todo = [o for o in plan.outcomes if o.action in (CREATE, UPDATE, DELETE)]
+    """Make the plan's mutating calls with a bounded pool; returns every outcome.
+
+    Args:
+        api: a `DataQualityApi` or `LegacyApi`.
+        plan: what `make_plan` decided.
+        parallelism: concurrent calls.
+        progress: called with each outcome once it is done.
+        recreate: delete and create the monitors planned as ``recreate``; without it they
+            are reported as ``blocked`` and left as they are.
+
+    Returns:
+        The plan's outcomes, updated with what happened.
+    """
+    todo = [o for o in plan.outcomes if o.action in (CREATE, UPDATE, DELETE, RECREATE)]
 
     def run(outcome: TableOutcome) -> TableOutcome:
-        result = _execute(api, outcome)
+        result = _execute(api, outcome, recreate)
         if progress:
             progress(result)
         return result
@@ -380,28 +499,81 @@ def apply_plan(
     return plan.outcomes
 
 
-def wait_for_refreshes(
+_RUNNING = ("PENDING", "RUNNING")
+
+
+def refresh_monitors(
     api: Any,
-    tables: list[str],
+    outcomes: list[TableOutcome],
     *,
+    wait: bool = False,
     timeout: float = 3600,
     poll: float = 30,
     sleep: Callable[[float], None] = time.sleep,
-) -> dict[str, tuple[str, str]]:
-    """Start a refresh per table and poll until each ends; returns table -> (refresh id, final state)."""
-    started = {t: api.refresh(t) for t in tables}
-    states = {t: "PENDING" for t in tables}
+) -> dict[str, tuple[str | None, str]]:
+    """Start a refresh of each outcome's monitor once it is ACTIVE, and (``wait``) follow it.
+
+    Each table is on its own: a monitor that does not become ACTIVE within ``timeout``, a
+    refused refresh or a failed poll is recorded on that table's outcome (its
+    ``refresh_state`` is ``ERROR`` and the reason says why) and the others go on.
+
+    Args:
+        api: a `DataQualityApi` or `LegacyApi`.
+        outcomes: the tables to refresh.
+        wait: poll each started refresh until it ends (or ``timeout``).
+        timeout: seconds for the whole wait (ACTIVE, then the refreshes).
+        poll: seconds between polling rounds.
+        sleep: how to wait between rounds.
+
+    Returns:
+        Table -> (refresh id or None, last state: PENDING, RUNNING, SUCCESS, FAILED,
+        CANCELED, UNKNOWN, or ERROR when it could not be started or followed).
+    """
     deadline = time.monotonic() + timeout
-    while any(s in ("PENDING", "RUNNING") for s in states.values()):
-        for table, refresh_id in started.items():
-            if states[table] in ("PENDING", "RUNNING"):
-                states[table] = api.refresh_state(table, refresh_id)
-        if not any(s in ("PENDING", "RUNNING") for s in states.values()):
+    by_name = {o.table_name: o for o in outcomes}
+
+    def fail(table: str, what: str, error: BaseException | str) -> None:
+        outcome = by_name[table]
+        outcome.refresh_state = "ERROR"
+        text = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
+        outcome.reason = f"{outcome.reason}; refresh {what}: {text}".lstrip("; ")
+
+    waiting = list(by_name)  # monitors not yet ACTIVE
+    running: list[str] = []
+    while waiting or (wait and running):
+        for table in list(waiting):
+            try:
+                state = api.state(table)
+                if state in BROKEN or state is None:
+                    waiting.remove(table)
+                    fail(table, "not started", f"the monitor is {state or 'missing'}")
+                elif state == ACTIVE:
+                    waiting.remove(table)
+                    by_name[table].refresh_id = api.refresh(table)
+                    by_name[table].refresh_state = "PENDING"
+                    running.append(table)
+            except Exception as error:
+                if table in waiting:
+                    waiting.remove(table)
+                fail(table, "not started", error)
+        if wait:
+            for table in list(running):
+                outcome = by_name[table]
+                try:
+                    assert outcome.refresh_id is not None
+                    outcome.refresh_state = api.refresh_state(table, outcome.refresh_id)
+                except Exception as error:
+                    fail(table, "not followed", error)
+                if outcome.refresh_state not in _RUNNING:
+                    running.remove(table)
+        if not (waiting or (wait and running)):
             break
         if time.monotonic() > deadline:
+            for table in waiting:
+                fail(table, "not started", f"the monitor was not ACTIVE within {timeout:g}s")
             break
         sleep(poll)
-    return {t: (started[t], states[t]) for t in tables}
+    return {o.table_name: (o.refresh_id, o.refresh_state or "ERROR") for o in by_name.values()}
 
 
 def new_run_id() -> str:

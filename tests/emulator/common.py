@@ -14,6 +14,8 @@ if TYPE_CHECKING:
 
 JSON = dict[str, Any]
 
+#: The ``@type`` of an ErrorInfo detail (``databricks/sdk/errors/details.py``).
+ERROR_INFO_TYPE = "type.googleapis.com/google.rpc.ErrorInfo"
 MUTATING_METHODS = frozenset({"POST", "PATCH", "PUT", "DELETE"})
 REFRESH_STATES = frozenset({"PENDING", "RUNNING", "SUCCESS", "FAILED", "CANCELED", "UNKNOWN"})
 TERMINAL_REFRESH_STATES = frozenset({"SUCCESS", "FAILED", "CANCELED"})
@@ -168,13 +170,38 @@ class ApiError(Exception):
     """Raised by route handlers; rendered as a Databricks error body."""
 
     def __init__(
-        self, status: int, error_code: str, message: str, headers: Mapping[str, str] | None = None
+        self,
+        status: int,
+        error_code: str,
+        message: str,
+        headers: Mapping[str, str] | None = None,
+        *,
+        reason: str | None = None,
+        metadata: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
         self.error_code = error_code
         self.message = message
         self.headers = dict(headers or {})
+        self.reason = reason
+        self.metadata = dict(metadata or {})
+
+    def body(self) -> JSON:
+        """The JSON error body as the SDK parses it (``databricks/sdk/errors/deserializer.py``):
+        ``error_code`` and ``message``, plus one ``google.rpc.ErrorInfo`` in ``details`` when
+        the error has a ``reason``."""
+        out: JSON = {"error_code": self.error_code, "message": self.message}
+        if self.reason:
+            out["details"] = [
+                {
+                    "@type": ERROR_INFO_TYPE,
+                    "reason": self.reason,
+                    "domain": "databricks.com",
+                    "metadata": self.metadata,
+                }
+            ]
+        return out
 
 
 def _bad_request(message: str) -> ApiError:

@@ -19,13 +19,21 @@ register tables, inject faults and observe the requests received::
 Simplifications, deliberately kept:
 
 * Names are case-insensitive and stored lower-case, as Unity Catalog does.
-* The data-quality and the legacy stores are independent: a monitor created through one
-  API is not visible through the other.
+* Monitors follow the rules written in ``tests/emulator/monitors.py`` (one store for both
+  APIs, PENDING then ACTIVE after ``pending_reads`` reads, leaf-level update masks,
+  immutable fields, paged lists). What it leaves out: the legacy ``prediction_proba_col``
+  and ``data_classification_config`` have no data-quality counterpart and are dropped;
+  a monitor never turns ERROR or FAILED by itself (``set_monitor_status`` does it);
+  PENDING lasts a number of reads, not a time.
+* Refusals carry the status and ``error_code`` the SDK maps to the right class
+  (``InvalidParameterValue``, ``InvalidState``, ``ResourceAlreadyExists``...); their
+  messages and ``ErrorInfo`` reasons are this emulator's wording, not the service's text.
 * Write-only fields (``warehouse_id``, ``skip_builtin_dashboard``) are accepted but never
   stored or returned, by either API; with ``skip_builtin_dashboard`` no ``dashboard_id``
   is assigned.
-* ``update_mask`` paths are relative to the ``Monitor`` resource (``data_profiling_config``,
-  ``data_profiling_config.schedule``, ``*``); anything else is a 400.
+* ``update_mask`` paths are relative to the ``Monitor`` resource and checked against its
+  updatable fields (``data_profiling_config.schedule.quartz_cron_expression``, a whole
+  sub-object such as ``data_profiling_config.schedule``, or ``*``); anything else is a 400.
 * Every client request is logged, including the ``GET /.well-known/databricks-config``
   probe the SDK sends while building a ``Config`` (answered with 404).
 """
@@ -102,8 +110,8 @@ class DatabricksEmulator(WorkspaceService, CatalogService, MonitorService):
     """A threaded local HTTP server emulating Unity Catalog and table-monitoring endpoints.
 
     Use it as a context manager (or call ``start``/``stop``). All state is guarded by one
-    lock; ``monitors`` and ``legacy_monitors`` are plain dicts that tests may read or seed
-    between client calls.
+    lock; ``monitors`` is a plain dict that tests may read between client calls (seed it with
+    ``add_monitor`` or ``add_legacy_monitor``); ``legacy_monitors`` is a translated copy.
     """
 
     def __init__(
@@ -112,16 +120,22 @@ class DatabricksEmulator(WorkspaceService, CatalogService, MonitorService):
         token: str = "test-token",
         refresh_states: Sequence[str] = ("PENDING", "RUNNING", "SUCCESS"),
         validate_columns: bool = True,
+        pending_reads: int = 1,
     ) -> None:
         """``refresh_states``: the states a refresh walks through, one step per GET of it.
 
         ``validate_columns``: reject monitor configs naming columns the table lacks.
+        ``pending_reads``: how many reads of a created or updated monitor still answer
+        PENDING before it is ACTIVE (0: ACTIVE at once).
         """
         self.token = token
         self.refresh_states = refresh_states
         self.validate_columns = validate_columns
+        self.pending_reads = pending_reads
         self.monitors: dict[str, JSON] = {}
-        """Data-quality monitors as GET returns them, keyed by ``object_id``."""
+        """Every monitor, in the data-quality form GET returns, keyed by ``object_id``; the
+        legacy API reads and writes the same store (see ``legacy_monitors``)."""
+        self._pending: dict[str, int] = {}
         self.user_name = "someone@example.com"
         """What GET /Me answers."""
         self.workspace_dirs: set[str] = set()
@@ -132,8 +146,6 @@ class DatabricksEmulator(WorkspaceService, CatalogService, MonitorService):
         """Lakeview draft dashboards keyed by ``dashboard_id``."""
         self.published: dict[str, JSON] = {}
         """Published versions of Lakeview dashboards keyed by ``dashboard_id``."""
-        self.legacy_monitors: dict[str, JSON] = {}
-        """Legacy ``MonitorInfo`` dicts as GET returns them, keyed by table full name."""
         self.errors: list[str] = []
         """Unexpected exceptions raised while handling requests (emulator bugs), as text."""
         self._lock = threading.RLock()
@@ -142,11 +154,21 @@ class DatabricksEmulator(WorkspaceService, CatalogService, MonitorService):
         self._schemas: dict[str, JSON] = {}
         self._tables: dict[str, _Table] = {}
         self._tables_by_id: dict[str, _Table] = {}
-        self._refreshes: dict[tuple[str, str], list[_Refresh]] = {}
+        self._refreshes: dict[str, list[_Refresh]] = {}
         self._next_refresh_id = 1
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._routes = self._build_routes()
+
+    @property
+    def legacy_monitors(self) -> dict[str, JSON]:
+        """The table monitors as the legacy API shows them, keyed by table full name (a copy)."""
+        with self._lock:
+            return {
+                m["data_profiling_config"]["monitored_table_name"]: self._dq_to_legacy(m)
+                for m in self.monitors.values()
+                if "data_profiling_config" in m
+            }
 
     @property
     def refresh_states(self) -> tuple[str, ...]:
@@ -282,12 +304,9 @@ class DatabricksEmulator(WorkspaceService, CatalogService, MonitorService):
         full_name = full_name.lower()
         with self._lock:
             table = self._tables.pop(full_name, None)
-            self.legacy_monitors.pop(full_name, None)
-            self._refreshes.pop(("legacy", full_name), None)
             if table is not None:
                 self._tables_by_id.pop(table.table_id, None)
-                self.monitors.pop(table.table_id, None)
-                self._refreshes.pop(("dq", table.table_id), None)
+                self._forget(table.table_id)
 
     def table_id(self, full_name: str) -> str:
         """The ``table_id`` of a registered table (KeyError when unknown)."""
@@ -317,7 +336,7 @@ class DatabricksEmulator(WorkspaceService, CatalogService, MonitorService):
                 "object_id": t.table_id,
                 "data_profiling_config": self._dq_profiling_config(t, config, version=1),
             }
-            self.monitors[t.table_id] = monitor
+            self._store(t.table_id, monitor)
             return copy.deepcopy(monitor)
 
     def add_legacy_monitor(self, table: str, info: JSON | None = None) -> JSON:
@@ -329,9 +348,23 @@ class DatabricksEmulator(WorkspaceService, CatalogService, MonitorService):
                 "assets_dir": f"/Workspace/Shared/monitors/{t.parts[2]}",
                 "snapshot": {},
             }
-            monitor = self._legacy_info(t, body, version=1, assets_dir=body.get("assets_dir"))
-            self.legacy_monitors[t.full_name] = monitor
-            return copy.deepcopy(monitor)
+            config = self._legacy_to_dq(t, body, assets_dir=body.get("assets_dir"))
+            monitor = {
+                "object_type": "table",
+                "object_id": t.table_id,
+                "data_profiling_config": self._dq_profiling_config(t, config, version=1),
+            }
+            self._store(t.table_id, monitor)
+            return self._dq_to_legacy(monitor)
+
+    def set_monitor_status(self, table: str, status: str) -> None:
+        """Put the monitor of ``table`` in ``status`` (ACTIVE, PENDING, ERROR, FAILED...),
+        as the service does when a monitor breaks; it stays there until updated."""
+        with self._lock:
+            t = self._table(table)
+            config = self.monitors[t.table_id]["data_profiling_config"]
+            config["status"] = "DATA_PROFILING_STATUS_" + status.upper()
+            self._pending.pop(t.table_id, None)
 
     # -- fault injection and observation -----------------------------------------------------
 
@@ -412,7 +445,7 @@ class DatabricksEmulator(WorkspaceService, CatalogService, MonitorService):
                 handler, params = self._route(method, path)
                 return 200, handler(params, query, body) or {}, {}
             except ApiError as e:
-                return e.status, {"error_code": e.error_code, "message": e.message}, e.headers
+                return e.status, e.body(), e.headers
             except Exception as e:  # an emulator bug: make it visible to the test
                 self.errors.append(traceback.format_exc())
                 return 500, {"error_code": "INTERNAL_ERROR", "message": f"emulator: {e!r}"}, {}

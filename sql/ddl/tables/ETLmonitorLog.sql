@@ -5,7 +5,7 @@ CREATE TABLE IF NOT EXISTS `main`.`etl`.`ETLmonitorLog` (
   `EventTime` TIMESTAMP NOT NULL COMMENT 'When the action finished (UTC).',
   `RunID` STRING COMMENT 'Id of the apply run.',
   `TableName` STRING NOT NULL COMMENT 'Monitored table.',
-  `Action` STRING COMMENT 'create, update, unchanged, skip, error, delete, deactivated, refresh.',
+  `Action` STRING COMMENT 'create, update, recreate, blocked, unchanged, skip, error, delete, deactivated.',
   `Message` STRING COMMENT 'Why, or the error message verbatim.',
   `Api` STRING COMMENT 'data_quality or quality_monitors.',
   `ObjectID` STRING COMMENT 'The table\'s Unity Catalog id.',
