@@ -25,14 +25,13 @@ from typing import Any
 
 from etl_monitor.engine.executor import check_identifier, qualified
 from etl_monitor.errors import InvalidArgumentError
+from etl_monitor.monitoring.unified import DRIFT_ALERTS_VIEW
 
 DISPLAY_NAME = "ETL Monitor"
 DEFAULT_PARENT_PATH = "/Shared/etl_monitor"
 #: Dashboards asked for per page when listing them (the fallback look-up).
 LIST_PAGE_SIZE = 100
 
-#: The drift-alerts view that ``MonitoringFramework.create_unified_views()`` creates.
-DRIFT_ALERTS_VIEW = "v_monitor_drift_alerts"
 #: Views a dataset may read that exist only after an optional step.
 OPTIONAL_VIEWS = frozenset({DRIFT_ALERTS_VIEW})
 

@@ -431,7 +431,7 @@ class MonitoringFramework:
                 (report.drift_views if drift else report.profile_views)[group] = (
                     f"{self.catalog}.{self.schema}.{name}"
                 )
-        alerts = "v_monitor_drift_alerts"
+        alerts = unified.DRIFT_ALERTS_VIEW
         self._ctx.create_view(
             alerts,
             f"CREATE OR REPLACE VIEW {self._ctx.name(alerts)} AS\n"

@@ -17,6 +17,8 @@ from etl_monitor.engine.executor import qualified, sql_string_literal
 from etl_monitor.monitoring.config import GROUPS, TABLE_NAME_PATTERN, TABLES
 
 DEFAULT_THRESHOLD = 0.2
+#: The view of drift rows over their threshold, across groups (read by the dashboard).
+DRIFT_ALERTS_VIEW = "v_monitor_drift_alerts"
 
 # (output column, path in the metric table, type)
 DRIFT_COLUMNS: tuple[tuple[str, tuple[str, ...], str], ...] = (
