@@ -11,6 +11,24 @@ from typing import Any
 
 from etl_monitor.errors import NotFoundError
 
+#: Where the notebooks go in a workspace, under the user's home folder
+#: (``/Workspace/Users/<user>/etl_monitor/sample_usage``); the ADF pipelines' default
+#: notebook folder is built from the same two constants.
+WORKSPACE_USERS = "/Workspace/Users"
+SAMPLE_FOLDER = "etl_monitor/sample_usage"
+
+
+def user_folder(user: str) -> str:
+    """The workspace folder `sample_usage()` copies the notebooks into for `user`.
+
+    Args:
+        user: the workspace user name (an e-mail address or a service principal id).
+
+    Returns:
+        ``/Workspace/Users/<user>/etl_monitor/sample_usage``.
+    """
+    return f"{WORKSPACE_USERS}/{user}/{SAMPLE_FOLDER}"
+
 
 def notebooks_dir() -> Path:
     """Where the notebooks are: the source checkout, or the installed data files."""
@@ -45,8 +63,7 @@ def copy_to_folder(target: str | Path) -> str:
 def workspace_folder(user: str) -> str | None:
     """``/Workspace/Users/<user>/etl_monitor/sample_usage`` where the workspace file system is
     mounted (a Databricks cluster or serverless notebook), else None."""
-    root = Path("/Workspace/Users")
-    return str(root / user / "etl_monitor" / "sample_usage") if root.is_dir() else None
+    return user_folder(user) if Path(WORKSPACE_USERS).is_dir() else None
 
 
 def copy_to_workspace(workspace_client: Any, folder: str | None = None) -> str:
@@ -54,7 +71,7 @@ def copy_to_workspace(workspace_client: Any, folder: str | None = None) -> str:
     from databricks.sdk.service.workspace import ImportFormat, Language
 
     if folder is None:
-        folder = f"/Workspace/Users/{workspace_client.current_user.me().user_name}/etl_monitor/sample_usage"
+        folder = user_folder(workspace_client.current_user.me().user_name)
     workspace_client.workspace.mkdirs(folder)
     for notebook in notebooks():
         workspace_client.workspace.import_(

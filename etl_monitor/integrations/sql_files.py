@@ -44,9 +44,13 @@ SQLSERVER_SCHEMA = "etl_monitor"
 
 #: ADF Lookup queries; ``:name`` markers are the values the ADF pipeline fills in.
 ADF_LOOKUPS = {
+    # Always one row (NULLs and Found = false for a task without a watermark), so the
+    # pipeline reads firstRow whatever the task.
     "lookup_watermark": (
-        "SELECT ActiveValue, ParameterType\nFROM {v:v_watermarks}\n"
-        "WHERE ProjectCode = :project_code AND ProcessLoad = :process_load AND ParameterName = :parameter_name"
+        "SELECT w.ActiveValue, w.ParameterType, w.ParameterName IS NOT NULL AS Found\n"
+        "FROM (SELECT 1 AS One) AS k\nLEFT JOIN {v:v_watermarks} AS w\n"
+        "  ON w.ProjectCode = :project_code AND w.ProcessLoad = :process_load"
+        " AND w.ParameterName = :parameter_name"
     ),
     "lookup_pending_tasks": (
         "SELECT ExecutionID, TaskID, WorkFlowID, SequenceID, TaskName, SourceType, SourceSystemCode, FullFileName,\n"
@@ -149,7 +153,10 @@ def rendered(
         files[f"adf/{name}.sql"] = head + adf_lookup(name, catalog, schema) + ";\n"
     files.update(_sqlserver_files(catalog, schema))
     lookups = {name: adf_lookup(name, adf.CATALOG, adf.SCHEMA) for name in ADF_LOOKUPS}
-    files["adf/pipeline_template.json"] = json.dumps(adf.pipelines(lookups), indent=2) + "\n"
+    factory = adf.files(lookups)
+    for rel, body in factory.items():
+        files[f"adf/{rel}"] = adf.arm.dumps(body)
+    files["adf/arm_template.json"] = adf.arm.dumps(adf.arm.template(factory))
     files["dashboards/etl_monitor.lvdash.json"] = (
         json.dumps(dashboards.definition(catalog, schema), indent=2) + "\n"
     )
