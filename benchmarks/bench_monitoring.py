@@ -40,6 +40,19 @@ def calls_by_endpoint(emulator: DatabricksEmulator) -> dict[str, int]:
     return dict(sorted(counts.items()))
 
 
+def _table(n: int, **settings: str) -> dict:
+    """The settings of benchmark table number `n` (a time series profile, five groups)."""
+    return {
+        "table_name": f"main.bench_src.t{n:03d}",
+        "profile_type": "TIMESERIES",
+        "timestamp_column": "ts",
+        "granularities": ["1 day"],
+        "slicing_exprs": ["region"],
+        "monitor_group": f"team{n % 5}",
+        **settings,
+    }
+
+
 def provisioning(spark, emulator: DatabricksEmulator, tables: int) -> None:
     emulator.add_schema("main.bench_src")
     for n in range(tables):
@@ -49,34 +62,11 @@ def provisioning(spark, emulator: DatabricksEmulator, tables: int) -> None:
         emulator.client(), policy=policy
     )
     mon.setup()
-    mon.register_tables(
-        [
-            {
-                "table_name": f"main.bench_src.t{n:03d}",
-                "profile_type": "TIMESERIES",
-                "timestamp_column": "ts",
-                "granularities": ["1 day"],
-                "slicing_exprs": ["region"],
-                "monitor_group": f"team{n % 5}",
-            }
-            for n in range(tables)
-        ]
-    )
+    mon.register_tables([_table(n) for n in range(tables)])
     for label in ("first run", "re-run", "update run"):
         if label == "update run":  # a tenth of the tables get a schedule: leaf-level PATCHes
             mon.register_tables(
-                [
-                    {
-                        "table_name": f"main.bench_src.t{n:03d}",
-                        "profile_type": "TIMESERIES",
-                        "timestamp_column": "ts",
-                        "granularities": ["1 day"],
-                        "slicing_exprs": ["region"],
-                        "monitor_group": f"team{n % 5}",
-                        "schedule_cron": "0 0 6 * * ?",
-                    }
-                    for n in range(0, tables, 10)
-                ]
+                [_table(n, schedule_cron="0 0 6 * * ?") for n in range(0, tables, 10)]
             )
         fresh = MonitoringFramework(spark, "main", "bench_mon", emulator.client(), policy=policy)
         emulator.reset_log()

@@ -10,6 +10,14 @@ from tests.emulator import DatabricksEmulator
 from tests.helpers import rows
 
 COLUMNS = ["id", "ts", "region", "amount", "pred", "label", "model"]
+#: A custom metric set on a monitor outside this library, which updates must keep.
+CUSTOM_METRIC = {
+    "name": "big",
+    "definition": "count_if(`{{input_column}}` > 100)",
+    "input_columns": ["amount"],
+    "output_data_type": '{"type":"long"}',
+    "type": "DATA_PROFILING_CUSTOM_METRIC_TYPE_AGGREGATE",
+}
 
 
 @pytest.fixture(scope="module")
@@ -625,14 +633,7 @@ def test_update_sends_leaf_masks_and_keeps_settings_made_elsewhere(
     mon.apply(unified_views=False)
     orders = f"{mon.src}.orders"
     # settings made outside this library: custom metrics, another assets dir
-    metric = {
-        "name": "big",
-        "definition": "count_if(`{{input_column}}` > 100)",
-        "input_columns": ["amount"],
-        "output_data_type": '{"type":"long"}',
-        "type": "DATA_PROFILING_CUSTOM_METRIC_TYPE_AGGREGATE",
-    }
-    _config_of(emulator, orders)["custom_metrics"] = [metric]
+    _config_of(emulator, orders)["custom_metrics"] = [CUSTOM_METRIC]
     _config_of(emulator, orders)["assets_dir"] = "/Workspace/Users/ann/orders"
     mon.register_group("sales", ["sales-team@example.com", "ops@example.com"], 0.3)
     mon.register_table(
@@ -655,7 +656,7 @@ def test_update_sends_leaf_masks_and_keeps_settings_made_elsewhere(
         "data_profiling_config.time_series.granularities",
     ]
     config = _config_of(emulator, orders)
-    assert config["custom_metrics"] == [metric]
+    assert config["custom_metrics"] == [CUSTOM_METRIC]
     assert config["assets_dir"] == "/Workspace/Users/ann/orders"
     assert config["schedule"] == {"quartz_cron_expression": "0 30 6 * * ?", "timezone_id": "UTC"}
     assert config["time_series"]["granularities"] == [
@@ -681,7 +682,7 @@ def test_update_sends_leaf_masks_and_keeps_settings_made_elsewhere(
     (patch,) = [r for r in emulator.requests if r.method == "PATCH"]
     assert patch.query == {"update_mask": "data_profiling_config.schedule"}
     assert "schedule" not in _config_of(emulator, orders)
-    assert _config_of(emulator, orders)["custom_metrics"] == [metric]
+    assert _config_of(emulator, orders)["custom_metrics"] == [CUSTOM_METRIC]
     emulator.reset_log()
     assert [o.action for o in mon.apply(unified_views=False).outcomes] == ["unchanged"] * 3
     assert emulator.mutating_count() == 0
@@ -790,14 +791,7 @@ def test_legacy_api_sends_assets_dir_and_sees_the_same_monitors(mon: MonitoringF
     assert emulator.mutating_count() == 0
     # a legacy update keeps the custom metrics it does not manage
     orders = f"{mon.src}.orders"
-    metric = {
-        "name": "big",
-        "definition": "count_if(`{{input_column}}` > 100)",
-        "input_columns": ["amount"],
-        "output_data_type": '{"type":"long"}',
-        "type": "DATA_PROFILING_CUSTOM_METRIC_TYPE_AGGREGATE",
-    }
-    _config_of(emulator, orders)["custom_metrics"] = [metric]
+    _config_of(emulator, orders)["custom_metrics"] = [CUSTOM_METRIC]
     legacy.register_table(
         orders,
         profile_type="TIMESERIES",
@@ -809,7 +803,7 @@ def test_legacy_api_sends_assets_dir_and_sees_the_same_monitors(mon: MonitoringF
     emulator.reset_log()
     assert legacy.apply(unified_views=False).monitors_updated == 1
     assert emulator.count("PUT") == 1
-    assert _config_of(emulator, orders)["custom_metrics"] == [metric]
+    assert _config_of(emulator, orders)["custom_metrics"] == [CUSTOM_METRIC]
     assert "slicing_exprs" not in _config_of(emulator, orders)
 
 
