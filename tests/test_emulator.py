@@ -307,11 +307,41 @@ def test_leaf_update_mask_keeps_fields_not_named(
         assert [i.reason for i in err.value.get_error_info()] == ["INVALID_FIELD_MASK"]
     assert server.monitors[table_id]["data_profiling_config"]["monitor_version"] == 2
 
+    server.delete_pending_reads = 0  # gone at once (DELETE_PENDING has its own test)
     w.data_quality.delete_monitor("table", table_id)
     with pytest.raises(NotFound):
         w.data_quality.get_monitor("table", table_id)
     with pytest.raises(NotFound):
         w.data_quality.delete_monitor("table", table_id)
+
+
+def test_deleted_monitor_is_delete_pending_for_a_few_reads(
+    server: DatabricksEmulator, w: WorkspaceClient
+) -> None:
+    table_id = server.table_id(TABLE)
+    monitor = time_series_monitor(server)
+    w.data_quality.create_monitor(monitor)
+    w.data_quality.delete_monitor("table", table_id)
+    assert server.delete_pending_reads == 2
+    # a create over it is refused, an update too (neither counts as a read)
+    with pytest.raises(ResourceAlreadyExists, match="already exists"):
+        w.data_quality.create_monitor(monitor)
+    with pytest.raises(InvalidState, match="being deleted"):
+        w.data_quality.update_monitor(
+            "table", table_id, monitor, update_mask="data_profiling_config.slicing_exprs"
+        )
+    for _ in range(2):
+        config = w.data_quality.get_monitor("table", table_id).data_profiling_config
+        assert config is not None
+        assert config.status == DataProfilingStatus.DATA_PROFILING_STATUS_DELETE_PENDING
+    with pytest.raises(NotFound):
+        w.data_quality.get_monitor("table", table_id)
+    created = w.data_quality.create_monitor(monitor).data_profiling_config
+    assert created is not None and created.monitor_version == 1
+    # the legacy API sees the same state
+    w.quality_monitors.delete(table_name=TABLE)
+    info = w.quality_monitors.get(table_name=TABLE)
+    assert info.status == MonitorInfoStatus.MONITOR_STATUS_DELETE_PENDING
 
 
 def test_immutable_changes_are_refused(server: DatabricksEmulator, w: WorkspaceClient) -> None:
@@ -418,6 +448,7 @@ def test_one_store_for_both_apis(server: DatabricksEmulator, w: WorkspaceClient)
     assert [r.refresh_id for r in w.data_quality.list_refresh("table", table_id)] == [
         refresh.refresh_id
     ]
+    server.delete_pending_reads = 0
     w.data_quality.delete_monitor("table", table_id)
     with pytest.raises(ResourceDoesNotExist):
         w.quality_monitors.get(table_name=TABLE)
@@ -559,6 +590,7 @@ def test_legacy_quality_monitors(server: DatabricksEmulator, w: WorkspaceClient)
         r.refresh_id for r in w.quality_monitors.list_refreshes(table_name=TABLE).refreshes or []
     ] == [refresh.refresh_id]
 
+    server.delete_pending_reads = 0
     w.quality_monitors.delete(table_name=TABLE)
     with pytest.raises(NotFound):
         w.quality_monitors.get(table_name=TABLE)

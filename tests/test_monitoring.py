@@ -737,7 +737,7 @@ def test_immutable_changes_are_recreated_only_when_asked(mon: MonitoringFramewor
     )
     assert {r["Action"] for r in rows(mon, "ETLmonitorLog", RunID=blocked.run_id)} == {"blocked"}
     emulator.reset_log()
-    done = mon.apply(recreate=True, unified_views=False)
+    done = mon.apply(recreate=True, poll=0.01, unified_views=False)
     assert done.monitors_recreated == 3 and done.monitors_failed == 0
     assert (emulator.count("DELETE"), emulator.count("POST"), emulator.count("PATCH")) == (3, 3, 0)
     assert "snapshot" in _config_of(emulator, orders)
@@ -886,9 +886,8 @@ def test_errors_the_sdk_already_retried_are_not_retried_again(emulator):
 
     from etl_monitor.monitoring.api import DataQualityApi, Desired, is_transient, with_retries
 
-    # a 429/503 the SDK retried carries retry_after_secs; when its time is up it raises TimeoutError
-    assert not is_transient(errors.TooManyRequests("x", retry_after_secs=1))
-    assert not is_transient(errors.TemporarilyUnavailable("x", retry_after_secs=1))
+    # the SDK retries every 429/503 (they carry retry_after_secs) and raises TimeoutError at
+    # the end (checked end to end below), so that is all that reaches this library
     assert not is_transient(TimeoutError("Timed out after 0:05:00"))
     calls: list[int] = []
 
@@ -940,6 +939,7 @@ def test_cli_apply_recreate_flag(mon: MonitoringFramework, emulator, monkeypatch
     mon.apply(unified_views=False)
     mon.register_table(f"{mon.src}.stores", output_schema_name=mon.src)
     monkeypatch.setattr(cli, "_monitoring", lambda *args: mon)
+    monkeypatch.setattr(emulator, "delete_pending_reads", 0)  # the CLI polls every 30 s
     runner = CliRunner()
     planned = json.loads(runner.invoke(cli.monitors, ["plan", "--format", "json"]).output)
     assert planned["counts"] == {"unchanged": 2, "recreate": 1}
@@ -951,3 +951,228 @@ def test_cli_apply_recreate_flag(mon: MonitoringFramework, emulator, monkeypatch
     assert done.exit_code == 0, done.output
     assert json.loads(done.output)["monitors_recreated"] == 1
     assert (emulator.count("DELETE"), emulator.count("POST", "/monitors")) == (1, 1)
+
+
+@pytest.mark.parametrize(
+    "error, create, refresh",
+    [
+        ("InternalError", True, False),
+        ("DeadlineExceeded", True, False),
+        ("Aborted", True, False),
+        ("ResourceConflict", False, False),
+        ("ResourceAlreadyExists", False, False),
+        ("TooManyRequests", True, True),
+        ("RequestLimitExceeded", True, True),
+        ("TemporarilyUnavailable", True, True),
+        ("PermissionDenied", False, False),
+    ],
+)
+def test_calls_not_safe_to_repeat_retry_less(error: str, create: bool, refresh: bool):
+    from databricks.sdk import errors
+
+    from etl_monitor.monitoring.api import is_refused, is_transient_create
+
+    assert is_transient_create(getattr(errors, error)("x")) is create
+    assert is_refused(getattr(errors, error)("x")) is refresh
+
+
+def test_create_retried_after_a_lost_answer_is_a_create(
+    mon: MonitoringFramework, emulator, monkeypatch
+):
+    from databricks.sdk import errors
+
+    _register(mon)
+    dq = mon.api.w.data_quality
+    real = dq.create_monitor
+    lost: list[str] = []
+
+    def answer_lost(monitor):
+        created = real(monitor=monitor)
+        if not lost:  # the service created it, but the answer was a 500
+            lost.append(monitor.object_id)
+            raise errors.InternalError("upstream reset")
+        return created
+
+    monkeypatch.setattr(dq, "create_monitor", answer_lost)
+    report = mon.apply(unified_views=False)
+    assert (report.monitors_created, report.monitors_failed) == (3, 0)
+    assert all(o.actual is not None and o.actual.object_id for o in report.outcomes)
+    assert emulator.count("POST", "/api/data-quality/v1/monitors") == 4
+    assert len(lost) == 1
+
+
+def test_plain_conflict_on_create_and_refresh_errors_are_not_repeated(
+    mon: MonitoringFramework, emulator
+):
+    _register(mon)
+    dq = "/api/data-quality/v1/monitors"
+    emulator.fail("POST", dq, 409, "RESOURCE_CONFLICT", "conflicting operation", times=1)
+    report = mon.apply(unified_views=False)
+    assert (report.monitors_created, report.monitors_failed) == (2, 1)
+    (failed,) = [o for o in report.outcomes if o.action == "error"]
+    assert "ResourceConflict" in failed.reason
+    assert emulator.count("POST", dq) == 3
+    # refreshes: a 500 may have started one, so it is not repeated; a refusal is
+    # every table is touched: the one that failed is created, the others updated
+    _register(mon, schedule_cron="0 0 6 * * ?")
+    mon.register_table(f"{mon.src}.stores", output_schema_name=mon.out, slicing_exprs=["region"])
+    mon.register_table(f"{mon.src}.churn", output_schema_name=mon.out)
+    emulator.reset_log()
+    emulator.fail("POST", "/refreshes", 500, "INTERNAL_ERROR", "boom", times=1)
+    emulator.fail("POST", "/refreshes", 400, "REQUEST_LIMIT_EXCEEDED", "slow down", times=1)
+    done = mon.apply(refresh=True, poll=0.01, unified_views=False)
+    assert done.refreshes_failed == 1
+    assert sorted(o.refresh_state or "" for o in done.outcomes) == ["ERROR", "PENDING", "PENDING"]
+    (error,) = [o for o in done.outcomes if o.refresh_state == "ERROR"]
+    assert "refresh not started: InternalError: boom" in error.reason
+    assert emulator.count("POST", "/refreshes") == 4  # 500 once; refused once, retried
+
+
+def test_recreate_waits_until_the_deleted_monitor_is_gone(mon: MonitoringFramework, emulator):
+    _register(mon)
+    mon.apply(unified_views=False)
+    stores = f"{mon.src}.stores"
+    mon.register_table(stores, output_schema_name=mon.src)
+    emulator.reset_log()
+    done = mon.apply(recreate=True, poll=0.01, unified_views=False)
+    (outcome,) = [o for o in done.outcomes if o.table_name == stores]
+    assert outcome.action == "recreate", outcome.reason
+    assert outcome.reason.endswith(
+        "; the old metric tables are kept (deleting a monitor does not drop them): "
+        f"{mon.out}.stores_profile_metrics, {mon.out}.stores_drift_metrics"
+    )
+    methods = [r.method for r in emulator.requests if "/monitors" in r.path]
+    first_delete = methods.index("DELETE")
+    # two reads still DELETE_PENDING, one 404, then the create
+    assert methods[first_delete:] == ["DELETE", "GET", "GET", "GET", "POST"]
+    assert _config_of(emulator, stores)["output_schema_id"] == emulator.schema_id(mon.src)
+    logged = rows(mon, "ETLmonitorLog", RunID=done.run_id, Action="recreate")
+    assert [r["Message"] for r in logged] == [outcome.reason]
+
+
+def test_recreate_whose_delete_does_not_finish_is_an_error(
+    mon: MonitoringFramework, emulator, monkeypatch
+):
+    _register(mon)
+    mon.apply(unified_views=False)
+    stores = f"{mon.src}.stores"
+    mon.register_table(stores, output_schema_name=mon.src)
+    monkeypatch.setattr(emulator, "delete_pending_reads", 10_000)
+    emulator.reset_log()
+    done = mon.apply(recreate=True, poll=0.01, timeout=0.05, unified_views=False)
+    (outcome,) = [o for o in done.outcomes if o.table_name == stores]
+    assert outcome.action == "error"
+    assert outcome.reason == (
+        "recreate: the monitor was deleted, but it is still DELETE_PENDING after 0.05s; "
+        "the create is pending: the next apply creates it"
+    )
+    assert emulator.count("POST", "/api/data-quality/v1/monitors") == 0
+
+
+def test_two_spellings_of_one_output_schema_are_one_schema(mon: MonitoringFramework, emulator):
+    upper = mon.out.upper()
+    mon.register_table(f"{mon.src}.orders", output_schema_name=mon.out)
+    mon.register_table(f"{mon.src}.stores", output_schema_name=upper)
+    assert mon.apply(unified_views=False).monitors_created == 2
+    emulator.reset_log()
+    # the same api (its schema ids cached for both spellings) plans again: nothing to do
+    plan = {o.table_name.split(".")[-1]: o for o in mon.plan().outcomes}
+    assert {n: o.action for n, o in plan.items()} == {"orders": "unchanged", "stores": "unchanged"}
+    assert plan["stores"].actual is not None
+    assert plan["stores"].actual.fields["output_schema_name"] == upper
+    assert plan["orders"].actual is not None
+    assert plan["orders"].actual.fields["output_schema_name"] == mon.out
+    legacy = MonitoringFramework(
+        mon.spark, mon.catalog, mon.schema, emulator.client(), api="quality_monitors"
+    )
+    assert [o.action for o in legacy.plan().outcomes] == ["unchanged", "unchanged"]
+    assert emulator.mutating_count() == 0
+
+
+def test_legacy_update_keeps_a_paused_schedule_paused(mon: MonitoringFramework, emulator):
+    legacy = MonitoringFramework(
+        mon.spark, mon.catalog, mon.schema, emulator.client(), api="quality_monitors"
+    )
+    stores = f"{mon.src}.stores"
+    legacy.register_table(stores, output_schema_name=mon.out, schedule_cron="0 0 6 * * ?")
+    legacy.apply(unified_views=False)
+    # paused outside this library
+    _config_of(emulator, stores)["schedule"]["pause_status"] = "CRON_SCHEDULE_PAUSE_STATUS_PAUSED"
+    legacy.register_table(
+        stores, output_schema_name=mon.out, schedule_cron="0 0 6 * * ?", slicing_exprs=["region"]
+    )
+    emulator.reset_log()
+    report = legacy.apply(unified_views=False)
+    assert [o.action for o in report.outcomes] == ["update"]
+    assert emulator.count("PUT") == 1
+    schedule = _config_of(emulator, stores)["schedule"]
+    assert schedule["pause_status"] == "CRON_SCHEDULE_PAUSE_STATUS_PAUSED"
+    assert schedule["quartz_cron_expression"] == "0 0 6 * * ?"
+
+
+def test_progress_error_still_logs_the_tables_applied(mon: MonitoringFramework, emulator):
+    _register(mon)
+    seen: list[str] = []
+
+    def progress(outcome: provision.TableOutcome) -> None:
+        seen.append(outcome.table_name)
+        raise RuntimeError("progress display closed")
+
+    mon.parallelism = 1
+    with pytest.raises(RuntimeError, match="progress display closed"):
+        mon.apply(progress=progress, unified_views=False)
+    logged = {r["TableName"]: r for r in rows(mon, "ETLmonitorLog")}
+    created = sorted(n for n, r in logged.items() if r["Action"] == "create")
+    assert len(logged) == 3 and set(seen) <= set(created)
+    # the pool stops handing out tables: those not reached are logged as not applied
+    assert emulator.count("POST", "/api/data-quality/v1/monitors") == len(created)
+    stopped = [r["Message"] for r in logged.values() if r["Action"] != "create"]
+    assert len(stopped) == 3 - len(created)
+    assert set(stopped) <= {
+        "create not applied: the run stopped before this table "
+        "(RuntimeError: progress display closed)"
+    }
+
+
+def test_refresh_ids_are_logged_when_following_the_refreshes_fails(
+    mon: MonitoringFramework, emulator, monkeypatch
+):
+    class Interrupted(BaseException):
+        pass
+
+    def interrupted(table_name: str, refresh_id: str) -> str:
+        raise Interrupted
+
+    _register(mon)
+    monkeypatch.setattr(mon.api, "refresh_state", interrupted)
+    with pytest.raises(Interrupted):
+        mon.apply(refresh=True, wait=True, poll=0.01, unified_views=False)
+    logged = rows(mon, "ETLmonitorLog")
+    assert len(logged) == 3
+    assert all(r["RefreshID"] is not None and r["RefreshState"] == "PENDING" for r in logged)
+
+
+def test_monitor_of_another_kind_is_a_clear_error(mon: MonitoringFramework, emulator):
+    _register(mon)
+    stores = f"{mon.src}.stores"
+    tid = emulator.table_id(stores)
+    emulator.monitors[tid] = {
+        "object_type": "table",
+        "object_id": tid,
+        "anomaly_detection_config": {"excluded_table_full_names": [f"{mon.src}.other"]},
+    }
+    plan = {o.table_name: o for o in mon.plan().outcomes}
+    assert plan[stores].action == "error"
+    assert plan[stores].reason.startswith(
+        "the table already has a monitor of another kind (anomaly detection, "
+    )
+    emulator.reset_log()
+    report = mon.apply(unified_views=False)
+    assert (report.monitors_created, report.monitors_failed) == (2, 1)
+    assert not [r for r in emulator.requests if r.body and r.body.get("object_id") == tid]
+    # an inactive row does not delete it either
+    mon.register_table(stores, output_schema_name=mon.out, is_active=False)
+    inactive = mon.apply(delete_inactive=True, unified_views=False)
+    assert [o.action for o in inactive.outcomes if o.table_name == stores] == ["skip"]
+    assert tid in emulator.monitors
+    emulator.monitors.pop(tid)

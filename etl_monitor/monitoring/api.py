@@ -91,6 +91,9 @@ class Actual:
     dashboard_id: str | None = None
     monitor_version: int | None = None
     raw: Any = None
+    #: Set when the table's monitor is of a kind this library does not manage (it has no
+    #: data profiling config): its name, such as ``"anomaly detection"``.
+    other_kind: str | None = None
 
     @property
     def state(self) -> str | None:
@@ -204,16 +207,17 @@ def is_transient(error: BaseException) -> bool:
 
     The rule, from the SDK's own retry (``databricks/sdk/_base_client.py`` ``_is_retryable``
     and ``retries.py``): the SDK retries, until ``retry_timeout_seconds`` (default 300 s),
-    every 429 and 503 (the error carries ``retry_after_secs``, from the ``Retry-After``
-    header or 1 s), dropped connections, timeouts and a few "transient" messages; when it
-    gives up it raises the built-in ``TimeoutError`` (or ``RuntimeError``) chained to the
-    last error. So none of those is retried again here: that would multiply the SDK's
-    retry time. What the SDK raises at once, and is worth another try, is recognised by its
-    error classes (``databricks.sdk.errors``): ``InternalError`` (with ``Unknown`` and
-    ``DataLoss``, 500), ``DeadlineExceeded`` (504), ``TemporarilyUnavailable`` and
-    ``TooManyRequests`` (with ``ResourceExhausted`` and ``RequestLimitExceeded``) when the
-    SDK did not already retry them (no ``retry_after_secs``), and the 409 conflicts
-    ``ResourceConflict`` / ``Aborted`` other than "already exists".
+    every 429 and 503 (its error customizer gives them ``retry_after_secs``, from the
+    ``Retry-After`` header or 1 s, and ``retried`` retries any error carrying it), dropped
+    connections, timeouts and a few "transient" messages; when it gives up it raises the
+    built-in ``TimeoutError`` (or ``RuntimeError``) chained to the last error, which is not
+    retried here: that would multiply the SDK's retry time. What the SDK raises at once,
+    and is worth another try, is recognised by its error classes (``databricks.sdk.errors``):
+    ``InternalError`` (with ``Unknown`` and ``DataLoss``, 500), ``DeadlineExceeded`` (504),
+    ``TemporarilyUnavailable`` and ``TooManyRequests`` (with ``ResourceExhausted`` and
+    ``RequestLimitExceeded``, which the service may also send with another status), and the
+    409 conflicts ``ResourceConflict`` / ``Aborted`` other than "already exists". Calls that
+    are not safe to repeat use a narrower rule (`is_transient_create`, `is_refused`).
 
     Args:
         error: what the call raised.
@@ -225,8 +229,6 @@ def is_transient(error: BaseException) -> bool:
 
     if not isinstance(error, errors.DatabricksError):
         return False  # TimeoutError: the SDK's retries ran out; connection errors: retried
-    if getattr(error, "retry_after_secs", None) is not None:
-        return False  # a 429/503 the SDK retried until its timeout
     if isinstance(error, (errors.ResourceAlreadyExists, errors.AlreadyExists)):
         return False
     return isinstance(
@@ -239,6 +241,42 @@ def is_transient(error: BaseException) -> bool:
             errors.ResourceConflict,
         ),
     )
+
+
+def is_transient_create(error: BaseException) -> bool:
+    """`is_transient` for a create: a plain 409 ``ResourceConflict`` is a real conflict there.
+
+    ``Aborted`` (a concurrent change) is still retried; an "already exists" after a retried
+    create is handled by the caller (the first attempt may have succeeded).
+
+    Args:
+        error: what the create raised.
+
+    Returns:
+        True when the create should be tried again.
+    """
+    from databricks.sdk import errors
+
+    if type(error) is errors.ResourceConflict:
+        return False
+    return is_transient(error)
+
+
+def is_refused(error: BaseException) -> bool:
+    """Whether the service certainly did not start the call: it refused it (429/503).
+
+    A 500 or 504 may come after the work began (a refresh may be running), so a call that
+    must not run twice, such as starting a refresh, is retried only on these.
+
+    Args:
+        error: what the call raised.
+
+    Returns:
+        True for ``TooManyRequests`` (and its subclasses) and ``TemporarilyUnavailable``.
+    """
+    from databricks.sdk import errors
+
+    return isinstance(error, (errors.TooManyRequests, errors.TemporarilyUnavailable))
 
 
 def is_already_exists(error: BaseException) -> bool:
@@ -261,8 +299,9 @@ def with_retries(
     attempts: int = 4,
     base: float = 0.5,
     sleep: Callable[[float], None] = time.sleep,
+    transient: Callable[[BaseException], bool] = is_transient,
 ) -> T:
-    """Call ``action``, retrying what `is_transient` accepts with jittered exponential backoff.
+    """Call ``action``, retrying what ``transient`` accepts with jittered exponential backoff.
 
     Args:
         action: the SDK call.
@@ -270,6 +309,7 @@ def with_retries(
         attempts: calls at most (the first included).
         base: the first backoff ceiling in seconds (doubled per attempt, at most 10 s).
         sleep: how to wait (tests pass a recorder).
+        transient: which errors are worth another attempt (default `is_transient`).
 
     Returns:
         What ``action`` returned.
@@ -281,7 +321,7 @@ def with_retries(
         try:
             return action()
         except Exception as error:
-            if attempt == attempts or not is_transient(error):
+            if attempt == attempts or not transient(error):
                 raise
             delay = random.uniform(base / 2, min(10.0, base * 2 ** (attempt - 1)))
             log.info(
@@ -328,6 +368,41 @@ class _Base:
             with self._lock:
                 self._schemas[full_name] = info.schema_id
             return info.schema_id
+
+    def get(self, d: Desired) -> Actual | None:  # pragma: no cover - each API defines it
+        raise NotImplementedError
+
+    def _create(
+        self, d: Desired, call: Callable[[], Any], convert: Callable[[Any], Actual]
+    ) -> Actual:
+        """Run a create with retries; an "already exists" after a retried error is success.
+
+        A create that got a 500 or 504 may have been carried out by the service; its retry
+        then answers "already exists". That monitor is read back (as `provision` does for a
+        plain "already exists") and returned as the created one.
+        """
+        retried: list[BaseException] = []
+
+        def transient(error: BaseException) -> bool:
+            again = is_transient_create(error)
+            if again:
+                retried.append(error)
+            return again
+
+        try:
+            return convert(with_retries(call, f"create {d.table_name}", transient=transient))
+        except Exception as error:
+            if not (retried and is_already_exists(error)):
+                raise
+            actual = self.get(d)
+            if actual is None or actual.other_kind is not None:
+                raise
+            log.info(
+                "create %s: already exists after a retried %s; read back",
+                d.table_name,
+                type(retried[-1]).__name__,
+            )
+            return actual
 
 
 class DataQualityApi(_Base):
@@ -394,10 +469,16 @@ class DataQualityApi(_Base):
             "model_id_column": None,
             "problem_type": None,
         }
-        # the answer names the output schema by id: map it back to a name this API resolved
-        with self._lock:
-            names = {i: n for n, i in self._schemas.items()}
-        fields["output_schema_name"] = names.get(c.output_schema_id, c.output_schema_id)
+        # the answer names the output schema by id: the config's name when it is that schema
+        # (compared by id: two spellings of one name share it), else a name resolved earlier
+        if output_schema_name is not None and (
+            self.schema_id(output_schema_name) == c.output_schema_id
+        ):
+            fields["output_schema_name"] = output_schema_name
+        else:
+            with self._lock:
+                names = sorted(n for n, i in self._schemas.items() if i == c.output_schema_id)
+            fields["output_schema_name"] = names[0] if names else c.output_schema_id
         series = c.inference_log or c.time_series
         if series:
             fields["timestamp_column"] = series.timestamp_column
@@ -435,21 +516,30 @@ class DataQualityApi(_Base):
             if is_not_found(error):
                 return None
             raise
-        return monitor if monitor.data_profiling_config is not None else None
+        return monitor
 
     def get(self, d: Desired) -> Actual | None:
-        """The monitor on ``d.table_name`` (None when there is none)."""
+        """The monitor on ``d.table_name`` (None when there is none).
+
+        A monitor without a data profiling config (an anomaly detection monitor) is
+        returned with ``other_kind`` set and no compared fields.
+        """
         monitor = self._get(d.table_name)
         if monitor is None:
             return None
-        self.schema_id(d.output_schema_name)
+        if monitor.data_profiling_config is None:
+            kind = "anomaly detection" if monitor.anomaly_detection_config else "unknown kind"
+            return Actual(monitor.object_id, {}, raw=monitor, other_kind=kind)
         return self._actual(monitor, d.output_schema_name)
 
     def state(self, table_name: str) -> str | None:
-        """ACTIVE, PENDING, ERROR... of the monitor on ``table_name`` (None: no monitor)."""
+        """ACTIVE, PENDING, ERROR... of the monitor on ``table_name`` (None: no monitor;
+        OTHER_KIND: a monitor without a data profiling config)."""
         monitor = self._get(table_name)
         if monitor is None:
             return None
+        if monitor.data_profiling_config is None:
+            return "OTHER_KIND"
         return self._actual(monitor, None).state
 
     def create(self, d: Desired) -> Actual:
@@ -462,10 +552,11 @@ class DataQualityApi(_Base):
             object_id=table.table_id,
             data_profiling_config=self._config(d, create=True),
         )
-        created = with_retries(
-            lambda: self.w.data_quality.create_monitor(monitor=monitor), f"create {d.table_name}"
+        return self._create(
+            d,
+            lambda: self.w.data_quality.create_monitor(monitor=monitor),
+            lambda created: self._actual(created, d.output_schema_name),
         )
-        return self._actual(created, d.output_schema_name)
 
     def update(self, d: Desired, actual: Actual, changes: list[str]) -> Actual:
         """Send only ``changes``, as a leaf-level update mask (see `update_mask`)."""
@@ -500,6 +591,7 @@ class DataQualityApi(_Base):
                 "table", table.table_id, dq.Refresh(object_type="table", object_id=table.table_id)
             ),
             f"refresh {table_name}",
+            transient=is_refused,
         )
         return str(refresh.refresh_id)
 
@@ -609,7 +701,18 @@ class LegacyApi(_Base):
     def get(self, d: Desired) -> Actual | None:
         """The monitor on ``d.table_name`` (None when there is none)."""
         info = self._get(d.table_name)
-        return None if info is None else self._actual(info)
+        if info is None:
+            return None
+        actual = self._actual(info)
+        have = actual.fields["output_schema_name"]
+        # two spellings of one schema name are one schema: compare by id
+        if (
+            have != d.output_schema_name
+            and have
+            and (self.schema_id(have) == self.schema_id(d.output_schema_name))
+        ):
+            actual.fields["output_schema_name"] = d.output_schema_name
+        return actual
 
     def state(self, table_name: str) -> str | None:
         """ACTIVE, PENDING, ERROR... of the monitor on ``table_name`` (None: no monitor)."""
@@ -619,13 +722,13 @@ class LegacyApi(_Base):
     def create(self, d: Desired) -> Actual:
         """Create the monitor, with its assets dir (configured, or `default_assets_dir`)."""
         assets = d.assets_dir or default_assets_dir(d.table_name)
-        info = with_retries(
+        return self._create(
+            d,
             lambda: self.w.quality_monitors.create(
                 table_name=d.table_name, assets_dir=assets, **self._kwargs(d)
             ),
-            f"create {d.table_name}",
+            self._actual,
         )
-        return self._actual(info)
 
     def update(self, d: Desired, actual: Actual, changes: list[str]) -> Actual:
         """A full replacement (the legacy API has no mask) that keeps what is not managed here.
@@ -643,6 +746,8 @@ class LegacyApi(_Base):
                 data_classification_config=current.data_classification_config,
                 dashboard_id=current.dashboard_id,
             )
+            if kwargs["schedule"] is not None and current.schedule is not None:
+                kwargs["schedule"].pause_status = current.schedule.pause_status
             tags = (
                 current.notifications.on_new_classification_tag_detected
                 if current.notifications
@@ -667,6 +772,7 @@ class LegacyApi(_Base):
         info = with_retries(
             lambda: self.w.quality_monitors.run_refresh(table_name=table_name),
             f"refresh {table_name}",
+            transient=is_refused,
         )
         return str(info.refresh_id)
 

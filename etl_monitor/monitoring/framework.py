@@ -275,7 +275,8 @@ class MonitoringFramework:
             refresh: start a refresh of every created, updated or re-created monitor, once
                 it is ACTIVE; a refresh that cannot be started is that table's outcome.
             wait: with refresh, poll the refreshes until they end.
-            timeout: seconds to wait for monitors to be ACTIVE and refreshes to end.
+            timeout: seconds to wait for monitors to be ACTIVE and refreshes to end, and
+                for a re-created monitor's delete to finish before its create.
             poll: seconds between polls.
             unified_views: recreate the unified drift and profile views afterwards.
             progress: called with each table's outcome as it is done.
@@ -286,11 +287,17 @@ class MonitoringFramework:
         started = time.perf_counter()
         run_id = provision.new_run_id()
         plan = self.plan(delete_inactive=delete_inactive)
-        outcomes = provision.apply_plan(
-            self.api, plan, self.parallelism, progress, recreate=recreate
-        )
+        outcomes = plan.outcomes  # apply_plan updates them in place as each table is done
         refreshes: dict[str, tuple[str | None, str]] = {}
         try:
+            provision.apply_plan(
+                self.api,
+                plan,
+                self.parallelism,
+                progress,
+                recreate=recreate,
+                waiting=provision.Waiting(timeout=timeout, poll=poll),
+            )
             if refresh:
                 touched = [
                     o
@@ -301,7 +308,7 @@ class MonitoringFramework:
                     self.api, touched, wait=wait, timeout=timeout, poll=poll
                 )
         finally:
-            self._log(run_id, outcomes, refreshes)
+            self._log(run_id, outcomes)
         counts = Counter(o.action for o in outcomes)
         report = ApplyReport(
             run_id=run_id,
@@ -336,18 +343,14 @@ class MonitoringFramework:
         )
         return report
 
-    def _log(
-        self,
-        run_id: str,
-        outcomes: list[TableOutcome],
-        refreshes: dict[str, tuple[str | None, str]],
-    ) -> None:
-        """Append one ETLmonitorLog row per table: the action, why, and the monitor after it."""
+    def _log(self, run_id: str, outcomes: list[TableOutcome]) -> None:
+        """Append one ETLmonitorLog row per table: the action, why, the monitor after it,
+        and the refresh started (taken from the outcomes, so a failure later keeps them)."""
         now, user = utcnow(), self._ctx.user
         rows = []
         for o in outcomes:
             a = o.actual
-            refresh_id, refresh_state = refreshes.get(o.table_name, (None, None))
+            refresh_id, refresh_state = o.refresh_id, o.refresh_state
             values = {
                 "EventID": new_event_id(),
                 "EventTime": now,

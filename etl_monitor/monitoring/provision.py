@@ -245,6 +245,13 @@ def _examine(api: Any, args: TableArgs, desired: Desired) -> TableOutcome:
 
 def _compare(outcome: TableOutcome, desired: Desired, actual: Actual) -> None:
     """Set the action for an existing monitor: unchanged, update, or recreate."""
+    if actual.other_kind is not None:
+        outcome.action = ERROR
+        outcome.reason = (
+            f"the table already has a monitor of another kind ({actual.other_kind}, without a "
+            "data profiling config); a table has one monitor: remove it or this config row"
+        )
+        return
     outcome.changes = differences(desired, actual)
     reasons = recreate_reasons(desired, actual)
     if actual.state == "DELETE_PENDING":
@@ -369,7 +376,7 @@ def make_plan(
             if not is_not_found(error):
                 outcome.action, outcome.reason = ERROR, f"{type(error).__name__}: {error}"
             continue
-        if actual is not None:
+        if actual is not None and actual.other_kind is None:
             outcome.actual = actual
             outcome.action = DELETE if delete_inactive else DEACTIVATED
             outcome.reason = "inactive in config; " + (
@@ -391,7 +398,9 @@ def make_plan(
     return ImpactReport(ordered, monitors_after, policy.max_monitors)
 
 
-def _reconcile_existing(api: Any, outcome: TableOutcome, recreate: bool) -> None:
+def _reconcile_existing(
+    api: Any, outcome: TableOutcome, recreate: bool, waiting: Waiting | None = None
+) -> None:
     """A create answered "already exists": read the monitor back and converge to it."""
     desired = outcome.desired
     assert desired is not None
@@ -409,14 +418,43 @@ def _reconcile_existing(api: Any, outcome: TableOutcome, recreate: bool) -> None
         outcome.actual = api.update(desired, actual, outcome.changes)
         outcome.reason = prefix + "updated " + ", ".join(outcome.changes)
     elif outcome.action == RECREATE:
-        _recreate(api, outcome, recreate)
+        _recreate(api, outcome, recreate, waiting)
         outcome.reason = prefix + outcome.reason
     else:
         outcome.reason = prefix + outcome.reason
 
 
-def _recreate(api: Any, outcome: TableOutcome, recreate: bool) -> None:
-    """Delete and create the monitor when asked; otherwise report it as blocked."""
+@dataclass(frozen=True)
+class Waiting:
+    """How long to wait for a deleted monitor to be gone before creating it again.
+
+    The service keeps a deleted monitor in ``DELETE_PENDING`` for a while
+    (``DataProfilingStatus.DATA_PROFILING_STATUS_DELETE_PENDING``); a create over it is
+    refused as "already exists".
+    """
+
+    timeout: float = 300
+    poll: float = 5
+    sleep: Callable[[float], None] = time.sleep
+
+
+def _wait_gone(api: Any, table_name: str, waiting: Waiting) -> str | None:
+    """Poll until the monitor on ``table_name`` is gone; the state it is still in, or None."""
+    deadline = time.monotonic() + waiting.timeout
+    while True:
+        state = api.state(table_name)
+        if state is None:
+            return None
+        if time.monotonic() > deadline:
+            return state
+        waiting.sleep(waiting.poll)
+
+
+def _recreate(
+    api: Any, outcome: TableOutcome, recreate: bool, waiting: Waiting | None = None
+) -> None:
+    """Delete the monitor, wait until it is gone, and create it, when asked; else blocked."""
+    waiting = waiting or Waiting()
     if not recreate:
         outcome.action = BLOCKED
         outcome.reason = (
@@ -425,7 +463,18 @@ def _recreate(api: Any, outcome: TableOutcome, recreate: bool) -> None:
         )
         return
     assert outcome.desired is not None
+    old = outcome.actual
+    kept = [t for t in (old.profile_metrics_table, old.drift_metrics_table) if t] if old else []
     api.delete(outcome.table_name)
+    still = _wait_gone(api, outcome.table_name, waiting)
+    if still is not None:
+        outcome.actual = None
+        outcome.action = ERROR
+        outcome.reason = (
+            f"recreate: the monitor was deleted, but it is still {still} after "
+            f"{waiting.timeout:g}s; the create is pending: the next apply creates it"
+        )
+        return
     try:
         outcome.actual = api.create(outcome.desired)
     except Exception as error:
@@ -437,9 +486,16 @@ def _recreate(api: Any, outcome: TableOutcome, recreate: bool) -> None:
         )
         return
     outcome.reason = outcome.reason.replace("needs delete + create", "deleted and created", 1)
+    if kept:
+        outcome.reason += (
+            f"; the old metric tables are kept (deleting a monitor does not drop them): "
+            f"{', '.join(kept)}"
+        )
 
 
-def _execute(api: Any, outcome: TableOutcome, recreate: bool = False) -> TableOutcome:
+def _execute(
+    api: Any, outcome: TableOutcome, recreate: bool = False, waiting: Waiting | None = None
+) -> TableOutcome:
     """Carry out one planned mutation; "already exists" is reconciled, errors are recorded."""
     desired = outcome.desired
     planned = outcome.action
@@ -451,12 +507,12 @@ def _execute(api: Any, outcome: TableOutcome, recreate: bool = False) -> TableOu
             except Exception as error:
                 if not is_already_exists(error):
                     raise
-                _reconcile_existing(api, outcome, recreate)
+                _reconcile_existing(api, outcome, recreate, waiting)
         elif planned == UPDATE:
             assert desired is not None and outcome.actual is not None
             outcome.actual = api.update(desired, outcome.actual, outcome.changes)
         elif planned == RECREATE:
-            _recreate(api, outcome, recreate)
+            _recreate(api, outcome, recreate, waiting)
         elif planned == DELETE:
             api.delete(outcome.table_name)
     except Exception as error:
@@ -472,6 +528,7 @@ def apply_plan(
     progress: Callable[[TableOutcome], None] | None = None,
     *,
     recreate: bool = False,
+    waiting: Waiting | None = None,
 ) -> list[TableOutcome]:
     """Make the plan's mutating calls with a bounded pool; returns every outcome.
 
@@ -482,20 +539,40 @@ def apply_plan(
         progress: called with each outcome once it is done.
         recreate: delete and create the monitors planned as ``recreate``; without it they
             are reported as ``blocked`` and left as they are.
+        waiting: how long to wait for a deleted monitor to be gone before it is created
+            again (default `Waiting`); one still there then is that table's error.
 
     Returns:
         The plan's outcomes, updated with what happened.
+
+    Raises:
+        BaseException: what ``progress`` (or the pool) raised; the tables not reached are
+            then marked ``error`` ("not applied"), the others keep what was done.
     """
     todo = [o for o in plan.outcomes if o.action in (CREATE, UPDATE, DELETE, RECREATE)]
 
+    done: set[int] = set()
+
     def run(outcome: TableOutcome) -> TableOutcome:
-        result = _execute(api, outcome, recreate)
+        result = _execute(api, outcome, recreate, waiting)
+        done.add(id(outcome))
         if progress:
             progress(result)
         return result
 
-    with ThreadPoolExecutor(max(1, parallelism)) as pool:
-        list(pool.map(run, todo))
+    try:
+        with ThreadPoolExecutor(max(1, parallelism)) as pool:
+            list(pool.map(run, todo))
+    except BaseException as error:
+        # the tables not reached keep no planned action: they were not applied
+        for outcome in todo:
+            if id(outcome) not in done:
+                outcome.reason = (
+                    f"{outcome.action} not applied: the run stopped before this table "
+                    f"({type(error).__name__}: {error})"
+                )
+                outcome.action = ERROR
+        raise
     return plan.outcomes
 
 

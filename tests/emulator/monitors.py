@@ -18,6 +18,12 @@ Each rule below names the reference it follows:
   ``catalog/resource_quality_monitor.go`` ``WaitForMonitor``). A refresh of a monitor that is
   not ACTIVE is refused with 400 ``INVALID_STATE`` (an assumption: the docs do not say what
   the service answers; it follows terraform's treating only ACTIVE as ready).
+* DELETE_PENDING, then gone. A deleted table monitor answers
+  ``DATA_PROFILING_STATUS_DELETE_PENDING`` (legacy ``MONITOR_STATUS_DELETE_PENDING``) for
+  ``delete_pending_reads`` reads, then 404; a create over it is refused with 409
+  ``RESOURCE_ALREADY_EXISTS`` (the SDK's ``DataProfilingStatus`` and ``MonitorInfoStatus``
+  enums name the state; how long it lasts and what a create answers meanwhile are an
+  assumption: the docs do not say).
 * Leaf-level update masks. ``update_mask`` names paths of the ``Monitor`` resource
   (``dataquality.py`` ``update_monitor``: "Example value:
   ``data_profiling_config.custom_metrics,data_profiling_config.schedule.quartz_cron_expression``");
@@ -121,6 +127,20 @@ def _page(items: list[JSON], query: dict[str, str], key: str) -> JSON:
 
 
 class MonitorService:
+    #: Reads a deleted table monitor still answers DELETE_PENDING before it is gone.
+    delete_pending_reads = 2
+
+    def _deleting(self) -> dict[str, int]:
+        """Object id -> reads left in DELETE_PENDING."""
+        return self.__dict__.setdefault("_deleting_reads", {})
+
+    def _settle(self, object_id: str) -> None:
+        """Drop a deleted monitor whose DELETE_PENDING reads are used up."""
+        left = self._deleting().get(object_id)
+        if left is not None and left <= 0:
+            del self._deleting()[object_id]
+            self.monitors.pop(object_id, None)
+
     def _monitor_routes(self) -> list[Route]:
         dq = "/api/data-quality/v1/monitors"
         dq_one = dq + "/(?P<type>[^/]+)/(?P<id>[^/]+)"
@@ -184,6 +204,14 @@ class MonitorService:
     def _check_mutable(self, label: str, old: JSON, new: JSON) -> None:
         """Refuse the changes the service cannot make in place (see the module docstring)."""
         status = str(old.get("status") or "")
+        if status.endswith("_DELETE_PENDING"):
+            raise ApiError(
+                400,
+                "INVALID_STATE",
+                f"Monitor for {label} is being deleted and cannot be updated.",
+                reason="MONITOR_NOT_UPDATABLE",
+                metadata={"status": status},
+            )
         if status.endswith(("_ERROR", "_FAILED")):
             raise ApiError(
                 400,
@@ -259,6 +287,7 @@ class MonitorService:
     def _store(self, object_id: str, monitor: JSON) -> None:
         """Keep ``monitor``; a table monitor stays PENDING for ``pending_reads`` reads."""
         self.monitors[object_id] = monitor
+        self._deleting().pop(object_id, None)
         config = monitor.get("data_profiling_config")
         if config is None:
             return
@@ -271,6 +300,9 @@ class MonitorService:
     def _read(self, object_id: str) -> JSON:
         """The stored monitor as one read sees it; counts the read towards ACTIVE."""
         monitor = self.monitors[object_id]
+        if object_id in self._deleting():
+            self._deleting()[object_id] -= 1
+            return copy.deepcopy(monitor)
         left = self._pending.get(object_id)
         if left is not None:
             if left <= 0:
@@ -281,9 +313,16 @@ class MonitorService:
         return copy.deepcopy(monitor)
 
     def _forget(self, object_id: str) -> None:
-        self.monitors.pop(object_id, None)
+        """Delete a monitor: a table monitor is DELETE_PENDING for ``delete_pending_reads`` reads."""
         self._pending.pop(object_id, None)
         self._refreshes.pop(object_id, None)
+        config = (self.monitors.get(object_id) or {}).get("data_profiling_config")
+        if config is not None and self.delete_pending_reads > 0:
+            config["status"] = "DATA_PROFILING_STATUS_DELETE_PENDING"
+            self._deleting()[object_id] = self.delete_pending_reads
+        else:
+            self.monitors.pop(object_id, None)
+            self._deleting().pop(object_id, None)
 
     # -- data-quality API --------------------------------------------------------------------
 
@@ -307,6 +346,7 @@ class MonitorService:
 
     def _dq_monitor(self, params: dict[str, str]) -> JSON:
         label, _ = self._dq_object(params["type"], params["id"])
+        self._settle(params["id"])
         monitor = self.monitors.get(params["id"])
         if monitor is None or monitor.get("object_type") != params["type"]:
             raise ApiError(404, "RESOURCE_DOES_NOT_EXIST", f"Monitor does not exist for {label}.")
@@ -317,6 +357,7 @@ class MonitorService:
             raise _bad_request("object_type and object_id are required.")
         object_type, object_id = body["object_type"], body["object_id"]
         label, table = self._dq_object(object_type, object_id)
+        self._settle(object_id)
         if object_id in self.monitors:
             raise ApiError(
                 409,
@@ -341,6 +382,8 @@ class MonitorService:
         return self._read(params["id"])
 
     def _dq_list(self, params: dict[str, str], query: dict[str, str], body: Any) -> JSON:
+        for object_id in list(self.monitors):
+            self._settle(object_id)
         ids = sorted(self.monitors)
         return _page([self._read(i) for i in ids], query, "monitors")
 
@@ -551,6 +594,7 @@ class MonitorService:
 
     def _legacy_monitor(self, name: str) -> tuple[_Table, JSON]:
         table = self._table(name)
+        self._settle(table.table_id)
         monitor = self.monitors.get(table.table_id)
         if monitor is None:
             raise ApiError(
@@ -562,6 +606,7 @@ class MonitorService:
 
     def _legacy_create(self, params: dict[str, str], query: dict[str, str], body: Any) -> JSON:
         table = self._table(params["name"])
+        self._settle(table.table_id)
         if table.table_id in self.monitors:
             raise ApiError(
                 409,
