@@ -13,6 +13,7 @@ from etl_monitor.engine.capabilities import DATABRICKS, Engine
 from etl_monitor.engine.executor import qualified, quote, sql_string_literal
 from etl_monitor.integrations import adf, dashboards
 from etl_monitor.monitoring.config import MONITORING_TABLES, STATE
+from etl_monitor.runs.states import FAILED, FINISHED_OK, sql_in
 from etl_monitor.runs.views import ALL_VIEWS, DEFAULT_SETTINGS
 from etl_monitor.schema.tables import ALL_TABLES, SEQUENCE, SEQUENCE_SEEDS
 
@@ -61,6 +62,20 @@ ADF_LOOKUPS = {
     "lookup_mandatory_blockers": (
         "SELECT COUNT(*) AS Blockers\nFROM {v:v_mandatoryBlockers}\n"
         "WHERE ExecutionID = :execution_id AND ProjectCode = :project_code AND ProcessLoad = :process_load"
+    ),
+    # After a stage: the failed mandatory tasks of the execution, and the mandatory steps of
+    # the stage neither finished (DONE, or SKIPPED, inactive included) nor failed: queued or
+    # RUNNING, as when a step's start and its fail notebook both failed.
+    "lookup_stage_outcome": (
+        "SELECT b.Blockers, u.Unfinished\n"
+        "FROM (SELECT COUNT(*) AS Blockers FROM {v:v_mandatoryBlockers}\n"
+        "  WHERE ExecutionID = :execution_id AND ProjectCode = :project_code"
+        " AND ProcessLoad = :process_load) AS b\n"
+        "CROSS JOIN (SELECT COUNT(*) AS Unfinished FROM {v:v_taskDetail}\n"
+        "  WHERE ExecutionID = :execution_id AND ProjectCode = :project_code"
+        " AND ProcessLoad = :process_load\n"
+        "    AND SequenceID = :sequence_id AND TaskMandatory = true\n"
+        f"    AND EffectiveStatus NOT IN {sql_in(FINISHED_OK + FAILED)}) AS u"
     ),
 }
 

@@ -22,7 +22,8 @@ def files(lookups: dict[str, str]) -> dict[str, dict[str, Any]]:
 
     Args:
         lookups: the Lookup queries by name (``lookup_watermark``, ``lookup_pending_tasks``,
-            ``lookup_mandatory_blockers``), rendered for `CATALOG` and `SCHEMA`.
+            ``lookup_mandatory_blockers``, ``lookup_stage_outcome``), rendered for `CATALOG`
+            and `SCHEMA`.
 
     Returns:
         Linked services, datasets and the two pipelines, keyed by their relative path.

@@ -51,7 +51,10 @@ def references(value: Any) -> set[tuple[str, str]]:
 
 
 def escape(value: Any) -> Any:
-    """A JSON value for an ARM template: a string starting with ``[`` starts with ``[[``.
+    """A JSON value for an ARM template: a string in brackets, ``[...]``, starts with ``[[``.
+
+    ARM reads a string as a template expression only when it starts with ``[`` and ends
+    with ``]``; only those are escaped (``[[`` is an escape only there: ``"[x] y"`` stays).
 
     Args:
         value: any JSON value.
@@ -60,7 +63,7 @@ def escape(value: Any) -> Any:
         The value with such strings escaped (ARM would read them as its own expressions).
     """
     if isinstance(value, str):
-        return "[" + value if value.startswith("[") else value
+        return "[" + value if value.startswith("[") and value.endswith("]") else value
     if isinstance(value, dict):
         return {k: escape(v) for k, v in value.items()}
     if isinstance(value, list):

@@ -1,20 +1,26 @@
 """The two ADF pipelines over the utility notebooks and the Lookup queries, in ADF's JSON.
 
-``pl_etl_monitor_process`` is what a trigger runs: it works out the notebook folder,
-opens the execution with ``etl_start_task`` on the initiation task (0/0, which also
-queues the steps; its run id is the execution id), runs the stages in order through
-``pl_etl_monitor_stage``, and closes the execution with ``etl_end_task``, or
-``etl_fail_task`` when a stage failed.
+``pl_etl_monitor_process`` is what a trigger runs: it works out the notebook folder
+(``NotebookFolder``, else ``DatabricksUser``'s; it fails when both are empty), opens the
+execution with ``etl_start_task`` on the initiation task (0/0, which also queues the
+steps; its run id is the execution id) and fails, recording nothing more, when the start
+notebook's ``runOutput`` says the initiation task is not active (deactivated, or its step
+already taken); else it runs the stages in order through ``pl_etl_monitor_stage`` and
+closes the execution with ``etl_end_task``, or ``etl_fail_task`` when a stage failed. ADF's
+sequential ForEach goes on with its next items after a failed one, so each iteration runs
+its stage only while no earlier stage failed (a pipeline variable records the failure).
 
-``pl_etl_monitor_stage`` runs one stage: it first counts the execution's failed mandatory
-tasks and fails (a ``Fail`` activity) when there is one, so no stage runs after a
-mandatory failure even though ADF's sequential ForEach goes on with its next items; then
+``pl_etl_monitor_stage`` is run by the process pipeline only (it relies on the process
+pipeline's validation of its parameters). It first counts the execution's failed
+mandatory tasks and fails (a ``Fail`` activity) when there is one; then
 it looks up the stage's pending tasks and, for each in parallel, starts the step, and
 only when the start notebook's ``runOutput`` says the task is active reads its watermark
 (a Lookup that always returns one row), copies the task's file and ends the step. A
 failure anywhere after the start (the Lookup, the Copy, the end notebook) records FAIL
-through ``etl_fail_task``; after the tasks it counts the mandatory failures again and
-fails the stage, hence the run, when there is one.
+through ``etl_fail_task``. After the tasks (whatever their outcome: a failed iteration is
+handled there) it fails the stage, hence the run, when the execution has a failed
+mandatory task or a mandatory task of the stage is neither finished nor failed (queued or
+RUNNING: its start and its fail notebook both failed, say because no cluster started).
 
 Only values the library constrains are written into Lookup query text: the project and
 process codes and the catalog and schema (validated by the start notebook before any
@@ -55,10 +61,12 @@ SHARED_PARAMETERS: tuple[tuple[str, str, Any], ...] = (
     ("JobClusterVersion", "string", res.JOB_CLUSTER_DEFAULTS["ClusterVersion"]),
     ("JobClusterNodeType", "string", res.JOB_CLUSTER_DEFAULTS["NodeType"]),
     ("JobClusterWorkers", "string", res.JOB_CLUSTER_DEFAULTS["Workers"]),
+    ("JobClusterDataSecurityMode", "string", res.DATA_SECURITY_MODE),
+    ("NotebookClusterId", "string", ""),
 )
 PROCESS_PARAMETERS: tuple[tuple[str, str, Any], ...] = (
     ("Stages", "array", [1, 2, 3, 4, 5, 6]),
-    ("DatabricksUser", "string", None),
+    ("DatabricksUser", "string", ""),
     ("NotebookFolder", "string", ""),
 )
 STAGE_PARAMETERS: tuple[tuple[str, str, Any], ...] = (
@@ -66,6 +74,19 @@ STAGE_PARAMETERS: tuple[tuple[str, str, Any], ...] = (
     ("SequenceID", "int", None),
     ("NotebookFolder", "string", None),
 )
+
+#: Each notebook linked-service parameter -> the pipeline parameter that fills it in (every
+#: one, for both notebook linked services, so either can be referenced).
+NOTEBOOK_LS_VALUES = {
+    "WorkspaceUrl": "DatabricksWorkspaceUrl",
+    "VaultUrl": "KeyVaultUrl",
+    "TokenSecretName": "DatabricksTokenSecret",
+    "ClusterVersion": "JobClusterVersion",
+    "NodeType": "JobClusterNodeType",
+    "Workers": "JobClusterWorkers",
+    "DataSecurityMode": "JobClusterDataSecurityMode",
+    "ClusterId": "NotebookClusterId",
+}
 
 #: How each Lookup marker is filled in from ADF (stage pipeline scope).
 MARKERS = {
@@ -167,12 +188,7 @@ def _notebook(
     depends: list[dict] | None = None,
 ) -> dict[str, Any]:
     ls_parameters = {
-        "WorkspaceUrl": expression(f"@{P}.DatabricksWorkspaceUrl"),
-        "VaultUrl": expression(f"@{P}.KeyVaultUrl"),
-        "TokenSecretName": expression(f"@{P}.DatabricksTokenSecret"),
-        "ClusterVersion": expression(f"@{P}.JobClusterVersion"),
-        "NodeType": expression(f"@{P}.JobClusterNodeType"),
-        "Workers": expression(f"@{P}.JobClusterWorkers"),
+        name: expression(f"@{P}.{NOTEBOOK_LS_VALUES[name]}") for name in res.NOTEBOOK_LS_PARAMETERS
     }
     return {
         "name": name,
@@ -215,26 +231,44 @@ def _failed(activity: str) -> dict[str, str]:
     }
 
 
-def _stop_on_blockers(lookup: str, name: str, fail: str, when: str, depends: list[dict]) -> dict:
-    blockers = f"activity('{lookup}').output.firstRow.Blockers"
+def _stop_on_blockers(
+    lookup: str, name: str, fail: str, when: str, depends: list[dict], unfinished: bool = False
+) -> dict[str, Any]:
+    """An IfCondition failing the stage on the Lookup's ``Blockers`` (and ``Unfinished``)."""
+    row = f"activity('{lookup}').output.firstRow"
+    blockers = f"{row}.Blockers"
+    condition = f"greater(int({blockers}), 0)"
+    message = (
+        f"@concat('stage ', string({P}.SequenceID), ' {when}: ', string({blockers}), "
+        f"' mandatory task(s) of execution ', {P}.ExecutionID, ' failed')"
+    )
+    if unfinished:
+        condition = f"or({condition}, greater(int({row}.Unfinished), 0))"
+        message = (
+            f"{message[:-1]}, ', ', string({row}.Unfinished), "
+            "' mandatory task(s) of the stage not finished (queued or running)')"
+        )
+    return _fail_if(name, fail, f"@{condition}", message, "ETL_MANDATORY_FAILED", depends)
+
+
+def _fail_if(
+    name: str, fail: str, condition: str, message: str, code: str, depends: list[dict]
+) -> dict[str, Any]:
+    """An IfCondition whose true branch is one ``Fail`` activity (the run fails, clearly)."""
     return {
         "name": name,
         "type": "IfCondition",
         "dependsOn": depends,
         "typeProperties": {
-            "expression": expression(f"@greater(int({blockers}), 0)"),
+            "expression": expression(condition),
             "ifTrueActivities": [
                 {
                     "name": fail,
                     "type": "Fail",
                     "dependsOn": [],
                     "typeProperties": {
-                        "message": expression(
-                            f"@concat('stage ', string({P}.SequenceID), ' {when}: ', "
-                            f"string({blockers}), ' mandatory task(s) of execution ', "
-                            f"{P}.ExecutionID, ' failed')"
-                        ),
-                        "errorCode": "ETL_MANDATORY_FAILED",
+                        "message": expression(message) if message.startswith("@") else message,
+                        "errorCode": code,
                     },
                 }
             ],
@@ -344,9 +378,11 @@ def stage_pipeline(lookups: dict[str, str]) -> dict[str, Any]:
         "name": STAGE_PIPELINE,
         "properties": {
             "description": (
-                "One stage of an execution: stops when a mandatory task failed, else runs the "
+                "One stage of an execution, run by pl_etl_monitor_process only (which "
+                "validates the parameters): stops when a mandatory task failed, else runs the "
                 "stage's pending tasks in parallel (start; if active: watermark, copy, end; "
-                "FAIL on any failure), then fails when a mandatory task failed."
+                "FAIL on any failure), then fails when a mandatory task failed or one of the "
+                "stage is not finished."
             ),
             "parameters": _parameters(SHARED_PARAMETERS + STAGE_PARAMETERS),
             "activities": [
@@ -375,9 +411,9 @@ def stage_pipeline(lookups: dict[str, str]) -> dict[str, Any]:
                         "activities": task_activities,
                     },
                 },
-                _lookup(
+                _lookup(  # on Completed: ADF counts the ForEach's failure as handled here
                     "CheckBlockersAfter",
-                    lookups["lookup_mandatory_blockers"],
+                    lookups["lookup_stage_outcome"],
                     True,
                     _after("ForEachTask", "Completed"),
                 ),
@@ -387,6 +423,7 @@ def stage_pipeline(lookups: dict[str, str]) -> dict[str, Any]:
                     "MandatoryTaskFailed",
                     "failed",
                     _after("CheckBlockersAfter"),
+                    unfinished=True,
                 ),
             ],
         },
@@ -402,17 +439,79 @@ def process_pipeline() -> dict[str, Any]:
     folder = "variables('NotebookFolder')"
     init = _step_params("0", "0", "0", "@pipeline().RunId")
     shared = [name for name, _, _ in SHARED_PARAMETERS]
+    started = "json(string(activity('StartExecution').output.runOutput))"
+    run_stage = {
+        "name": "RunStage",
+        "type": "ExecutePipeline",
+        "dependsOn": [],
+        "typeProperties": {
+            "pipeline": res.reference(STAGE_PIPELINE, "PipelineReference"),
+            "waitOnCompletion": True,
+            "parameters": {
+                **{k: expression(f"@{P}.{k}") for k in shared},
+                "ExecutionID": expression("@pipeline().RunId"),
+                "SequenceID": expression("@item()"),
+                "NotebookFolder": expression(f"@{folder}"),
+            },
+        },
+    }
+    stage_guard = {  # ADF's ForEach goes on after a failed item: no stage after a failed one
+        "name": "IfNoStageFailed",
+        "type": "IfCondition",
+        "dependsOn": [],
+        "typeProperties": {
+            "expression": expression("@empty(variables('FailedStage'))"),
+            "ifTrueActivities": [
+                run_stage,
+                {
+                    "name": "RecordFailedStage",
+                    "type": "SetVariable",
+                    "dependsOn": _after("RunStage", "Failed"),
+                    "typeProperties": {
+                        "variableName": "FailedStage",
+                        "value": expression("@string(item())"),
+                    },
+                },
+                {  # recording the failure caught it: fail the iteration again
+                    "name": "StageFailed",
+                    "type": "Fail",
+                    "dependsOn": _after("RecordFailedStage"),
+                    "typeProperties": {
+                        "message": expression("@activity('RunStage').error.message"),
+                        "errorCode": expression("@activity('RunStage').error.errorCode"),
+                    },
+                },
+            ],
+            "ifFalseActivities": [],
+        },
+    }
     return {
         "name": PROCESS_PIPELINE,
         "properties": {
-            "description": "One execution of a process: open it, run its stages in order, close it.",
+            "description": (
+                "One execution of a process: open it, run its stages in order (none after a "
+                "failed one), close it."
+            ),
             "parameters": _parameters(SHARED_PARAMETERS + PROCESS_PARAMETERS),
-            "variables": {"NotebookFolder": {"type": "String"}},
+            "variables": {
+                "NotebookFolder": {"type": "String"},
+                "FailedStage": {"type": "String", "defaultValue": ""},
+            },
             "activities": [
+                _fail_if(
+                    "StopIfNoNotebookFolder",
+                    "NoNotebookFolder",
+                    f"@and(empty({P}.NotebookFolder), empty({P}.DatabricksUser))",
+                    "NotebookFolder and DatabricksUser are both empty: set NotebookFolder to the "
+                    "workspace folder of the notebooks, or DatabricksUser to the user whose folder "
+                    f"sample_usage() wrote them to ({WORKSPACE_USERS}/<user>/{SAMPLE_FOLDER})",
+                    "ETL_NO_NOTEBOOK_FOLDER",
+                    [],
+                ),
                 {
                     "name": "SetNotebookFolder",
                     "type": "SetVariable",
-                    "dependsOn": [],
+                    "dependsOn": _after("StopIfNoNotebookFolder"),
                     "typeProperties": {
                         "variableName": "NotebookFolder",
                         "value": expression(FOLDER_EXPRESSION),
@@ -428,30 +527,24 @@ def process_pipeline() -> dict[str, Any]:
                     {**init, **_failed("StartExecution")},
                     _after("StartExecution", "Failed"),
                 ),
+                _fail_if(  # not this run's to record: the initiation step is not its own
+                    "StopIfNotStarted",
+                    "ExecutionNotStarted",
+                    f"@not(equals({started}.active, true))",
+                    f"@concat('the initiation task (0/0) of execution ', pipeline().RunId, "
+                    f"' did not start: status ', string({started}.status), ', ', "
+                    f"string({started}.reason))",
+                    "ETL_NOT_STARTED",
+                    _after("StartExecution"),
+                ),
                 {
                     "name": "ForEachStage",
                     "type": "ForEach",
-                    "dependsOn": _after("StartExecution"),
+                    "dependsOn": _after("StopIfNotStarted"),
                     "typeProperties": {
                         "isSequential": True,
                         "items": expression(f"@{P}.Stages"),
-                        "activities": [
-                            {
-                                "name": "RunStage",
-                                "type": "ExecutePipeline",
-                                "dependsOn": [],
-                                "typeProperties": {
-                                    "pipeline": res.reference(STAGE_PIPELINE, "PipelineReference"),
-                                    "waitOnCompletion": True,
-                                    "parameters": {
-                                        **{k: expression(f"@{P}.{k}") for k in shared},
-                                        "ExecutionID": expression("@pipeline().RunId"),
-                                        "SequenceID": expression("@item()"),
-                                        "NotebookFolder": expression(f"@{folder}"),
-                                    },
-                                },
-                            }
-                        ],
+                        "activities": [stage_guard],
                     },
                 },
                 _notebook(

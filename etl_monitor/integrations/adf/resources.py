@@ -11,9 +11,13 @@ Linked services:
 
 - ``ls_key_vault`` (``AzureKeyVault``): where the Databricks tokens are kept.
 - ``ls_databricks`` (``AzureDatabricks``): the notebook activities, each on a new job
-  cluster (runtime version, node type and workers are parameters).
+  cluster (runtime version, node type, workers and ``dataSecurityMode``, default
+  ``SINGLE_USER`` so that the cluster reaches Unity Catalog, are parameters).
 - ``ls_databricks_existing_cluster`` (``AzureDatabricks``): the same on an existing
-  cluster; point the notebook activities at it to skip the job clusters' start-up.
+  cluster (``ClusterId``); point the notebook activities at it to skip the job clusters'
+  start-up. Both declare the same parameters (`NOTEBOOK_LS_PARAMETERS`; each ignores the
+  other's cluster settings), so changing the activities' ``referenceName`` is the whole
+  switch.
 - ``ls_databricks_delta_lake`` (``AzureDatabricksDeltaLake``): the Lookup queries, run on
   an existing cluster.
 - ``ls_adls`` (``AzureBlobFS``): ADLS Gen2 for the Copy, managed-identity authentication.
@@ -42,11 +46,18 @@ JOB_CLUSTER_DEFAULTS = {
     "NodeType": "Standard_D4ds_v5",
     "Workers": "1",
 }
-#: Linked-service parameters of the notebook linked services, by linked service.
-NOTEBOOK_LS_PARAMETERS = {
-    NOTEBOOK_LINKED_SERVICE: ("WorkspaceUrl", "VaultUrl", "TokenSecretName", *JOB_CLUSTER_DEFAULTS),
-    EXISTING_CLUSTER_LINKED_SERVICE: ("WorkspaceUrl", "VaultUrl", "TokenSecretName", "ClusterId"),
-}
+#: The job cluster's data security mode (``dataSecurityMode``): single user reaches Unity Catalog.
+DATA_SECURITY_MODE = "SINGLE_USER"
+#: Parameters of both notebook linked services (the same names, so either can be referenced
+#: by the same activities; each uses its own cluster settings and ignores the other's).
+NOTEBOOK_LS_PARAMETERS = (
+    "WorkspaceUrl",
+    "VaultUrl",
+    "TokenSecretName",
+    *JOB_CLUSTER_DEFAULTS,
+    "DataSecurityMode",
+    "ClusterId",
+)
 #: The file location parameters of the Copy's datasets.
 FILE_PARAMETERS = ("StorageUrl", "FileSystem", "FolderPath", "FileName")
 
@@ -82,6 +93,12 @@ def _string_parameters(names: tuple[str, ...] | list[str]) -> dict[str, dict[str
     return {name: {"type": "String"} for name in names}
 
 
+def _notebook_parameters() -> dict[str, dict[str, str]]:
+    out = _string_parameters(NOTEBOOK_LS_PARAMETERS)
+    out["DataSecurityMode"]["defaultValue"] = DATA_SECURITY_MODE
+    return out
+
+
 def _token() -> dict[str, Any]:
     """The Databricks access token: a Key Vault secret, vault and name from parameters."""
     return {
@@ -113,7 +130,7 @@ def linked_services() -> list[dict[str, Any]]:
             "name": NOTEBOOK_LINKED_SERVICE,
             "properties": {
                 "description": "Azure Databricks for the notebook activities: a new job cluster per run.",
-                "parameters": _string_parameters(NOTEBOOK_LS_PARAMETERS[NOTEBOOK_LINKED_SERVICE]),
+                "parameters": _notebook_parameters(),
                 "type": "AzureDatabricks",
                 "typeProperties": {
                     "domain": ls("WorkspaceUrl"),
@@ -121,6 +138,7 @@ def linked_services() -> list[dict[str, Any]]:
                     "newClusterVersion": ls("ClusterVersion"),
                     "newClusterNodeType": ls("NodeType"),
                     "newClusterNumOfWorker": ls("Workers"),
+                    "dataSecurityMode": ls("DataSecurityMode"),
                 },
             },
         },
@@ -128,9 +146,7 @@ def linked_services() -> list[dict[str, Any]]:
             "name": EXISTING_CLUSTER_LINKED_SERVICE,
             "properties": {
                 "description": "Azure Databricks for the notebook activities on an existing cluster.",
-                "parameters": _string_parameters(
-                    NOTEBOOK_LS_PARAMETERS[EXISTING_CLUSTER_LINKED_SERVICE]
-                ),
+                "parameters": _notebook_parameters(),
                 "type": "AzureDatabricks",
                 "typeProperties": {
                     "domain": ls("WorkspaceUrl"),
