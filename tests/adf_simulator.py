@@ -483,6 +483,13 @@ class CopyRecord:
 QueryRunner = Callable[[str], list[dict[str, Any]]]
 
 
+#: The reference type and the wording of each kind of referenced file.
+_REFERENCES = {
+    "linkedService": ("LinkedServiceReference", "linked service"),
+    "dataset": ("DatasetReference", "dataset"),
+}
+
+
 class Factory:
     """The Git-mode files of one factory, and a way to run its pipelines.
 
@@ -758,18 +765,7 @@ class Factory:
 
     def _linked_service(self, reference: dict, ctx: Context, kinds: tuple[str, ...]) -> dict:
         """A linked service reference resolved: its type and evaluated typeProperties."""
-        name = reference["referenceName"]
-        if (
-            reference.get("type") != "LinkedServiceReference"
-            or name not in self.files["linkedService"]
-        ):
-            raise DefinitionError(f"no linked service {name!r}")
-        props = self.files["linkedService"][name]["properties"]
-        if props["type"] not in kinds:
-            raise DefinitionError(f"linked service {name} is {props['type']}, expected {kinds}")
-        values = self._bind(
-            f"linked service {name}", props, ctx.resolve(reference.get("parameters") or {})
-        )
+        name, props, values = self._referenced("linkedService", reference, ctx, kinds)
         inner = Context(linked_service=values)
         resolved = inner.resolve(props["typeProperties"])
         token = resolved.get("accessToken")
@@ -782,6 +778,20 @@ class Factory:
         elif token is not None:
             raise DefinitionError(f"linked service {name}: a literal accessToken")
         return {"name": name, "type": props["type"], **resolved}
+
+    def _referenced(
+        self, kind: str, reference: dict, ctx: Context, types: tuple[str, ...]
+    ) -> tuple[str, dict, dict]:
+        """A reference to a shipped file of `kind` checked: its name, properties and bound parameters."""
+        ref_type, what = _REFERENCES[kind]
+        name = reference["referenceName"]
+        if reference.get("type") != ref_type or name not in self.files[kind]:
+            raise DefinitionError(f"no {what} {name!r}")
+        props = self.files[kind][name]["properties"]
+        if props["type"] not in types:
+            raise DefinitionError(f"{what} {name} is {props['type']}, expected {types}")
+        values = self._bind(f"{what} {name}", props, ctx.resolve(reference.get("parameters") or {}))
+        return name, props, values
 
     @staticmethod
     def _bind(what: str, props: dict, given: dict) -> dict:
@@ -798,15 +808,7 @@ class Factory:
         return values
 
     def _dataset(self, reference: dict, ctx: Context, kinds: tuple[str, ...]) -> dict:
-        name = reference["referenceName"]
-        if reference.get("type") != "DatasetReference" or name not in self.files["dataset"]:
-            raise DefinitionError(f"no dataset {name!r}")
-        props = self.files["dataset"][name]["properties"]
-        if props["type"] not in kinds:
-            raise DefinitionError(f"dataset {name} is {props['type']}, expected {kinds}")
-        values = self._bind(
-            f"dataset {name}", props, ctx.resolve(reference.get("parameters") or {})
-        )
+        name, props, values = self._referenced("dataset", reference, ctx, kinds)
         inner = Context(dataset=values)
         service = self._linked_service(
             props["linkedServiceName"], inner, ("AzureDatabricksDeltaLake", "AzureBlobFS")

@@ -110,6 +110,23 @@ def _token() -> dict[str, Any]:
     }
 
 
+def _notebook_service(name: str, description: str, cluster: dict[str, Any]) -> dict[str, Any]:
+    """An AzureDatabricks linked service for the notebooks; `cluster` says which cluster runs them.
+
+    Both notebook linked services declare the same parameters, so an activity moves from
+    one to the other by its ``referenceName`` alone.
+    """
+    return {
+        "name": name,
+        "properties": {
+            "description": description,
+            "parameters": _notebook_parameters(),
+            "type": "AzureDatabricks",
+            "typeProperties": {"domain": ls("WorkspaceUrl"), "accessToken": _token(), **cluster},
+        },
+    }
+
+
 def linked_services() -> list[dict[str, Any]]:
     """Every linked service the pipelines use.
 
@@ -126,35 +143,21 @@ def linked_services() -> list[dict[str, Any]]:
                 "typeProperties": {"baseUrl": ls("VaultUrl")},
             },
         },
-        {
-            "name": NOTEBOOK_LINKED_SERVICE,
-            "properties": {
-                "description": "Azure Databricks for the notebook activities: a new job cluster per run.",
-                "parameters": _notebook_parameters(),
-                "type": "AzureDatabricks",
-                "typeProperties": {
-                    "domain": ls("WorkspaceUrl"),
-                    "accessToken": _token(),
-                    "newClusterVersion": ls("ClusterVersion"),
-                    "newClusterNodeType": ls("NodeType"),
-                    "newClusterNumOfWorker": ls("Workers"),
-                    "dataSecurityMode": ls("DataSecurityMode"),
-                },
+        _notebook_service(
+            NOTEBOOK_LINKED_SERVICE,
+            "Azure Databricks for the notebook activities: a new job cluster per run.",
+            {
+                "newClusterVersion": ls("ClusterVersion"),
+                "newClusterNodeType": ls("NodeType"),
+                "newClusterNumOfWorker": ls("Workers"),
+                "dataSecurityMode": ls("DataSecurityMode"),
             },
-        },
-        {
-            "name": EXISTING_CLUSTER_LINKED_SERVICE,
-            "properties": {
-                "description": "Azure Databricks for the notebook activities on an existing cluster.",
-                "parameters": _notebook_parameters(),
-                "type": "AzureDatabricks",
-                "typeProperties": {
-                    "domain": ls("WorkspaceUrl"),
-                    "accessToken": _token(),
-                    "existingClusterId": ls("ClusterId"),
-                },
-            },
-        },
+        ),
+        _notebook_service(
+            EXISTING_CLUSTER_LINKED_SERVICE,
+            "Azure Databricks for the notebook activities on an existing cluster.",
+            {"existingClusterId": ls("ClusterId")},
+        ),
         {
             "name": SQL_LINKED_SERVICE,
             "properties": {
