@@ -284,6 +284,16 @@ class MonitorService:
             out["dashboard_id"] = dashboard_id or uuid.uuid4().hex
         return out
 
+    def _new_table_monitor(self, table: _Table, config: JSON) -> JSON:
+        """Keep a new monitor of ``table`` with ``config`` (version 1); returns what was kept."""
+        monitor = {
+            "object_type": "table",
+            "object_id": table.table_id,
+            "data_profiling_config": self._dq_profiling_config(table, config, version=1),
+        }
+        self._store(table.table_id, monitor)
+        return monitor
+
     def _store(self, object_id: str, monitor: JSON) -> None:
         """Keep ``monitor``; a table monitor stays PENDING for ``pending_reads`` reads."""
         self.monitors[object_id] = monitor
@@ -616,13 +626,7 @@ class MonitorService:
             )
         assets_dir = body.get("assets_dir") if isinstance(body, dict) else None
         config = self._legacy_to_dq(table, body, assets_dir=assets_dir)
-        monitor = {
-            "object_type": "table",
-            "object_id": table.table_id,
-            "data_profiling_config": self._dq_profiling_config(table, config, version=1),
-        }
-        self._store(table.table_id, monitor)
-        return self._dq_to_legacy(monitor)
+        return self._dq_to_legacy(self._new_table_monitor(table, config))
 
     def _legacy_get(self, params: dict[str, str], query: dict[str, str], body: Any) -> JSON:
         table, _ = self._legacy_monitor(params["name"])

@@ -331,13 +331,7 @@ class DatabricksEmulator(WorkspaceService, CatalogService, MonitorService):
                 "assets_dir": f"/Workspace/Shared/monitors/{t.parts[2]}",
                 "snapshot": {},
             }
-            monitor = {
-                "object_type": "table",
-                "object_id": t.table_id,
-                "data_profiling_config": self._dq_profiling_config(t, config, version=1),
-            }
-            self._store(t.table_id, monitor)
-            return copy.deepcopy(monitor)
+            return copy.deepcopy(self._new_table_monitor(t, config))
 
     def add_legacy_monitor(self, table: str, info: JSON | None = None) -> JSON:
         """Seed a legacy monitor on ``table`` as if created through the API."""
@@ -349,13 +343,7 @@ class DatabricksEmulator(WorkspaceService, CatalogService, MonitorService):
                 "snapshot": {},
             }
             config = self._legacy_to_dq(t, body, assets_dir=body.get("assets_dir"))
-            monitor = {
-                "object_type": "table",
-                "object_id": t.table_id,
-                "data_profiling_config": self._dq_profiling_config(t, config, version=1),
-            }
-            self._store(t.table_id, monitor)
-            return self._dq_to_legacy(monitor)
+            return self._dq_to_legacy(self._new_table_monitor(t, config))
 
     def set_monitor_status(self, table: str, status: str) -> None:
         """Put the monitor of ``table`` in ``status`` (ACTIVE, PENDING, ERROR, FAILED...),
