@@ -57,6 +57,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 if TYPE_CHECKING:
     from databricks.sdk import WorkspaceClient
 
+from tests.emulator.alerts import AlertService
 from tests.emulator.catalog import CatalogService
 from tests.emulator.common import (
     JSON,
@@ -70,6 +71,7 @@ from tests.emulator.common import (
     _Table,
     column_type_name,
 )
+from tests.emulator.jobs import JobsService
 from tests.emulator.monitors import MonitorService
 from tests.emulator.workspace import WorkspaceService
 
@@ -106,7 +108,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
         """Silence the per-request access log."""
 
 
-class DatabricksEmulator(WorkspaceService, CatalogService, MonitorService):
+class DatabricksEmulator(
+    WorkspaceService, CatalogService, MonitorService, AlertService, JobsService
+):
     """A threaded local HTTP server emulating Unity Catalog and table-monitoring endpoints.
 
     Use it as a context manager (or call ``start``/``stop``). All state is guarded by one
@@ -158,6 +162,8 @@ class DatabricksEmulator(WorkspaceService, CatalogService, MonitorService):
         self._next_refresh_id = 1
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self._init_alerts()
+        self._init_jobs()
         self._routes = self._build_routes()
 
     @property
@@ -457,7 +463,13 @@ class DatabricksEmulator(WorkspaceService, CatalogService, MonitorService):
         raise ApiError(404, "ENDPOINT_NOT_FOUND", f"No API found for '{method} {path}'")
 
     def _build_routes(self) -> list[tuple[str, re.Pattern[str], Handler]]:
-        routes = [*self._catalog_routes(), *self._monitor_routes(), *self._workspace_routes()]
+        routes = [
+            *self._catalog_routes(),
+            *self._monitor_routes(),
+            *self._workspace_routes(),
+            *self._alert_routes(),
+            *self._jobs_routes(),
+        ]
         return [(verb, re.compile(pattern), handler) for verb, pattern, handler in routes]
 
 
