@@ -37,7 +37,7 @@ from etl_monitor.engine.capabilities import Engine, detect_engine
 from etl_monitor.engine.context import Context
 from etl_monitor.engine.executor import RetryPolicy, SqlExecutor, check_identifier
 from etl_monitor.integrations import guide as usage_guide
-from etl_monitor.runs import lifecycle, maintenance, reporting, watermarks
+from etl_monitor.runs import job_runs, lifecycle, maintenance, reporting, watermarks
 from etl_monitor.runs import queue as steps
 from etl_monitor.runs.lifecycle import TaskContext, TaskRun
 from etl_monitor.runs.maintenance import MaintainArgs, MaintenanceReport
@@ -144,6 +144,73 @@ class ETLMonitorFramework:
             target = workspace_folder(self._ctx.user)
         return copy_to_folder(target or "etl_monitor_sample_usage")
 
+    def job_definitions(
+        self,
+        notebook_folder: str,
+        project_code: str | None = None,
+        process_load: str | None = None,
+        **options: Any,
+    ) -> list[Any]:
+        """One Databricks job per active process (Jobs API 2.2 settings), from the catalogue.
+
+        Args:
+            notebook_folder: the workspace folder of the shipped notebooks (where
+                ``sample_usage()`` put them).
+            project_code: only this project's processes.
+            process_load: only this process.
+            **options: the rest of `etl_monitor.integrations.jobs.JobOptions` (name_prefix,
+                existing_cluster_id, job_cluster, leave_out_unsupported, queue); the job
+                parameters default to this framework's catalog and schema.
+
+        Returns:
+            `RenderedJob` items: ``.settings`` (JSON), ``.bundle_yaml()``, ``.left_out``.
+
+        Raises:
+            InvalidArgumentError: a process cannot run as a job (ADF or dataflow tasks
+                unless left out, a notebook task without an absolute path, no initiation task).
+            NotFoundError: nothing active matches the filter.
+        """
+        from etl_monitor.integrations import jobs
+
+        settings = {"catalog": self.catalog, "schema": self.schema, **options}
+        return jobs.definitions(
+            self, jobs.JobOptions(notebook_folder, **settings), project_code, process_load
+        )
+
+    def publish_jobs(
+        self,
+        workspace_client: Any,
+        notebook_folder: str | None = None,
+        project_code: str | None = None,
+        process_load: str | None = None,
+        **options: Any,
+    ) -> Any:
+        """Create or update the processes' jobs by name; an unchanged job is not written.
+
+        Args:
+            workspace_client: a databricks-sdk ``WorkspaceClient``.
+            notebook_folder: the shipped notebooks' folder (default: the current user's
+                ``/Workspace/Users/<user>/etl_monitor/sample_usage``).
+            project_code: only this project's processes.
+            process_load: only this process.
+            **options: see `job_definitions`.
+
+        Returns:
+            A `PublishReport`: per job created / updated / unchanged and its id, and the
+            SDK calls made (all and mutating).
+
+        Raises:
+            ValidationFailedError: several workspace jobs share a name; nothing was written.
+            InvalidArgumentError: a process cannot run as a job (see `job_definitions`).
+        """
+        from etl_monitor.integrations.jobs.publish import publish
+        from etl_monitor.integrations.samples import user_folder
+
+        if notebook_folder is None:
+            notebook_folder = user_folder(workspace_client.current_user.me().user_name)
+        jobs = self.job_definitions(notebook_folder, project_code, process_load, **options)
+        return publish(workspace_client, jobs)
+
     def guide(self) -> None:
         """Print a step-by-step usage guide (setup, registration, runs, watermarks, views)."""
         print(usage_guide.text(self.catalog, self.schema))
@@ -174,6 +241,69 @@ class ETLMonitorFramework:
             display_name,
             embed_credentials,
             optional_views=optional_views_in(existing_objects(self._ctx)),
+        )
+
+    def publish_alerts(
+        self,
+        workspace_client: Any,
+        warehouse_id: str,
+        parent_path: str = "/Shared/etl_monitor/alerts",
+        schedule: str = "0 0/15 * * * ?",
+        timezone: str = "UTC",
+        *,
+        dry_run: bool = False,
+    ) -> Any:
+        """Create or update the Databricks SQL alerts that page each process's owner and group.
+
+        One alert per active process over ``v_alerts`` (failures, mandatory blockers, SLA
+        breaches, stale runs, freshness), one drift alert per monitoring group once
+        ``v_monitor_drift_alerts`` exists, and one e-mail notification destination per
+        group with addresses; a re-run with nothing changed makes no mutating call (see
+        `etl_monitor.integrations.alerts`).
+
+        Args:
+            workspace_client: a ``databricks.sdk.WorkspaceClient``.
+            warehouse_id: the SQL warehouse that runs the alert queries.
+            parent_path: the workspace folder of the alerts (created when missing).
+            schedule: quartz cron expression of the evaluations (default every 15 minutes).
+            timezone: time zone id of the schedule.
+            dry_run: only read, and report what would be created or updated.
+
+        Returns:
+            An ``AlertsReport``: each action with its reason and update mask, processes
+            that notify nobody, and the calls made.
+
+        Raises:
+            InvalidArgumentError: a bad or unknown warehouse id, parent path, schedule or
+                time zone; nothing was written.
+        """
+        from etl_monitor.integrations import alerts
+        from etl_monitor.schema.setup import existing_objects
+        from etl_monitor.schema.tables import PROCESS
+
+        existing = existing_objects(self._ctx)
+        processes = [
+            r.asDict() for r in self.executor.query(f"SELECT * FROM {self._ctx.name(PROCESS)}")
+        ]
+        groups = (
+            [
+                r.asDict()
+                for r in self.executor.query(f"SELECT * FROM {self._ctx.name('ETLmonitorGroups')}")
+            ]
+            if "etlmonitorgroups" in existing
+            else []
+        )
+        targets = alerts.targets_from(
+            self._ctx, processes, groups, alerts.DRIFT_ALERTS_VIEW.lower() in existing
+        )
+        return alerts.publish(
+            workspace_client,
+            targets,
+            warehouse_id,
+            parent_path,
+            schedule,
+            timezone,
+            dry_run=dry_run,
         )
 
     # -- setup ---------------------------------------------------------------------------
@@ -420,6 +550,24 @@ class ETLMonitorFramework:
     def stale_tasks(self, a: StaleArgs) -> list[dict[str, Any]]:
         """RUNNING steps older than the stale threshold: their process probably died."""
         return reporting.stale_tasks(self._ctx, a)
+
+    def create_job_runs_view(self, source: str = "system.lakeflow") -> str:
+        """Create ``v_stepJobRuns``: each step beside its Databricks job run and task run.
+
+        Not part of `setup()`: it reads Databricks' ``system.lakeflow`` tables, which exist only
+        on Databricks and only where an account admin enabled that schema.
+
+        Args:
+            source: ``catalog.schema`` holding ``job_run_timeline`` and ``job_task_run_timeline``.
+
+        Returns:
+            The view's name.
+
+        Raises:
+            InvalidArgumentError: `source` is not ``catalog.schema``.
+            NotFoundError: a timeline table is absent or unreadable; nothing was created.
+        """
+        return job_runs.create_job_runs_view(self._ctx, source)
 
     @takes(ReceiptArgs)
     def log_receipt(self, a: ReceiptArgs) -> str:

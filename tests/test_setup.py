@@ -104,11 +104,15 @@ def test_older_narrower_table_gains_columns(
     report = fresh.setup()
 
     added = [
+        "FreshnessMinutes",
         "LastUpdatedBy",
         "LastUpdatedOn",
+        "LineageUrl",
         "LoadFrequency",
+        "MonitorGroup",
         "ProcessDescription",
         "ProcessOwner",
+        "RunbookUrl",
     ]
     assert sorted(report.columns_added[PROCESS.name]) == added
     assert sorted(report.columns_copied[PROCESS.name]) == [

@@ -36,10 +36,12 @@ def catalogue() -> None:
 @catalogue.command()
 @click.argument("yaml_file", type=click.Path(exists=True, dir_okay=False))
 @engine_options
-def plan(yaml_file: str, warehouse, catalog, schema, engine, fmt) -> None:
+def plan(yaml_file: str, warehouse, catalog, schema, engine, remote, profile, fmt) -> None:
     """What apply would change (add / update / unchanged / not_in_file); writes nothing."""
     document = load_catalogue(Path(yaml_file))
-    monitor = _framework(warehouse, catalog, schema, engine, existing=True)
+    monitor = _framework(
+        warehouse, catalog, schema, engine, remote=remote, profile=profile, existing=True
+    )
     _show(plan_catalogue(monitor, document), fmt, "catalogue plan")
 
 
@@ -47,14 +49,18 @@ def plan(yaml_file: str, warehouse, catalog, schema, engine, fmt) -> None:
 @click.argument("yaml_file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--confirm", is_flag=True, help="Required: write the changes.")
 @engine_options
-def apply(yaml_file: str, confirm: bool, warehouse, catalog, schema, engine, fmt) -> None:
+def apply(
+    yaml_file: str, confirm: bool, warehouse, catalog, schema, engine, remote, profile, fmt
+) -> None:
     """Write the file's adds and updates to the config tables (never deletes)."""
     if not confirm:
         raise click.UsageError(
             "apply changes the config tables: run 'catalogue plan' first, then add --confirm"
         )
     document = load_catalogue(Path(yaml_file))
-    monitor = _framework(warehouse, catalog, schema, engine, existing=True)
+    monitor = _framework(
+        warehouse, catalog, schema, engine, remote=remote, profile=profile, existing=True
+    )
     _show(apply_catalogue(monitor, document), fmt, "catalogue apply")
 
 
@@ -66,9 +72,13 @@ def apply(yaml_file: str, confirm: bool, warehouse, catalog, schema, engine, fmt
     help="Write the YAML to this file [default: standard output].",
 )
 @engine_options
-def export(out: str | None, warehouse, catalog, schema, engine, fmt) -> None:
+def export(out: str | None, warehouse, catalog, schema, engine, remote, profile, fmt) -> None:
     """The config tables as catalogue YAML."""
-    text = export_catalogue(_framework(warehouse, catalog, schema, engine, existing=True))
+    text = export_catalogue(
+        _framework(
+            warehouse, catalog, schema, engine, remote=remote, profile=profile, existing=True
+        )
+    )
     if out is None:
         if fmt == "json":
             emit({"yaml": text}, fmt)

@@ -64,29 +64,145 @@ def emit(
     console.print(table)
 
 
-def _framework(
-    warehouse: str | None, catalog: str | None, schema: str, engine: str, *, existing: bool = False
-):
-    """A framework on a local engine; with existing=True the schema must have been set up.
+#: Spark sessions this process opened on remote engines, by (url, profile), with their engine.
+_REMOTE: dict[tuple[str | None, str | None], tuple[Any, Any]] = {}
+_EMBEDDED_OPTIONS = (("warehouse", "--warehouse"), ("engine", "--engine"))
+_REMOTE_OPTIONS = (("remote", "--remote"), ("profile", "--profile"))
 
-    catalog None means the engine's own: ``main`` on Sail, ``spark_catalog`` on Delta.
+
+def _on_command_line(name: str) -> bool:
+    """Whether option `name` was typed (not taken from the environment or its default)."""
+    ctx = click.get_current_context(silent=True)
+    if ctx is None or name not in ctx.params:
+        return True  # called from code: every value given counts as explicit
+    return ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE
+
+
+def choose_engine(
+    warehouse: str | None, engine: str | None, remote: str | None, profile: str | None
+) -> tuple[str | None, str, str | None, str | None]:
+    """Settle embedded versus remote: (warehouse, engine, remote, profile) to use.
+
+    An explicit --warehouse or --engine with an explicit --remote or --profile is a usage
+    error; a value from the environment (ETL_MONITOR_WAREHOUSE, ETL_MONITOR_REMOTE) gives way
+    to a typed option of the other kind.
+
+    Raises:
+        click.UsageError: both kinds were typed.
+    """
+    values = {"warehouse": warehouse, "engine": engine, "remote": remote, "profile": profile}
+    embedded = [flag for name, flag in _EMBEDDED_OPTIONS if values[name] is not None]
+    remote_kind = [flag for name, flag in _REMOTE_OPTIONS if values[name] is not None]
+    if embedded and remote_kind:
+        typed_embedded = [
+            f for n, f in _EMBEDDED_OPTIONS if values[n] is not None and _on_command_line(n)
+        ]
+        typed_remote = [
+            f for n, f in _REMOTE_OPTIONS if values[n] is not None and _on_command_line(n)
+        ]
+        if typed_embedded and typed_remote:
+            raise click.UsageError(
+                f"{'/'.join(typed_embedded)} choose the embedded engine and "
+                f"{'/'.join(typed_remote)} a remote one: give one or the other"
+            )
+        if typed_embedded:  # ETL_MONITOR_REMOTE gives way to a typed embedded option
+            remote = profile = None
+        else:  # ETL_MONITOR_WAREHOUSE gives way to --remote/--profile
+            warehouse = None
+    if remote is not None or profile is not None:
+        return None, "remote", remote, profile
+    return warehouse, engine or "sail", None, None
+
+
+def remote_engine(remote: str | None, profile: str | None) -> tuple[Any, Any]:
+    """The Spark session and Engine for --remote/--profile, opened once per process.
+
+    --remote URL: that Spark Connect server; --profile NAME alone: Databricks Connect with
+    the profile (with --remote, the profile only picks the workspace API's credentials).
+    """
+    from etl_monitor.engine import remote as remote_engines
+    from etl_monitor.engine.capabilities import remote_engine as capabilities_of
+
+    key = (remote, None if remote else profile)
+    if key not in _REMOTE:
+        if remote:
+            spark = remote_engines.remote_session(remote)
+            _REMOTE[key] = (spark, capabilities_of(spark))
+        else:
+            spark = remote_engines.databricks_session(str(profile))
+            _REMOTE[key] = (spark, capabilities_of(spark, databricks=True))
+    return _REMOTE[key]
+
+
+def close_remote() -> None:
+    """Close the channels of the remote sessions this process opened (their server sessions stay)."""
+    from etl_monitor.engine.remote import close
+
+    while _REMOTE:
+        close(_REMOTE.popitem()[1][0])
+
+
+def _framework(
+    warehouse: str | None = None,
+    catalog: str | None = None,
+    schema: str = "etl",
+    engine: str | None = None,
+    *,
+    remote: str | None = None,
+    profile: str | None = None,
+    existing: bool = False,
+):
+    """A framework on the embedded engine or a remote one; with existing=True the schema must exist.
+
+    catalog None means the engine's own: ``main`` on Sail, ``spark_catalog`` on Delta, the
+    session's current catalog on a remote engine (on Databricks: the workspace default).
+
+    Raises:
+        click.UsageError: embedded and remote options mixed (see `choose_engine`).
+        NotFoundError: existing=True and the schema has no framework tables.
+        EngineError: the engine cannot be started or reached.
     """
     from etl_monitor.engine import local
     from etl_monitor.framework import ETLMonitorFramework
 
-    catalog = catalog or local.DEFAULT_CATALOG[engine]
-    spark = local.spark_session(
-        warehouse, catalogs=(catalog,), engine=engine, schemas=(f"{catalog}.{schema}",)
-    )
-    monitor = ETLMonitorFramework(spark, catalog, schema)
+    warehouse, engine, remote, profile = choose_engine(warehouse, engine, remote, profile)
+    if engine == "remote":
+        spark, capabilities = remote_engine(remote, profile)
+        catalog = catalog or capabilities.default_catalog
+        where = "on " + (
+            display_url(remote) if remote else f"Databricks Connect (profile {profile!r})"
+        )
+        monitor = ETLMonitorFramework(spark, catalog, schema, engine=capabilities)
+    else:
+        catalog = catalog or local.DEFAULT_CATALOG[engine]
+        spark = local.spark_session(
+            warehouse, catalogs=(catalog,), engine=engine, schemas=(f"{catalog}.{schema}",)
+        )
+        where = f"under {local.warehouse_root(warehouse)}"
+        monitor = ETLMonitorFramework(spark, catalog, schema)
     if existing and not spark.catalog.tableExists(f"{catalog}.{schema}.ETLProcessingEvents"):
         raise NotFoundError(
-            f"no etl_monitor schema {catalog}.{schema} under {local.warehouse_root(warehouse)}; "
+            f"no etl_monitor schema {catalog}.{schema} {where}; "
             "run 'etl-monitor setup' (or 'etl-monitor demo') first"
         )
     if existing and not spark.catalog.tableExists(f"{catalog}.{schema}.v_taskDetail"):
         monitor.setup()  # a warehouse from before views were kept beside the tables
     return monitor
+
+
+def display_url(url: str | None) -> str:
+    """A Spark Connect URL without its parameters (they may carry a token)."""
+    from etl_monitor.engine.remote import display_url as without_params
+
+    return without_params(url or "")
+
+
+def workspace_for(where: dict[str, Any]) -> Any:
+    """The databricks-sdk WorkspaceClient for a command: ``--profile`` when given, else the environment."""
+    from databricks.sdk import WorkspaceClient
+
+    profile = where.get("profile")
+    return WorkspaceClient(profile=profile) if profile else WorkspaceClient()
 
 
 def _rows(df: Any) -> list[dict[str, Any]]:
@@ -96,7 +212,7 @@ def _rows(df: Any) -> list[dict[str, Any]]:
 
 
 def engine_options(command):
-    """--warehouse, --catalog, --schema and --engine, shared by every command."""
+    """--warehouse, --catalog, --schema, --engine, --remote, --profile and --format, shared by every command."""
     for option in reversed(
         [
             click.option(
@@ -108,7 +224,8 @@ def engine_options(command):
             click.option(
                 "--catalog",
                 default=None,
-                help="Catalog of the framework [default: main on sail, spark_catalog on Delta].",
+                help="Catalog of the framework [default: main on sail, spark_catalog on Delta, the "
+                "session's current catalog with --remote/--profile].",
             ),
             click.option(
                 "--schema", default="etl", show_default=True, help="Schema of the framework."
@@ -116,11 +233,26 @@ def engine_options(command):
             click.option(
                 "--engine",
                 type=click.Choice(["sail", "delta", "delta-connect"]),
-                default="sail",
-                show_default=True,
-                help="Embedded Sail; JVM Spark with delta-spark in this process (delta) or "
-                "behind a local Spark Connect server (delta-connect). Delta fetches its jars "
-                "from Maven once, or uses ETL_MONITOR_DELTA_JARS.",
+                default=None,
+                help="Embedded Sail (the default); JVM Spark with delta-spark in this process "
+                "(delta) or behind a local Spark Connect server (delta-connect). Delta fetches "
+                "its jars from Maven once, or uses ETL_MONITOR_DELTA_JARS.",
+            ),
+            click.option(
+                "--remote",
+                envvar="ETL_MONITOR_REMOTE",
+                default=None,
+                metavar="sc://HOST:PORT[/;params]",
+                help="Tables on this Spark Connect server (Sail, Spark, Databricks) instead of "
+                "the embedded engine; the workspace API from the databricks-sdk environment, "
+                "or --profile.",
+            ),
+            click.option(
+                "--profile",
+                default=None,
+                help="databricks-sdk config profile: the workspace API's credentials; without "
+                "--remote also the tables, through Databricks Connect (the databricks-connect "
+                "extra).",
             ),
             click.option(
                 "--format",

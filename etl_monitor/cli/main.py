@@ -7,12 +7,29 @@ import sys
 from typing import Any
 
 import click
+from rich.markup import escape
 
 from etl_monitor import __version__
+from etl_monitor.cli.alerts import alerts
 from etl_monitor.cli.catalogue import catalogue
-from etl_monitor.cli.common import _framework, _rows, console, emit, engine_options
+from etl_monitor.cli.common import (
+    _framework,
+    _rows,
+    close_remote,
+    console,
+    display_url,
+    emit,
+    engine_options,
+)
+from etl_monitor.cli.job_runs import job_runs_view
+from etl_monitor.cli.jobs import jobs
 from etl_monitor.cli.monitors import monitors
-from etl_monitor.errors import ETLMonitorError, InvalidArgumentError, ValidationFailedError
+from etl_monitor.errors import (
+    EngineError,
+    ETLMonitorError,
+    InvalidArgumentError,
+    ValidationFailedError,
+)
 
 
 @click.group()
@@ -26,9 +43,17 @@ def main(verbose: int) -> None:
 
 @main.command()
 @engine_options
-def setup(warehouse: str | None, catalog: str, schema: str, engine: str, fmt: str) -> None:
+def setup(
+    warehouse: str | None,
+    catalog: str,
+    schema: str,
+    engine: str,
+    remote: str | None,
+    profile: str | None,
+    fmt: str,
+) -> None:
     """Create or upgrade the framework's tables and views (idempotent)."""
-    report = _framework(warehouse, catalog, schema, engine).setup()
+    report = _framework(warehouse, catalog, schema, engine, remote=remote, profile=profile).setup()
     emit(
         {
             "catalog": report.catalog,
@@ -62,14 +87,16 @@ def maintain(
     catalog: str,
     schema: str,
     engine: str,
+    remote: str | None,
+    profile: str | None,
     fmt: str,
     archive_after_days: int | None,
     vacuum: bool,
 ) -> None:
     """Compact the tables, archive old step events, vacuum: safe while tasks run; run daily."""
-    report = _framework(warehouse, catalog, schema, engine).maintain(
-        archive_after_days=archive_after_days, vacuum=vacuum
-    )
+    report = _framework(
+        warehouse, catalog, schema, engine, remote=remote, profile=profile
+    ).maintain(archive_after_days=archive_after_days, vacuum=vacuum)
     emit(
         {
             "catalog": report.catalog,
@@ -161,11 +188,26 @@ def _process_args(command):
 
 @main.command()
 @engine_options
-def demo(warehouse: str | None, catalog: str, schema: str, engine: str, fmt: str) -> None:
+def demo(
+    warehouse: str | None,
+    catalog: str,
+    schema: str,
+    engine: str,
+    remote: str | None,
+    profile: str | None,
+    fmt: str,
+) -> None:
     """Run the sample process end to end: parallel tasks, a failure, a retry, the views."""
     from etl_monitor.cli.demo import L, P, run_demo
 
-    monitor = _framework(warehouse, catalog, schema if schema != "etl" else "etl_demo", engine)
+    monitor = _framework(
+        warehouse,
+        catalog,
+        schema if schema != "etl" else "etl_demo",
+        engine,
+        remote=remote,
+        profile=profile,
+    )
     say = (lambda _: None) if fmt == "json" else console.print
     result = run_demo(monitor, say)
     views = {
@@ -196,8 +238,13 @@ def demo(warehouse: str | None, catalog: str, schema: str, engine: str, fmt: str
                 f"[bold]{title}[/bold]: no rows"
             )
         console.print(
-            f"demo finished in {result['seconds']:.1f}s; data in {monitor.schema} under "
-            f"{monitor.engine.warehouse_root}; try: etl-monitor status {P} {L} --schema {monitor.schema}"
+            f"demo finished in {result['seconds']:.1f}s; data in {monitor.catalog}.{monitor.schema} "
+            + (
+                f"under {monitor.engine.warehouse_root}"
+                if monitor.engine.warehouse_root
+                else f"on {display_url(remote) if remote else 'Databricks Connect'}"
+            )
+            + f"; try: etl-monitor status {P} {L} --schema {monitor.schema}"
         )
     if not result["retry_ok"]:
         raise ETLMonitorError("the retry did not finish DONE")
@@ -227,10 +274,14 @@ def status(
     catalog,
     schema,
     engine,
+    remote,
+    profile,
     fmt,
 ) -> None:
     """Task detail or run summaries of a process."""
-    monitor = _framework(warehouse, catalog, schema, engine, existing=True)
+    monitor = _framework(
+        warehouse, catalog, schema, engine, remote=remote, profile=profile, existing=True
+    )
     records = _rows(
         monitor.get_status(
             project_code,
@@ -266,10 +317,14 @@ def pending(
     catalog,
     schema,
     engine,
+    remote,
+    profile,
     fmt,
 ) -> None:
     """Runnable tasks of an execution (generates its steps on first call)."""
-    monitor = _framework(warehouse, catalog, schema, engine, existing=True)
+    monitor = _framework(
+        warehouse, catalog, schema, engine, remote=remote, profile=profile, existing=True
+    )
     records = _rows(
         monitor.get_pending_tasks(
             execution_id, project_code, process_load, processing_date, sequence_id=sequence_id
@@ -281,9 +336,13 @@ def pending(
 @main.command()
 @_process_args
 @engine_options
-def watermarks(project_code, process_load, warehouse, catalog, schema, engine, fmt) -> None:
+def watermarks(
+    project_code, process_load, warehouse, catalog, schema, engine, remote, profile, fmt
+) -> None:
     """Current watermarks and flags of a process, with their ActiveValue."""
-    monitor = _framework(warehouse, catalog, schema, engine, existing=True)
+    monitor = _framework(
+        warehouse, catalog, schema, engine, remote=remote, profile=profile, existing=True
+    )
     emit(
         _view(monitor, "v_watermarks", project_code, process_load),
         fmt,
@@ -316,10 +375,14 @@ def reset(
     catalog,
     schema,
     engine,
+    remote,
+    profile,
     fmt,
 ) -> None:
     """Re-queue failed steps, one task, or a whole day."""
-    monitor = _framework(warehouse, catalog, schema, engine, existing=True)
+    monitor = _framework(
+        warehouse, catalog, schema, engine, remote=remote, profile=profile, existing=True
+    )
     count = monitor.status_reset(
         project_code,
         process_load,
@@ -336,8 +399,55 @@ def reset(
     )
 
 
+#: Exceptions from outside the library that mean the engine, the workspace or the network
+#: failed (not a bug): the label printed for each, by the module the exception class is in.
+#: Checked over the class's MRO, first match wins; OSError covers ConnectionError and
+#: TimeoutError raised by the standard library and by databricks-sdk's retry loop.
+EXTERNAL_ERRORS: tuple[tuple[str, str], ...] = (
+    ("pyspark.", "engine error"),
+    ("grpc", "engine error"),
+    ("py4j.", "engine error"),
+    ("databricks.sdk.", "workspace API error"),
+    ("databricks.connect", "engine error"),
+    ("requests.", "network error"),
+    ("urllib3.", "network error"),
+)
+
+
+def error_kind(error: BaseException) -> str | None:
+    """The label of an engine, workspace or network error (`EXTERNAL_ERRORS`); None for a bug."""
+    for cls in type(error).__mro__:
+        for prefix, label in EXTERNAL_ERRORS:
+            if f"{cls.__module__}.".startswith(prefix):
+                return label
+    if isinstance(error, (OSError, TimeoutError)):
+        return "network error"
+    return None
+
+
+def describe(error: BaseException) -> str:
+    """One line naming an external error: its class, its first line, and its first different cause."""
+    from etl_monitor.engine.remote import first_line
+
+    text = f"{type(error).__name__}: {first_line(error)}"
+    cause = error.__cause__ or error.__context__
+    if cause is not None and first_line(cause) != first_line(error):
+        text += f" (caused by {type(cause).__name__}: {first_line(cause)})"
+    return text
+
+
+def _traceback_wanted() -> bool:
+    return logging.getLogger().isEnabledFor(logging.DEBUG)  # -vv
+
+
 def run() -> None:
-    """Entry point with the documented exit codes: 1 invalid input, 2 usage, 3 runtime error."""
+    """Entry point with the documented exit codes.
+
+    0 ok; 1 invalid input; 2 usage; 3 an engine, workspace, network or runtime error (one
+    line; the traceback with -vv), or an internal error (a bug: always with its traceback).
+    """
+    import traceback
+
     try:
         main.main(standalone_mode=False)
     except click.exceptions.Abort:
@@ -346,15 +456,38 @@ def run() -> None:
         error.show()
         sys.exit(2)
     except (InvalidArgumentError, ValidationFailedError) as error:
-        console.print(f"[red]invalid input:[/red] {error}")
+        console.print(f"[red]invalid input:[/red] {escape(str(error))}", soft_wrap=True)
         sys.exit(1)
-    except ETLMonitorError as error:
-        console.print(f"[red]error:[/red] {error}")
+    except EngineError as error:
+        console.print(f"[red]engine error:[/red] {escape(str(error))}", soft_wrap=True)
+        if _traceback_wanted():
+            traceback.print_exc()
         sys.exit(3)
+    except ETLMonitorError as error:
+        console.print(f"[red]error:[/red] {escape(str(error))}", soft_wrap=True)
+        sys.exit(3)
+    except Exception as error:
+        kind = error_kind(error)
+        if kind is None:
+            console.print(
+                f"[red]internal error:[/red] {escape(f'{type(error).__name__}: {error}')}",
+                soft_wrap=True,
+            )
+            traceback.print_exc()
+        else:
+            console.print(f"[red]{kind}:[/red] {escape(describe(error))}", soft_wrap=True)
+            if _traceback_wanted():
+                traceback.print_exc()
+        sys.exit(3)
+    finally:
+        close_remote()
 
 
 main.add_command(monitors)
 main.add_command(catalogue)
+main.add_command(jobs)
+main.add_command(alerts)
+main.add_command(job_runs_view)
 
 
 @main.group("sql")

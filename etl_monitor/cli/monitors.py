@@ -1,7 +1,8 @@
 """`etl-monitor monitors ...`: validate, import, plan, apply, coverage and views from the shell.
 
 The workspace comes from the usual databricks-sdk settings (DATABRICKS_HOST and
-DATABRICKS_TOKEN, or --profile); the config tables live on the engine the other commands use.
+DATABRICKS_TOKEN, or --profile); the config and metric tables live on the engine the other
+commands use: embedded, --remote sc://..., or Databricks Connect with --profile.
 """
 
 from __future__ import annotations
@@ -18,23 +19,37 @@ from etl_monitor.monitoring.config import table_args
 PLAN_COLUMNS = ["table_name", "action", "reason", "group", "changes"]
 
 
-def _monitoring(warehouse: str | None, catalog: str, schema: str, engine: str, profile: str | None):
-    from etl_monitor.cli.common import _framework
+def _monitoring(where: dict[str, Any]):
+    """The monitoring framework on the command's engine, with the workspace client that goes with it.
 
-    workspace = None
-    if profile:
-        from databricks.sdk import WorkspaceClient
+    `where` holds the engine options (warehouse, catalog, schema, engine, remote, profile):
+    the config and metric tables are read on that engine, and the workspace API is called
+    with --profile when given, else with the databricks-sdk environment.
+    """
+    from etl_monitor.cli.common import _framework, workspace_for
 
-        workspace = WorkspaceClient(profile=profile)
-    mon = _framework(warehouse, catalog, schema, engine).monitoring(workspace)
+    options = {k: where.get(k) for k in ("warehouse", "catalog", "engine", "remote", "profile")}
+    framework = _framework(schema=where.get("schema") or "etl", **options)
+    # without --profile the client is made from the environment on first use (validate needs none)
+    mon = framework.monitoring(workspace_for(where) if where.get("profile") else None)
     mon.setup()
     return mon
 
 
 def workspace_options(command):
-    return click.option(
-        "--profile", default=None, help="databricks-sdk config profile (default: environment)."
-    )(engine_options(command))
+    """The engine options; --profile among them also picks the workspace API's credentials."""
+    return engine_options(command)
+
+
+def _where(warehouse, catalog, schema, engine, remote, profile) -> dict[str, Any]:
+    return {
+        "warehouse": warehouse,
+        "catalog": catalog,
+        "schema": schema,
+        "engine": engine,
+        "remote": remote,
+        "profile": profile,
+    }
 
 
 @click.group()
@@ -45,19 +60,21 @@ def monitors() -> None:
 @monitors.command("import")
 @click.argument("yaml_file", type=click.Path(exists=True, dir_okay=False))
 @workspace_options
-def import_(yaml_file: str, warehouse, catalog, schema, engine, fmt, profile) -> None:
+def import_(yaml_file: str, warehouse, catalog, schema, engine, remote, profile, fmt) -> None:
     """Load a data-profiling-orchestrator YAML file into the config tables."""
-    tables = _monitoring(warehouse, catalog, schema, engine, profile).import_yaml(yaml_file)
+    tables = _monitoring(_where(warehouse, catalog, schema, engine, remote, profile)).import_yaml(
+        yaml_file
+    )
     emit({"tables_imported": len(tables), "tables": ", ".join(tables)}, fmt, "import")
 
 
 @monitors.command()
 @workspace_options
-def validate(warehouse, catalog, schema, engine, fmt, profile) -> None:
+def validate(warehouse, catalog, schema, engine, remote, profile, fmt) -> None:
     """Check every config row and the policy, without calling the workspace."""
     from etl_monitor.monitoring.provision import policy_violations
 
-    mon = _monitoring(warehouse, catalog, schema, engine, profile)
+    mon = _monitoring(_where(warehouse, catalog, schema, engine, remote, profile))
     problems = []
     for row in mon._rows("ETLmonitorTables"):
         try:
@@ -77,9 +94,9 @@ def validate(warehouse, catalog, schema, engine, fmt, profile) -> None:
 @monitors.command()
 @click.option("--delete-inactive", is_flag=True, help="Plan deleting monitors of inactive rows.")
 @workspace_options
-def plan(delete_inactive, warehouse, catalog, schema, engine, fmt, profile) -> None:
+def plan(delete_inactive, warehouse, catalog, schema, engine, remote, profile, fmt) -> None:
     """What apply would do, per table, with reasons (no change anywhere)."""
-    report = _monitoring(warehouse, catalog, schema, engine, profile).plan(
+    report = _monitoring(_where(warehouse, catalog, schema, engine, remote, profile)).plan(
         delete_inactive=delete_inactive
     )
     if fmt == "json":
@@ -117,15 +134,16 @@ def apply(
     catalog,
     schema,
     engine,
-    fmt,
+    remote,
     profile,
+    fmt,
 ) -> None:
     """Create and update monitors to match the config tables, then the unified views."""
     if not confirm:
         raise click.UsageError(
             "apply changes monitors in the workspace: run 'monitors plan' first, then add --confirm"
         )
-    mon = _monitoring(warehouse, catalog, schema, engine, profile)
+    mon = _monitoring(_where(warehouse, catalog, schema, engine, remote, profile))
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -171,9 +189,9 @@ def apply(
 )
 @click.option("--stale-days", type=int, default=30, show_default=True)
 @workspace_options
-def coverage(schemas, stale_days, warehouse, catalog, schema, engine, fmt, profile) -> None:
+def coverage(schemas, stale_days, warehouse, catalog, schema, engine, remote, profile, fmt) -> None:
     """Unmonitored tables, stale monitors and orphans."""
-    report = _monitoring(warehouse, catalog, schema, engine, profile).coverage(
+    report = _monitoring(_where(warehouse, catalog, schema, engine, remote, profile)).coverage(
         list(schemas), stale_days
     )
     if fmt == "json":
@@ -190,9 +208,11 @@ def coverage(schemas, stale_days, warehouse, catalog, schema, engine, fmt, profi
 
 @monitors.command()
 @workspace_options
-def views(warehouse, catalog, schema, engine, fmt, profile) -> None:
+def views(warehouse, catalog, schema, engine, remote, profile, fmt) -> None:
     """(Re)create the unified drift and profile views."""
-    report = _monitoring(warehouse, catalog, schema, engine, profile).create_unified_views()
+    report = _monitoring(
+        _where(warehouse, catalog, schema, engine, remote, profile)
+    ).create_unified_views()
     if fmt == "json":
         emit(report.as_dict(), fmt)
         return

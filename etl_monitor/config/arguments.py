@@ -126,6 +126,22 @@ class ProjectArgs(_Args):
     }
 
 
+#: http(s), a host, no whitespace and none of {}<>" (the URL goes into alert templates verbatim).
+URL_PATTERN = r'^https?://[^\s/?#{}<>"]+[^\s{}<>"]*$'
+#: A monitoring group's name, as ETLmonitorGroups accepts it.
+GROUP_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,63}$"
+HINTS["monitor_group"] = "1-64 letters, digits or '_', not starting with a digit"
+HINTS["freshness_minutes"] = (
+    "a positive whole number of minutes up to 5256000 (ten years), or None to derive it "
+    "from load_frequency"
+)
+URL_HINT = (
+    'an http:// or https:// URL with a host, without spaces or any of {}<>" '
+    "(at most 2048 characters)"
+)
+Url = Annotated[str, StringConstraints(strict=True, max_length=2048)]
+
+
 class ProcessArgs(_Args):
     project_code: Code
     process_load: Code
@@ -134,8 +150,22 @@ class ProcessArgs(_Args):
     owner: ShortText | None = None
     load_frequency: Literal["D", "W", "M", "Y", "A"] = "D"
     is_active: StrictBool = True
+    # Alert settings (after databricks-etl-monitor 1.0's arguments, keyword-only).
+    monitor_group: (
+        Annotated[str, StringConstraints(strict=True, pattern=GROUP_NAME_PATTERN)] | None
+    ) = None
+    runbook_url: Url | None = None
+    lineage_url: Url | None = None
+    freshness_minutes: Annotated[StrictInt, Field(gt=0, le=5_256_000)] | None = None
 
-    KEYWORD_ONLY = ("is_active",)
+    KEYWORD_ONLY = ("is_active", "monitor_group", "runbook_url", "lineage_url", "freshness_minutes")
+
+    @field_validator("runbook_url", "lineage_url")
+    @classmethod
+    def _http_url(cls, url: str | None) -> str | None:
+        if url is not None and not re.match(URL_PATTERN, url):
+            raise ValueError(f"not {URL_HINT}")
+        return url
 
 
 class SequenceArgs(_Args):

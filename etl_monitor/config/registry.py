@@ -116,6 +116,10 @@ ROW_SPECS: dict[str, RowSpec] = {
             ("owner", "ProcessOwner"),
             ("load_frequency", "LoadFrequency"),
             ("is_active", "IsActive"),
+            ("monitor_group", "MonitorGroup"),
+            ("runbook_url", "RunbookUrl"),
+            ("lineage_url", "LineageUrl"),
+            ("freshness_minutes", "FreshnessMinutes"),
         ),
     ),
     "task": RowSpec(

@@ -8,6 +8,7 @@ one engine skip with `Engine.lacks(capability)`, whose reason is `CAPABILITIES[c
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -148,3 +149,62 @@ def detect_engine(spark: Any) -> Engine:
     ):
         return DATABRICKS
     return DELTA_SPARK
+
+
+# -- remote engines (Spark Connect) ---------------------------------------------------------
+#: Conf keys only a Databricks cluster answers (a Databricks Connect session is known anyway).
+DATABRICKS_CONF_KEYS = ("spark.databricks.clusterUsageTags.clusterId",)
+#: Workspace host names: an ``sc://`` URL to one of these is Databricks.
+DATABRICKS_HOST_SUFFIXES = (
+    ".cloud.databricks.com",
+    ".gcp.databricks.com",
+    ".azuredatabricks.net",
+    ".databricks.azure.cn",
+)
+#: The probe that tells Sail from JVM Spark on a Spark Connect session without a marker:
+#: Spark's (and Databricks') ``version()`` answers "<release> <git revision>" (measured on
+#: Spark 4.1.4: "4.1.4 45b9b176e6e27f530a86ac5421b03865b7ea6287"); Sail 0.7.2 answers its
+#: own release alone ("0.7.2") while ``spark.version`` says "4.1.4". No conf key tells them
+#: apart: Sail returns None for every key it was not given, the JVM's keys included.
+VERSION_PROBE = "SELECT version() AS version"
+_SPARK_VERSION = re.compile(r"^\d+\.\d+\.\d+\S*\s+[0-9a-f]{7,40}$")
+#: Conf values that mean a JVM server's catalog lives only as long as the server.
+_EPHEMERAL_CATALOGS = ("in-memory",)
+
+
+def is_databricks_host(host: str) -> bool:
+    """Whether a host name is a Databricks workspace's."""
+    return host.lower().rstrip(".").endswith(DATABRICKS_HOST_SUFFIXES)
+
+
+def server_family(version_text: str | None) -> str:
+    """``spark`` for a ``version()`` answer in Spark's "<release> <git revision>" form, else ``sail``."""
+    return "spark" if version_text and _SPARK_VERSION.match(version_text.strip()) else "sail"
+
+
+def remote_engine(spark: Any, *, databricks: bool = False) -> Engine:
+    """The capabilities of the server behind a Spark Connect session (Sail, JVM Spark, Databricks).
+
+    Tables on a remote engine are managed by its catalog: ``warehouse_root`` is None (no
+    LOCATION, no view files), and ``default_catalog`` is the session's current catalog.
+
+    Args:
+        spark: a Spark Connect SparkSession.
+        databricks: the session is known to be Databricks (Databricks Connect).
+
+    Returns:
+        The Engine: DATABRICKS, DELTA_SPARK (catalog persistence read from the server) or Sail.
+    """
+    from dataclasses import replace
+
+    from etl_monitor.engine.executor import SqlExecutor
+
+    current = str(spark.catalog.currentCatalog())
+    if databricks or any(_conf(spark, key) for key in DATABRICKS_CONF_KEYS):
+        return replace(DATABRICKS, default_catalog=current)
+    rows = SqlExecutor(spark).query(VERSION_PROBE)
+    version = str(rows[0][0]) if rows and rows[0][0] is not None else None
+    if server_family(version) == "spark":
+        ephemeral = _conf(spark, "spark.sql.catalogImplementation") in _EPHEMERAL_CATALOGS
+        return replace(DELTA_SPARK, persistent_catalog=not ephemeral, default_catalog=current)
+    return replace(sail(""), warehouse_root=None, default_catalog=current)

@@ -9,6 +9,7 @@ that a later execution retried successfully is no longer reported.
 from __future__ import annotations
 
 from etl_monitor.engine.timestamps import utc_date, utc_iso_text
+from etl_monitor.runs.alert_views import ALERTS
 from etl_monitor.runs.events import (
     HIGHEST_VALUE,
     STEP_COLUMNS,
@@ -56,6 +57,10 @@ def _events(event_type: str) -> str:
 _STEP_PARTITION = ", ".join("e." + k for k in STEP_KEY)
 
 
+#: Step columns added after the views were published: shown last, so no column moves.
+APPENDED_STEP_COLUMNS = ("TaskRunID",)
+
+
 def _step_column(c: str) -> str:
     if c == "Attempts":  # rows queued before the column existed: one execution per attempt
         return "COALESCE(r.Attempts, r.AttemptNo - 1) AS Attempts"
@@ -71,13 +76,15 @@ PROCESSING_STEPS = View(
     f"    MIN(e.EventTime) OVER (PARTITION BY {_STEP_PARTITION}) AS first_event_time\n"
     "  FROM events e\n"
     ")\n"
-    "SELECT\n  " + ",\n  ".join(_step_column(c) for c in STEP_COLUMNS) + ",\n  q.SequenceCode,\n"
+    "SELECT\n  "
+    + ",\n  ".join(_step_column(c) for c in STEP_COLUMNS if c not in APPENDED_STEP_COLUMNS)
+    + ",\n  q.SequenceCode,\n"
     f"  CASE WHEN r.StatusCode = '{SKIPPED}' THEN true ELSE false END AS ForceSkip,\n"
     "  CAST(unix_micros(r.EndTime) - unix_micros(r.StartTime) AS DOUBLE) / 1000000.0 AS DurationSeconds,\n"
     "  r.first_event_time AS CreatedOn,\n"
     "  r.EventTime AS LastUpdatedOn,\n"
     "  r.CreatedBy AS LastUpdatedBy,\n"
-    "  r.Seq\n"
+    "  r.Seq,\n  " + ",\n  ".join(_step_column(c) for c in APPENDED_STEP_COLUMNS) + "\n"
     "FROM ranked r\n"
     "LEFT JOIN {t:ETLconfigSequence} q ON q.SequenceID = r.SequenceID\n"
     "WHERE r.state_rank = 1",
@@ -106,7 +113,7 @@ TASK_DETAIL = View(
     "  CASE WHEN s.exec_rank = 1 THEN true ELSE false END AS IsCurrent,\n"
     "  CASE WHEN s.TaskID = 0 AND s.WorkFlowID = 0 THEN true ELSE false END AS IsInitiation,\n"
     "  s.LogMessage, s.LogType, s.LogCode, s.ExceptionType, s.StackTrace, s.SourceRunID, s.JobRunID,\n"
-    "  s.ClusterID, s.CreatedOn, s.LastUpdatedOn, s.LastUpdatedBy\n"
+    "  s.ClusterID, s.CreatedOn, s.LastUpdatedOn, s.LastUpdatedBy, s.TaskRunID\n"
     "FROM steps s\n"
     "LEFT JOIN {t:ETLconfigTasks} t\n"
     "  ON t.ProjectCode = s.ProjectCode AND t.ProcessLoad = s.ProcessLoad\n"
@@ -335,4 +342,5 @@ ALL_VIEWS = (
     MANDATORY_BLOCKERS,
     WATERMARKS,
     PENDING_TASKS,
+    ALERTS,
 )

@@ -238,6 +238,15 @@ PROCESS = Table(
             "D daily, W weekly, M monthly, Y yearly, A ad hoc (every run).",
         ),
         _ACTIVE,
+        Column("MonitorGroup", "STRING", "Monitoring group (ETLmonitorGroups.GroupName) alerted."),
+        Column("RunbookUrl", "STRING", "Runbook URL carried into alerts (http or https)."),
+        Column("LineageUrl", "STRING", "Lineage URL carried into alerts (http or https)."),
+        Column(
+            "FreshnessMinutes",
+            "INT",
+            "Longest allowed age of the last completed run and of each watermark, in minutes; "
+            "NULL derives it from LoadFrequency (A: no freshness check).",
+        ),
         *_audit(),
     ),
     key=("ProjectCode", "ProcessLoad"),
@@ -435,6 +444,9 @@ EVENTS = Table(
             "events: the value's generation (+1 when set, same when advanced). Orders events "
             "without trusting clocks; NULL on rows written before this column existed.",
         ),
+        # Last, not beside JobRunID: setup() adds a new column at the end of an existing
+        # log, and appends are positional, so a new column must be last in new logs too.
+        Column("TaskRunID", "STRING", "Databricks task run id, when detected."),
     ),
     key=("EventID",),
     # Hot paths and one-date views filter on these: liquid clustering where the engine has

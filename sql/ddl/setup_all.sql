@@ -57,6 +57,10 @@ CREATE TABLE IF NOT EXISTS `main`.`etl`.`ETLconfigProcess` (
   `ProcessOwner` STRING COMMENT 'Team or person accountable.',
   `LoadFrequency` STRING COMMENT 'D daily, W weekly, M monthly, Y yearly, A ad hoc (every run).',
   `IsActive` BOOLEAN COMMENT 'False when the row is switched off.',
+  `MonitorGroup` STRING COMMENT 'Monitoring group (ETLmonitorGroups.GroupName) alerted.',
+  `RunbookUrl` STRING COMMENT 'Runbook URL carried into alerts (http or https).',
+  `LineageUrl` STRING COMMENT 'Lineage URL carried into alerts (http or https).',
+  `FreshnessMinutes` INT COMMENT 'Longest allowed age of the last completed run and of each watermark, in minutes; NULL derives it from LoadFrequency (A: no freshness check).',
   `CreatedOn` TIMESTAMP COMMENT 'When the row was first registered (UTC).',
   `CreatedBy` STRING COMMENT 'Who first registered the row.',
   `LastUpdatedOn` TIMESTAMP COMMENT 'When the row last changed (UTC).',
@@ -182,7 +186,8 @@ CREATE TABLE IF NOT EXISTS `main`.`etl`.`ETLProcessingEvents` (
   `ValueBIT` BOOLEAN COMMENT 'WATERMARK events: new flag value.',
   `Reason` STRING COMMENT 'Why the event was written (e.g. task DONE, manual, reset, mode change).',
   `CreatedBy` STRING COMMENT 'Who or what wrote the event.',
-  `Seq` BIGINT COMMENT 'STEP events: the step\'s event number (1 when queued, +1 per change); WATERMARK events: the value\'s generation (+1 when set, same when advanced). Orders events without trusting clocks; NULL on rows written before this column existed.'
+  `Seq` BIGINT COMMENT 'STEP events: the step\'s event number (1 when queued, +1 per change); WATERMARK events: the value\'s generation (+1 when set, same when advanced). Orders events without trusting clocks; NULL on rows written before this column existed.',
+  `TaskRunID` STRING COMMENT 'Databricks task run id, when detected.'
 ) USING DELTA
 CLUSTER BY (`ProcessingDate`, `ProjectCode`, `ProcessLoad`, `ExecutionID`)
 COMMENT 'Run-time log: every step status change and watermark change is one appended row; ETLProcessingSteps is derived from it. Only maintain() removes rows, after copying them to ETLProcessingEventsArchive.'
@@ -230,7 +235,8 @@ CREATE TABLE IF NOT EXISTS `main`.`etl`.`ETLProcessingEventsArchive` (
   `ValueBIT` BOOLEAN COMMENT 'WATERMARK events: new flag value.',
   `Reason` STRING COMMENT 'Why the event was written (e.g. task DONE, manual, reset, mode change).',
   `CreatedBy` STRING COMMENT 'Who or what wrote the event.',
-  `Seq` BIGINT COMMENT 'STEP events: the step\'s event number (1 when queued, +1 per change); WATERMARK events: the value\'s generation (+1 when set, same when advanced). Orders events without trusting clocks; NULL on rows written before this column existed.'
+  `Seq` BIGINT COMMENT 'STEP events: the step\'s event number (1 when queued, +1 per change); WATERMARK events: the value\'s generation (+1 when set, same when advanced). Orders events without trusting clocks; NULL on rows written before this column existed.',
+  `TaskRunID` STRING COMMENT 'Databricks task run id, when detected.'
 ) USING DELTA
 CLUSTER BY (`ProcessingDate`, `ProjectCode`, `ProcessLoad`, `ExecutionID`)
 COMMENT 'Events older than the retention that maintain(archive_after_days=N) moved out of ETLProcessingEvents; the views read both. Same columns.'
@@ -311,9 +317,9 @@ CREATE OR REPLACE VIEW `main`.`etl`.`ETLProcessingSteps`
 COMMENT 'Current state of every step: its STEP event with the highest Seq per ExecutionID / ProjectCode / ProcessLoad / ProcessingDate / TaskID / WorkFlowID.'
 AS
 WITH events AS (
-  SELECT EventID, EventTime, EventType, ExecutionID, ProjectCode, ProcessLoad, TaskID, WorkFlowID, SequenceID, ProcessingDate, AttemptNo, Attempts, StatusCode, PreviousStatus, TaskName, SourceType, SourceSystemCode, TaskMandatory, LoadFrequency, FileName, SourcePath, TargetPath, SLAMinutes, StartTime, EndTime, LogMessage, LogType, LogCode, ExceptionType, StackTrace, SourceRunID, JobRunID, ClusterID, ParameterName, ParameterType, ValueDateTime, ValueINT, ValueBIT, Reason, CreatedBy, Seq FROM `main`.`etl`.`ETLProcessingEvents` WHERE EventType = 'STEP'
+  SELECT EventID, EventTime, EventType, ExecutionID, ProjectCode, ProcessLoad, TaskID, WorkFlowID, SequenceID, ProcessingDate, AttemptNo, Attempts, StatusCode, PreviousStatus, TaskName, SourceType, SourceSystemCode, TaskMandatory, LoadFrequency, FileName, SourcePath, TargetPath, SLAMinutes, StartTime, EndTime, LogMessage, LogType, LogCode, ExceptionType, StackTrace, SourceRunID, JobRunID, ClusterID, ParameterName, ParameterType, ValueDateTime, ValueINT, ValueBIT, Reason, CreatedBy, Seq, TaskRunID FROM `main`.`etl`.`ETLProcessingEvents` WHERE EventType = 'STEP'
   UNION ALL
-  SELECT EventID, EventTime, EventType, ExecutionID, ProjectCode, ProcessLoad, TaskID, WorkFlowID, SequenceID, ProcessingDate, AttemptNo, Attempts, StatusCode, PreviousStatus, TaskName, SourceType, SourceSystemCode, TaskMandatory, LoadFrequency, FileName, SourcePath, TargetPath, SLAMinutes, StartTime, EndTime, LogMessage, LogType, LogCode, ExceptionType, StackTrace, SourceRunID, JobRunID, ClusterID, ParameterName, ParameterType, ValueDateTime, ValueINT, ValueBIT, Reason, CreatedBy, Seq FROM `main`.`etl`.`ETLProcessingEventsArchive` WHERE EventType = 'STEP'
+  SELECT EventID, EventTime, EventType, ExecutionID, ProjectCode, ProcessLoad, TaskID, WorkFlowID, SequenceID, ProcessingDate, AttemptNo, Attempts, StatusCode, PreviousStatus, TaskName, SourceType, SourceSystemCode, TaskMandatory, LoadFrequency, FileName, SourcePath, TargetPath, SLAMinutes, StartTime, EndTime, LogMessage, LogType, LogCode, ExceptionType, StackTrace, SourceRunID, JobRunID, ClusterID, ParameterName, ParameterType, ValueDateTime, ValueINT, ValueBIT, Reason, CreatedBy, Seq, TaskRunID FROM `main`.`etl`.`ETLProcessingEventsArchive` WHERE EventType = 'STEP'
 ), ranked AS (
   SELECT e.*,
     ROW_NUMBER() OVER (PARTITION BY e.ExecutionID, e.ProjectCode, e.ProcessLoad, e.ProcessingDate, e.TaskID, e.WorkFlowID ORDER BY COALESCE(e.Seq, 0) DESC, CASE WHEN e.Seq IS NULL THEN e.EventTime END DESC, e.EventID DESC) AS state_rank,
@@ -356,7 +362,8 @@ SELECT
   r.first_event_time AS CreatedOn,
   r.EventTime AS LastUpdatedOn,
   r.CreatedBy AS LastUpdatedBy,
-  r.Seq
+  r.Seq,
+  r.TaskRunID
 FROM ranked r
 LEFT JOIN `main`.`etl`.`ETLconfigSequence` q ON q.SequenceID = r.SequenceID
 WHERE r.state_rank = 1;
@@ -385,7 +392,7 @@ SELECT
   CASE WHEN s.exec_rank = 1 THEN true ELSE false END AS IsCurrent,
   CASE WHEN s.TaskID = 0 AND s.WorkFlowID = 0 THEN true ELSE false END AS IsInitiation,
   s.LogMessage, s.LogType, s.LogCode, s.ExceptionType, s.StackTrace, s.SourceRunID, s.JobRunID,
-  s.ClusterID, s.CreatedOn, s.LastUpdatedOn, s.LastUpdatedBy
+  s.ClusterID, s.CreatedOn, s.LastUpdatedOn, s.LastUpdatedBy, s.TaskRunID
 FROM steps s
 LEFT JOIN `main`.`etl`.`ETLconfigTasks` t
   ON t.ProjectCode = s.ProjectCode AND t.ProcessLoad = s.ProcessLoad
@@ -498,9 +505,9 @@ CREATE OR REPLACE VIEW `main`.`etl`.`v_watermarks`
 COMMENT 'Current value of every parameter with ActiveValue, a string for ADF Lookups and SQL Server comparisons (ISO 8601 datetimes, integers, 1/0 flags), and WatermarkState in words.'
 AS
 WITH events AS (
-  SELECT EventID, EventTime, EventType, ExecutionID, ProjectCode, ProcessLoad, TaskID, WorkFlowID, SequenceID, ProcessingDate, AttemptNo, Attempts, StatusCode, PreviousStatus, TaskName, SourceType, SourceSystemCode, TaskMandatory, LoadFrequency, FileName, SourcePath, TargetPath, SLAMinutes, StartTime, EndTime, LogMessage, LogType, LogCode, ExceptionType, StackTrace, SourceRunID, JobRunID, ClusterID, ParameterName, ParameterType, ValueDateTime, ValueINT, ValueBIT, Reason, CreatedBy, Seq FROM `main`.`etl`.`ETLProcessingEvents` WHERE EventType = 'WATERMARK' AND ProcessingDate IS NULL
+  SELECT EventID, EventTime, EventType, ExecutionID, ProjectCode, ProcessLoad, TaskID, WorkFlowID, SequenceID, ProcessingDate, AttemptNo, Attempts, StatusCode, PreviousStatus, TaskName, SourceType, SourceSystemCode, TaskMandatory, LoadFrequency, FileName, SourcePath, TargetPath, SLAMinutes, StartTime, EndTime, LogMessage, LogType, LogCode, ExceptionType, StackTrace, SourceRunID, JobRunID, ClusterID, ParameterName, ParameterType, ValueDateTime, ValueINT, ValueBIT, Reason, CreatedBy, Seq, TaskRunID FROM `main`.`etl`.`ETLProcessingEvents` WHERE EventType = 'WATERMARK' AND ProcessingDate IS NULL
   UNION ALL
-  SELECT EventID, EventTime, EventType, ExecutionID, ProjectCode, ProcessLoad, TaskID, WorkFlowID, SequenceID, ProcessingDate, AttemptNo, Attempts, StatusCode, PreviousStatus, TaskName, SourceType, SourceSystemCode, TaskMandatory, LoadFrequency, FileName, SourcePath, TargetPath, SLAMinutes, StartTime, EndTime, LogMessage, LogType, LogCode, ExceptionType, StackTrace, SourceRunID, JobRunID, ClusterID, ParameterName, ParameterType, ValueDateTime, ValueINT, ValueBIT, Reason, CreatedBy, Seq FROM `main`.`etl`.`ETLProcessingEventsArchive` WHERE EventType = 'WATERMARK' AND ProcessingDate IS NULL
+  SELECT EventID, EventTime, EventType, ExecutionID, ProjectCode, ProcessLoad, TaskID, WorkFlowID, SequenceID, ProcessingDate, AttemptNo, Attempts, StatusCode, PreviousStatus, TaskName, SourceType, SourceSystemCode, TaskMandatory, LoadFrequency, FileName, SourcePath, TargetPath, SLAMinutes, StartTime, EndTime, LogMessage, LogType, LogCode, ExceptionType, StackTrace, SourceRunID, JobRunID, ClusterID, ParameterName, ParameterType, ValueDateTime, ValueINT, ValueBIT, Reason, CreatedBy, Seq, TaskRunID FROM `main`.`etl`.`ETLProcessingEventsArchive` WHERE EventType = 'WATERMARK' AND ProcessingDate IS NULL
 ), latest AS (
   SELECT e.*, ROW_NUMBER() OVER (PARTITION BY e.ProjectCode, e.ProcessLoad, e.ParameterName
                                  ORDER BY COALESCE(e.Seq, 0) DESC, CASE WHEN e.Seq IS NULL THEN e.EventTime END DESC, e.ValueINT DESC NULLS LAST, e.ValueDateTime DESC NULLS LAST, e.EventID DESC) AS rn
@@ -563,6 +570,144 @@ LEFT JOIN `main`.`etl`.`ETLconfigTasks` t
 LEFT JOIN `main`.`etl`.`v_watermarks` w
   ON w.ProjectCode = d.ProjectCode AND w.ProcessLoad = d.ProcessLoad AND w.ParameterName = d.SourceSystemCode
 WHERE CASE WHEN d.Status IN ('NQUE', 'RQUE') AND t.IsActive = false THEN 'SKIPPED' ELSE d.Status END IN ('NQUE', 'RQUE');
+
+-- ddl/views/v_alerts.sql
+CREATE OR REPLACE VIEW `main`.`etl`.`v_alerts`
+COMMENT 'One row per problem that pages a process\'s owner: AlertType FAILURE, MANDATORY_BLOCKER, SLA_BREACH, STALE_RUN, FRESHNESS; with the process\'s owner, monitoring group, runbook and lineage URLs. Filter by ProjectCode and ProcessLoad.'
+AS
+WITH last_completed AS (
+  SELECT ProjectCode, ProcessLoad, MAX(RunEnd) AS LastCompleted
+  FROM `main`.`etl`.`v_processStatus` WHERE OverallStatus = 'COMPLETE'
+  GROUP BY ProjectCode, ProcessLoad
+)
+  SELECT
+    CAST('FAILURE' AS STRING) AS AlertType,
+    CAST(d.ProjectCode AS STRING) AS ProjectCode,
+    CAST(d.ProcessLoad AS STRING) AS ProcessLoad,
+    CAST(d.ExecutionID AS STRING) AS ExecutionID,
+    CAST(d.ProcessingDate AS DATE) AS ProcessingDate,
+    CAST(d.TaskID AS INT) AS TaskID,
+    CAST(d.WorkFlowID AS INT) AS WorkFlowID,
+    CAST(d.TaskName AS STRING) AS TaskName,
+    CAST(NULL AS STRING) AS ParameterName,
+    CAST(substring(concat(COALESCE(d.TaskName, concat('task ', CAST(d.TaskID AS STRING))), ' ', d.Status, ': ', COALESCE(d.LogMessage, '(no message)')), 1, 1000) AS STRING) AS Detail,
+    CAST(COALESCE(d.EndTime, d.LastUpdatedOn) AS TIMESTAMP) AS DetectedAt,
+    CAST(p.ProcessOwner AS STRING) AS ProcessOwner,
+    CAST(p.MonitorGroup AS STRING) AS MonitorGroup,
+    CAST(p.RunbookUrl AS STRING) AS RunbookUrl,
+    CAST(p.LineageUrl AS STRING) AS LineageUrl
+  FROM `main`.`etl`.`v_currentFailures` d
+  LEFT JOIN `main`.`etl`.`ETLconfigProcess` p ON p.ProjectCode = d.ProjectCode AND p.ProcessLoad = d.ProcessLoad
+  WHERE NOT COALESCE(d.TaskMandatory, false)
+UNION ALL
+  SELECT
+    CAST('MANDATORY_BLOCKER' AS STRING) AS AlertType,
+    CAST(d.ProjectCode AS STRING) AS ProjectCode,
+    CAST(d.ProcessLoad AS STRING) AS ProcessLoad,
+    CAST(d.ExecutionID AS STRING) AS ExecutionID,
+    CAST(d.ProcessingDate AS DATE) AS ProcessingDate,
+    CAST(d.TaskID AS INT) AS TaskID,
+    CAST(d.WorkFlowID AS INT) AS WorkFlowID,
+    CAST(d.TaskName AS STRING) AS TaskName,
+    CAST(NULL AS STRING) AS ParameterName,
+    CAST(substring(concat('mandatory ', COALESCE(d.TaskName, concat('task ', CAST(d.TaskID AS STRING))), ' ', d.Status, ' blocks ', CAST(d.BlockedTaskCount AS STRING), ' unfinished later task(s): ', COALESCE(d.LogMessage, '(no message)')), 1, 1000) AS STRING) AS Detail,
+    CAST(COALESCE(d.EndTime, d.LastUpdatedOn) AS TIMESTAMP) AS DetectedAt,
+    CAST(p.ProcessOwner AS STRING) AS ProcessOwner,
+    CAST(p.MonitorGroup AS STRING) AS MonitorGroup,
+    CAST(p.RunbookUrl AS STRING) AS RunbookUrl,
+    CAST(p.LineageUrl AS STRING) AS LineageUrl
+  FROM `main`.`etl`.`v_mandatoryBlockers` d
+  LEFT JOIN `main`.`etl`.`ETLconfigProcess` p ON p.ProjectCode = d.ProjectCode AND p.ProcessLoad = d.ProcessLoad
+UNION ALL
+  SELECT
+    CAST('SLA_BREACH' AS STRING) AS AlertType,
+    CAST(d.ProjectCode AS STRING) AS ProjectCode,
+    CAST(d.ProcessLoad AS STRING) AS ProcessLoad,
+    CAST(d.ExecutionID AS STRING) AS ExecutionID,
+    CAST(d.ProcessingDate AS DATE) AS ProcessingDate,
+    CAST(d.TaskID AS INT) AS TaskID,
+    CAST(d.WorkFlowID AS INT) AS WorkFlowID,
+    CAST(d.TaskName AS STRING) AS TaskName,
+    CAST(NULL AS STRING) AS ParameterName,
+    CAST(substring(concat(COALESCE(d.TaskName, concat('task ', CAST(d.TaskID AS STRING))), ' ', d.Status, ' ran ', CAST(CAST(COALESCE(d.DurationSeconds, unix_seconds(current_timestamp()) - unix_seconds(d.StartTime)) / 60 AS BIGINT) AS STRING), ' min, SLA ', CAST(d.SLAMinutes AS STRING), ' min'), 1, 1000) AS STRING) AS Detail,
+    CAST(timestamp_seconds(unix_seconds(d.StartTime) + d.SLAMinutes * 60) AS TIMESTAMP) AS DetectedAt,
+    CAST(p.ProcessOwner AS STRING) AS ProcessOwner,
+    CAST(p.MonitorGroup AS STRING) AS MonitorGroup,
+    CAST(p.RunbookUrl AS STRING) AS RunbookUrl,
+    CAST(p.LineageUrl AS STRING) AS LineageUrl
+  FROM `main`.`etl`.`v_taskDetail` d
+  LEFT JOIN `main`.`etl`.`ETLconfigProcess` p ON p.ProjectCode = d.ProjectCode AND p.ProcessLoad = d.ProcessLoad
+  WHERE d.IsCurrent AND d.SLABreached AND NOT d.IsStale
+    AND (d.EndTime IS NULL OR unix_seconds(current_timestamp()) - unix_seconds(d.EndTime) <= 86400)
+UNION ALL
+  SELECT
+    CAST('STALE_RUN' AS STRING) AS AlertType,
+    CAST(d.ProjectCode AS STRING) AS ProjectCode,
+    CAST(d.ProcessLoad AS STRING) AS ProcessLoad,
+    CAST(d.ExecutionID AS STRING) AS ExecutionID,
+    CAST(d.ProcessingDate AS DATE) AS ProcessingDate,
+    CAST(d.TaskID AS INT) AS TaskID,
+    CAST(d.WorkFlowID AS INT) AS WorkFlowID,
+    CAST(d.TaskName AS STRING) AS TaskName,
+    CAST(NULL AS STRING) AS ParameterName,
+    CAST(substring(concat(COALESCE(d.TaskName, concat('task ', CAST(d.TaskID AS STRING))), ' RUNNING since ', CAST(CAST((unix_seconds(current_timestamp()) - unix_seconds(d.StartTime)) / 60 AS BIGINT) AS STRING), ' min (stale after ', CAST(CAST(43200 / 60 AS BIGINT) AS STRING), ' min)'), 1, 1000) AS STRING) AS Detail,
+    CAST(timestamp_seconds(unix_seconds(d.StartTime) + 43200) AS TIMESTAMP) AS DetectedAt,
+    CAST(p.ProcessOwner AS STRING) AS ProcessOwner,
+    CAST(p.MonitorGroup AS STRING) AS MonitorGroup,
+    CAST(p.RunbookUrl AS STRING) AS RunbookUrl,
+    CAST(p.LineageUrl AS STRING) AS LineageUrl
+  FROM `main`.`etl`.`v_taskDetail` d
+  LEFT JOIN `main`.`etl`.`ETLconfigProcess` p ON p.ProjectCode = d.ProjectCode AND p.ProcessLoad = d.ProcessLoad
+  WHERE d.IsCurrent AND d.IsStale
+UNION ALL
+  SELECT
+    CAST('FRESHNESS' AS STRING) AS AlertType,
+    CAST(p.ProjectCode AS STRING) AS ProjectCode,
+    CAST(p.ProcessLoad AS STRING) AS ProcessLoad,
+    CAST(NULL AS STRING) AS ExecutionID,
+    CAST(NULL AS DATE) AS ProcessingDate,
+    CAST(NULL AS INT) AS TaskID,
+    CAST(NULL AS INT) AS WorkFlowID,
+    CAST(NULL AS STRING) AS TaskName,
+    CAST(NULL AS STRING) AS ParameterName,
+    CAST(substring(concat(CASE WHEN p.LastCompleted IS NULL THEN 'never completed since registered; ' ELSE 'no completed run for ' END, CAST(CAST((unix_seconds(current_timestamp()) - unix_seconds(p.Since)) / 60 AS BIGINT) AS STRING), ' min (allowed ', CAST(p.AllowedMinutes AS STRING), ' min)'), 1, 1000) AS STRING) AS Detail,
+    CAST(timestamp_seconds(unix_seconds(p.Since) + p.AllowedMinutes * 60) AS TIMESTAMP) AS DetectedAt,
+    CAST(p.ProcessOwner AS STRING) AS ProcessOwner,
+    CAST(p.MonitorGroup AS STRING) AS MonitorGroup,
+    CAST(p.RunbookUrl AS STRING) AS RunbookUrl,
+    CAST(p.LineageUrl AS STRING) AS LineageUrl
+  FROM (
+    SELECT c.*, CASE WHEN c.FreshnessMinutes IS NOT NULL THEN c.FreshnessMinutes WHEN c.LoadFrequency = 'D' THEN 1800 WHEN c.LoadFrequency = 'W' THEN 11520 WHEN c.LoadFrequency = 'M' THEN 47520 WHEN c.LoadFrequency = 'Y' THEN 537120 END AS AllowedMinutes,
+      l.LastCompleted, COALESCE(l.LastCompleted, c.CreatedOn) AS Since
+    FROM `main`.`etl`.`ETLconfigProcess` c
+    LEFT JOIN last_completed l ON l.ProjectCode = c.ProjectCode AND l.ProcessLoad = c.ProcessLoad
+    WHERE COALESCE(c.IsActive, true)
+  ) p
+  WHERE p.AllowedMinutes IS NOT NULL AND unix_seconds(current_timestamp()) - unix_seconds(p.Since) > p.AllowedMinutes * 60
+UNION ALL
+  SELECT
+    CAST('FRESHNESS' AS STRING) AS AlertType,
+    CAST(w.ProjectCode AS STRING) AS ProjectCode,
+    CAST(w.ProcessLoad AS STRING) AS ProcessLoad,
+    CAST(w.LastExecutionID AS STRING) AS ExecutionID,
+    CAST(NULL AS DATE) AS ProcessingDate,
+    CAST(NULL AS INT) AS TaskID,
+    CAST(NULL AS INT) AS WorkFlowID,
+    CAST(w.LinkedTaskName AS STRING) AS TaskName,
+    CAST(w.ParameterName AS STRING) AS ParameterName,
+    CAST(substring(concat('watermark ', w.ParameterName, ' (', w.ActiveValue, ') not advanced for ', CAST(CAST((unix_seconds(current_timestamp()) - unix_seconds(w.LastUpdatedOn)) / 60 AS BIGINT) AS STRING), ' min (allowed ', CAST(p.AllowedMinutes AS STRING), ' min)'), 1, 1000) AS STRING) AS Detail,
+    CAST(timestamp_seconds(unix_seconds(w.LastUpdatedOn) + p.AllowedMinutes * 60) AS TIMESTAMP) AS DetectedAt,
+    CAST(p.ProcessOwner AS STRING) AS ProcessOwner,
+    CAST(p.MonitorGroup AS STRING) AS MonitorGroup,
+    CAST(p.RunbookUrl AS STRING) AS RunbookUrl,
+    CAST(p.LineageUrl AS STRING) AS LineageUrl
+  FROM `main`.`etl`.`v_watermarks` w
+  JOIN (SELECT c.*, CASE WHEN c.FreshnessMinutes IS NOT NULL THEN c.FreshnessMinutes WHEN c.LoadFrequency = 'D' THEN 1800 WHEN c.LoadFrequency = 'W' THEN 11520 WHEN c.LoadFrequency = 'M' THEN 47520 WHEN c.LoadFrequency = 'Y' THEN 537120 END AS AllowedMinutes
+        FROM `main`.`etl`.`ETLconfigProcess` c WHERE COALESCE(c.IsActive, true)) p
+    ON p.ProjectCode = w.ProjectCode AND p.ProcessLoad = w.ProcessLoad
+  WHERE p.AllowedMinutes IS NOT NULL AND COALESCE(w.IsActive, true)
+    AND w.ParameterType IN ('DELTA_DATE', 'DELTA_ID')
+    AND unix_seconds(current_timestamp()) - unix_seconds(w.LastUpdatedOn) > p.AllowedMinutes * 60;
 
 -- ddl/views/ETLmonitorState.sql
 CREATE OR REPLACE VIEW `main`.`etl`.`ETLmonitorState`

@@ -26,3 +26,6 @@ GO
 CREATE OR ALTER VIEW etl_monitor.v_pendingTasks AS
 SELECT * FROM OPENQUERY(DATABRICKS_ETL, 'SELECT * FROM `main`.`etl`.`v_pendingTasks`');
 GO
+CREATE OR ALTER VIEW etl_monitor.v_alerts AS
+SELECT * FROM OPENQUERY(DATABRICKS_ETL, 'SELECT * FROM `main`.`etl`.`v_alerts`');
+GO

@@ -41,7 +41,8 @@ CREATE TABLE IF NOT EXISTS `main`.`etl`.`ETLProcessingEventsArchive` (
   `ValueBIT` BOOLEAN COMMENT 'WATERMARK events: new flag value.',
   `Reason` STRING COMMENT 'Why the event was written (e.g. task DONE, manual, reset, mode change).',
   `CreatedBy` STRING COMMENT 'Who or what wrote the event.',
-  `Seq` BIGINT COMMENT 'STEP events: the step\'s event number (1 when queued, +1 per change); WATERMARK events: the value\'s generation (+1 when set, same when advanced). Orders events without trusting clocks; NULL on rows written before this column existed.'
+  `Seq` BIGINT COMMENT 'STEP events: the step\'s event number (1 when queued, +1 per change); WATERMARK events: the value\'s generation (+1 when set, same when advanced). Orders events without trusting clocks; NULL on rows written before this column existed.',
+  `TaskRunID` STRING COMMENT 'Databricks task run id, when detected.'
 ) USING DELTA
 CLUSTER BY (`ProcessingDate`, `ProjectCode`, `ProcessLoad`, `ExecutionID`)
 COMMENT 'Events older than the retention that maintain(archive_after_days=N) moved out of ETLProcessingEvents; the views read both. Same columns.'

@@ -4,9 +4,9 @@ CREATE OR REPLACE VIEW `main`.`etl`.`ETLProcessingSteps`
 COMMENT 'Current state of every step: its STEP event with the highest Seq per ExecutionID / ProjectCode / ProcessLoad / ProcessingDate / TaskID / WorkFlowID.'
 AS
 WITH events AS (
-  SELECT EventID, EventTime, EventType, ExecutionID, ProjectCode, ProcessLoad, TaskID, WorkFlowID, SequenceID, ProcessingDate, AttemptNo, Attempts, StatusCode, PreviousStatus, TaskName, SourceType, SourceSystemCode, TaskMandatory, LoadFrequency, FileName, SourcePath, TargetPath, SLAMinutes, StartTime, EndTime, LogMessage, LogType, LogCode, ExceptionType, StackTrace, SourceRunID, JobRunID, ClusterID, ParameterName, ParameterType, ValueDateTime, ValueINT, ValueBIT, Reason, CreatedBy, Seq FROM `main`.`etl`.`ETLProcessingEvents` WHERE EventType = 'STEP'
+  SELECT EventID, EventTime, EventType, ExecutionID, ProjectCode, ProcessLoad, TaskID, WorkFlowID, SequenceID, ProcessingDate, AttemptNo, Attempts, StatusCode, PreviousStatus, TaskName, SourceType, SourceSystemCode, TaskMandatory, LoadFrequency, FileName, SourcePath, TargetPath, SLAMinutes, StartTime, EndTime, LogMessage, LogType, LogCode, ExceptionType, StackTrace, SourceRunID, JobRunID, ClusterID, ParameterName, ParameterType, ValueDateTime, ValueINT, ValueBIT, Reason, CreatedBy, Seq, TaskRunID FROM `main`.`etl`.`ETLProcessingEvents` WHERE EventType = 'STEP'
   UNION ALL
-  SELECT EventID, EventTime, EventType, ExecutionID, ProjectCode, ProcessLoad, TaskID, WorkFlowID, SequenceID, ProcessingDate, AttemptNo, Attempts, StatusCode, PreviousStatus, TaskName, SourceType, SourceSystemCode, TaskMandatory, LoadFrequency, FileName, SourcePath, TargetPath, SLAMinutes, StartTime, EndTime, LogMessage, LogType, LogCode, ExceptionType, StackTrace, SourceRunID, JobRunID, ClusterID, ParameterName, ParameterType, ValueDateTime, ValueINT, ValueBIT, Reason, CreatedBy, Seq FROM `main`.`etl`.`ETLProcessingEventsArchive` WHERE EventType = 'STEP'
+  SELECT EventID, EventTime, EventType, ExecutionID, ProjectCode, ProcessLoad, TaskID, WorkFlowID, SequenceID, ProcessingDate, AttemptNo, Attempts, StatusCode, PreviousStatus, TaskName, SourceType, SourceSystemCode, TaskMandatory, LoadFrequency, FileName, SourcePath, TargetPath, SLAMinutes, StartTime, EndTime, LogMessage, LogType, LogCode, ExceptionType, StackTrace, SourceRunID, JobRunID, ClusterID, ParameterName, ParameterType, ValueDateTime, ValueINT, ValueBIT, Reason, CreatedBy, Seq, TaskRunID FROM `main`.`etl`.`ETLProcessingEventsArchive` WHERE EventType = 'STEP'
 ), ranked AS (
   SELECT e.*,
     ROW_NUMBER() OVER (PARTITION BY e.ExecutionID, e.ProjectCode, e.ProcessLoad, e.ProcessingDate, e.TaskID, e.WorkFlowID ORDER BY COALESCE(e.Seq, 0) DESC, CASE WHEN e.Seq IS NULL THEN e.EventTime END DESC, e.EventID DESC) AS state_rank,
@@ -49,7 +49,8 @@ SELECT
   r.first_event_time AS CreatedOn,
   r.EventTime AS LastUpdatedOn,
   r.CreatedBy AS LastUpdatedBy,
-  r.Seq
+  r.Seq,
+  r.TaskRunID
 FROM ranked r
 LEFT JOIN `main`.`etl`.`ETLconfigSequence` q ON q.SequenceID = r.SequenceID
 WHERE r.state_rank = 1;

@@ -23,7 +23,7 @@ SELECT
   CASE WHEN s.exec_rank = 1 THEN true ELSE false END AS IsCurrent,
   CASE WHEN s.TaskID = 0 AND s.WorkFlowID = 0 THEN true ELSE false END AS IsInitiation,
   s.LogMessage, s.LogType, s.LogCode, s.ExceptionType, s.StackTrace, s.SourceRunID, s.JobRunID,
-  s.ClusterID, s.CreatedOn, s.LastUpdatedOn, s.LastUpdatedBy
+  s.ClusterID, s.CreatedOn, s.LastUpdatedOn, s.LastUpdatedBy, s.TaskRunID
 FROM steps s
 LEFT JOIN `main`.`etl`.`ETLconfigTasks` t
   ON t.ProjectCode = s.ProjectCode AND t.ProcessLoad = s.ProcessLoad
