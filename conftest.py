@@ -58,6 +58,10 @@ DELTA_MODULES = {
     "test_peer_package",
     "test_peer_migration",
     "test_peer_notebooks",
+    "test_cli_remote",
+    "test_alerts",
+    "test_runtime",
+    "test_job_runs",
 }
 FULL_DELTA = os.environ.get("ETL_MONITOR_DELTA_SUITE", "").lower() == "full"
 

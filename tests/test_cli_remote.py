@@ -229,6 +229,13 @@ def test_monitors_read_and_write_the_remote_tables(remote, tmp_path):
         assert list(views["left_out"]) == [f"{source}.b"]
         drift = viewer.table(f"spark_catalog.{schema}.v_monitor_drift_all").collect()
         assert [(r["source_table"], r["column_name"]) for r in drift] == [(f"{source}.a", "amount")]
+        # a workspace failing while planning is a runtime error (3), not a config problem (1)
+        emulator.fail(
+            "GET", "/unity-catalog/tables", 500, "INTERNAL_ERROR", "disk on fire", times=None
+        )
+        failed = monitors("plan")
+        assert failed.returncode == 3, failed.stdout + failed.stderr[-2000:]
+        assert "the workspace API failed for 2 table(s)" in failed.stdout
         assert emulator.errors == []
 
 

@@ -104,6 +104,12 @@ def plan(delete_inactive, warehouse, catalog, schema, engine, remote, profile, f
     else:
         emit([o.as_dict() for o in report.outcomes], fmt, "plan", PLAN_COLUMNS)
         console.print(f"monitors after apply: {report.monitors_after} of {report.quota}")
+    failed = [o.table_name for o in report.outcomes if o.api_error]
+    if failed:  # the workspace failed, not the config: a runtime error (exit 3)
+        raise ETLMonitorError(
+            f"the workspace API failed for {len(failed)} table(s) ({', '.join(failed[:5])}); "
+            "see the table above"
+        )
     if not report.ok:
         raise ValidationFailedError("the plan has errors; apply would skip those tables")
 

@@ -79,6 +79,8 @@ class TableOutcome:
     desired: Desired | None = None
     refresh_id: str | None = None
     refresh_state: str | None = None
+    #: The error came from the workspace (an API or network failure), not from the config.
+    api_error: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         out = {
@@ -211,7 +213,7 @@ def _examine(api: Any, args: TableArgs, desired: Desired) -> TableOutcome:
     try:
         info = api.table(args.table_name)
     except Exception as error:
-        outcome.action = ERROR
+        outcome.action, outcome.api_error = ERROR, not is_not_found(error)
         outcome.reason = (
             f"table {args.table_name} not found"
             if is_not_found(error)
@@ -232,7 +234,7 @@ def _examine(api: Any, args: TableArgs, desired: Desired) -> TableOutcome:
             return outcome
         actual = api.get(desired)
     except Exception as error:
-        outcome.action = ERROR
+        outcome.action, outcome.api_error = ERROR, True
         outcome.reason = f"{type(error).__name__}: {error}"
         return outcome
     outcome.actual = actual
@@ -375,6 +377,7 @@ def make_plan(
         except Exception as error:
             if not is_not_found(error):
                 outcome.action, outcome.reason = ERROR, f"{type(error).__name__}: {error}"
+                outcome.api_error = True
             continue
         if actual is not None and actual.other_kind is None:
             outcome.actual = actual
