@@ -90,10 +90,13 @@ def test_consumer_sql_runs_over_hive_jdbc(monitor, warehouse, engine_name):
     with monitor.task(e, "CORP", "HR_DAILY", task_id=1, workflow_id=1):
         pass
 
-    # The Thrift Server's catalog starts empty: register the tables, then the kept views.
+    # The Thrift Server's catalog starts empty: register the tables, then this schema's kept
+    # views (other tests' views may read tables that live outside the warehouse).
     root = local.warehouse_root(warehouse)
     ddl = local.attach_statements(root) + [
-        statement for _, _, statement in view_files.recorded(root, {"spark_catalog"})
+        statement
+        for _, schema, statement in view_files.recorded(root, {"spark_catalog"})
+        if schema == monitor.schema
     ]
     files = sqlfiles.rendered(monitor.catalog, monitor.schema)
     key = {"project_code": "CORP", "process_load": "HR_DAILY"}
