@@ -65,6 +65,7 @@ from typing import Any
 import yaml
 
 from etl_monitor.errors import InvalidArgumentError
+from etl_monitor.integrations.alerts.render import is_email
 
 #: Task kinds a Databricks job runs; the others are refused or left out.
 RUNNABLE = ("DBX_NOTEBOOK", "DBX_JOB")
@@ -81,7 +82,6 @@ JOB_CLUSTER_KEY = "etl_monitor"
 #: Job parameters: name -> default ("" processing date: today, UTC).
 PARAMETERS = ("catalog", "schema", "processing_date")
 RUN_ID, TASK_RUN_ID = "{{job.run_id}}", "{{task.run_id}}"
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _JOB_ID = re.compile(r"^[0-9]{1,19}$")
 _KEY_PART = re.compile(r"[^a-z0-9_]+")
 
@@ -350,7 +350,7 @@ def render_process(
     settings["max_concurrent_runs"] = 1
     settings["queue"] = {"enabled": bool(options.queue)}
     owner = process.get("ProcessOwner")
-    if isinstance(owner, str) and _EMAIL.match(owner.strip()):
+    if isinstance(owner, str) and is_email(owner):
         settings["email_notifications"] = {"on_failure": [owner.strip()]}
     settings["parameters"] = [
         {"name": "catalog", "default": options.catalog},
