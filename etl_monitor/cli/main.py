@@ -43,17 +43,9 @@ def main(verbose: int) -> None:
 
 @main.command()
 @engine_options
-def setup(
-    warehouse: str | None,
-    catalog: str,
-    schema: str,
-    engine: str,
-    remote: str | None,
-    profile: str | None,
-    fmt: str,
-) -> None:
+def setup(fmt: str, **where: Any) -> None:
     """Create or upgrade the framework's tables and views (idempotent)."""
-    report = _framework(warehouse, catalog, schema, engine, remote=remote, profile=profile).setup()
+    report = _framework(**where).setup()
     emit(
         {
             "catalog": report.catalog,
@@ -82,21 +74,9 @@ def setup(
 @click.option(
     "--vacuum/--no-vacuum", default=True, help="Delete unreferenced files older than 7 days."
 )
-def maintain(
-    warehouse: str | None,
-    catalog: str,
-    schema: str,
-    engine: str,
-    remote: str | None,
-    profile: str | None,
-    fmt: str,
-    archive_after_days: int | None,
-    vacuum: bool,
-) -> None:
+def maintain(fmt: str, archive_after_days: int | None, vacuum: bool, **where: Any) -> None:
     """Compact the tables, archive old step events, vacuum: safe while tasks run; run daily."""
-    report = _framework(
-        warehouse, catalog, schema, engine, remote=remote, profile=profile
-    ).maintain(archive_after_days=archive_after_days, vacuum=vacuum)
+    report = _framework(**where).maintain(archive_after_days=archive_after_days, vacuum=vacuum)
     emit(
         {
             "catalog": report.catalog,
@@ -188,26 +168,13 @@ def _process_args(command):
 
 @main.command()
 @engine_options
-def demo(
-    warehouse: str | None,
-    catalog: str,
-    schema: str,
-    engine: str,
-    remote: str | None,
-    profile: str | None,
-    fmt: str,
-) -> None:
+def demo(fmt: str, **where: Any) -> None:
     """Run the sample process end to end: parallel tasks, a failure, a retry, the views."""
     from etl_monitor.cli.demo import L, P, run_demo
 
-    monitor = _framework(
-        warehouse,
-        catalog,
-        schema if schema != "etl" else "etl_demo",
-        engine,
-        remote=remote,
-        profile=profile,
-    )
+    if where["schema"] == "etl":
+        where["schema"] = "etl_demo"
+    monitor = _framework(**where)
     say = (lambda _: None) if fmt == "json" else console.print
     result = run_demo(monitor, say)
     views = {
@@ -242,7 +209,7 @@ def demo(
             + (
                 f"under {monitor.engine.warehouse_root}"
                 if monitor.engine.warehouse_root
-                else f"on {display_url(remote) if remote else 'Databricks Connect'}"
+                else f"on {display_url(where['remote']) if where['remote'] else 'Databricks Connect'}"
             )
             + f"; try: etl-monitor status {P} {L} --schema {monitor.schema}"
         )
@@ -270,18 +237,11 @@ def status(
     execution_id,
     processing_date,
     summary,
-    warehouse,
-    catalog,
-    schema,
-    engine,
-    remote,
-    profile,
     fmt,
+    **where,
 ) -> None:
     """Task detail or run summaries of a process."""
-    monitor = _framework(
-        warehouse, catalog, schema, engine, remote=remote, profile=profile, existing=True
-    )
+    monitor = _framework(**where, existing=True)
     records = _rows(
         monitor.get_status(
             project_code,
@@ -313,18 +273,11 @@ def pending(
     process_load,
     processing_date,
     sequence_id,
-    warehouse,
-    catalog,
-    schema,
-    engine,
-    remote,
-    profile,
     fmt,
+    **where,
 ) -> None:
     """Runnable tasks of an execution (generates its steps on first call)."""
-    monitor = _framework(
-        warehouse, catalog, schema, engine, remote=remote, profile=profile, existing=True
-    )
+    monitor = _framework(**where, existing=True)
     records = _rows(
         monitor.get_pending_tasks(
             execution_id, project_code, process_load, processing_date, sequence_id=sequence_id
@@ -336,13 +289,9 @@ def pending(
 @main.command()
 @_process_args
 @engine_options
-def watermarks(
-    project_code, process_load, warehouse, catalog, schema, engine, remote, profile, fmt
-) -> None:
+def watermarks(project_code, process_load, fmt, **where) -> None:
     """Current watermarks and flags of a process, with their ActiveValue."""
-    monitor = _framework(
-        warehouse, catalog, schema, engine, remote=remote, profile=profile, existing=True
-    )
+    monitor = _framework(**where, existing=True)
     emit(
         _view(monitor, "v_watermarks", project_code, process_load),
         fmt,
@@ -371,18 +320,11 @@ def reset(
     task_id,
     workflow_id,
     force,
-    warehouse,
-    catalog,
-    schema,
-    engine,
-    remote,
-    profile,
     fmt,
+    **where,
 ) -> None:
     """Re-queue failed steps, one task, or a whole day."""
-    monitor = _framework(
-        warehouse, catalog, schema, engine, remote=remote, profile=profile, existing=True
-    )
+    monitor = _framework(**where, existing=True)
     count = monitor.status_reset(
         project_code,
         process_load,
