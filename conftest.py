@@ -8,12 +8,18 @@ processes, see tests/test_classic_delta.py). ``ETL_MONITOR_TEST_ENGINES=sail`` n
 Each engine's tests run under its own non-UTC driver time zone (`TEST_TIME_ZONES`): a
 negative offset for one engine, a positive one for the other.
 
-Every statement any executor issues is captured per engine, so the dialect check (run
-last) can parse them all with the real Spark parser.
+Every statement any executor issues is captured, and after each test the statements
+issued since the previous check are parsed with the real Spark parser (`_dialect`).
+
+The suite runs in two worker processes (pytest-xdist, ``-n 2`` in pyproject.toml; ``-n 0``
+runs in one). A module's tests of one engine stay together in one worker
+(`xdist_group`), each worker starts the engines it needs once, and the controller fetches
+the Delta jars before the workers start.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 import uuid
@@ -24,6 +30,7 @@ import pytest
 from etl_monitor import ETLMonitorFramework
 from etl_monitor.engine.executor import Statement, add_statement_listener
 from etl_monitor.errors import EngineError
+from tests.jvm import dialect_failures
 
 ENGINE_NAMES = [
     e.strip() for e in os.environ.get("ETL_MONITOR_TEST_ENGINES", "sail,delta").split(",") if e
@@ -65,15 +72,47 @@ DELTA_MODULES = {
 }
 FULL_DELTA = os.environ.get("ETL_MONITOR_DELTA_SUITE", "").lower() == "full"
 
+#: Delta modules that read the peer schema: one worker builds it for all of them.
+PEER_MODULES = {"test_peer_package", "test_peer_migration"}
+
 CAPTURED: list[Statement] = []
+_DIALECT_CHECKED: set[str] = set()
+_DIALECT_CURSOR = [0]
 _ORIGINAL_TZ = os.environ.get("TZ")
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "dialect: checks captured SQL; runs last")
+    config.addinivalue_line("markers", "dialect: checks the dialect check; runs last")
     config.addinivalue_line(
         "markers", "requires(capability): skip on engines lacking an engines.CAPABILITIES entry"
     )
+    workers = getattr(config.option, "numprocesses", None)
+    if workers and not hasattr(config, "workerinput") and "delta" in ENGINE_NAMES:
+        _prefetch_delta_jars()  # once, here, rather than racing in every worker
+
+
+def _prefetch_delta_jars() -> None:
+    from etl_monitor.engine import delta_jars
+
+    with contextlib.suppress(EngineError):  # each worker reports it (`_require_delta_jars`)
+        delta_jars.delta_jars()
+
+
+def _module(item: pytest.Item) -> str:
+    return item.module.__name__.split(".")[-1]
+
+
+def _engine_param(item: pytest.Item) -> str | None:
+    callspec = getattr(item, "callspec", None)
+    return callspec.params.get("engine_name") if callspec else None
+
+
+def _worker_group(item: pytest.Item) -> str:
+    """A module's tests of one engine run in one worker, as do the peer-schema modules."""
+    engine, module = _engine_param(item), _module(item)
+    if engine == "delta" and module in PEER_MODULES:
+        module = "peer"
+    return f"{engine or 'none'}:{module}"
 
 
 @pytest.hookimpl(trylast=True)
@@ -84,15 +123,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         "ETL_MONITOR_DELTA_SUITE=full runs it"
     )
     for item in items:
-        callspec = getattr(item, "callspec", None)
-        on_delta = callspec is not None and callspec.params.get("engine_name") == "delta"
-        if on_delta and not FULL_DELTA and item.module.__name__.split(".")[-1] not in DELTA_MODULES:
+        if _engine_param(item) == "delta" and not FULL_DELTA and _module(item) not in DELTA_MODULES:
             item.add_marker(budget)
+        item.add_marker(pytest.mark.xdist_group(_worker_group(item)))
     order = {name: n for n, name in enumerate(ENGINE_NAMES)}
 
     def engine_of(item: pytest.Item) -> int:  # one engine after the other: each starts once
-        callspec = getattr(item, "callspec", None)
-        return order.get(callspec.params.get("engine_name"), -1) if callspec else -1
+        return order.get(_engine_param(item), -1)
 
     items.sort(key=lambda item: (item.get_closest_marker("dialect") is not None, engine_of(item)))
 
@@ -111,6 +148,25 @@ def capture_statements() -> Iterator[list[Statement]]:
     remove = add_statement_listener(CAPTURED.append)
     yield CAPTURED
     remove()
+
+
+@pytest.fixture(autouse=True)
+def _dialect(capture_statements: list[Statement]) -> Iterator[None]:
+    """After each test, the statements issued since the last check must parse with Spark 4.
+
+    The cursor is this process's, so statements of session fixtures set up for a test are
+    checked at that test's teardown too.
+    """
+    yield
+    new = capture_statements[_DIALECT_CURSOR[0] :]
+    _DIALECT_CURSOR[0] = len(capture_statements)
+    failures = dialect_failures(new, _DIALECT_CHECKED)
+    if failures:
+        pytest.fail(
+            "SQL that is not portable Spark 4 SQL:\n\n"
+            + "\n\n".join(f"{f['error']}\n{f['sql']}" for f in failures),
+            pytrace=False,
+        )
 
 
 @pytest.fixture(scope="session", params=ENGINE_NAMES)

@@ -11,10 +11,12 @@ from __future__ import annotations
 import atexit
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
 import threading
+from collections.abc import Iterable
 from typing import Any
 
 PARSER = """
@@ -88,3 +90,34 @@ def parse_with_spark(statements: list[str]) -> list[dict[str, str]]:
         if _parser is None:
             _parser = _Parser()
         return _parser.parse(statements)
+
+
+#: Temporary views the executor names per call; one spelling is enough for the parser.
+_TEMP_VIEW = re.compile(r"`etlm_src_[0-9a-f]+_\d+`")
+#: OPTIMIZE, VACUUM and DESCRIBE DETAIL are Delta's own SQL, issued only on engines that
+#: have them (engines.CAPABILITIES: optimize, table_history); the rest must be portable.
+MAINTENANCE_VERBS = {"OPTIMIZE", "VACUUM", "DESCRIBE"}
+
+
+def dialect_failures(statements: Iterable[Any], checked: set[str]) -> list[dict[str, str]]:
+    """What of `statements` (executor `Statement`s) is not portable Spark 4 SQL.
+
+    SQL texts not yet in `checked` are parsed with the open-source Spark parser and added
+    to it, so each distinct text is parsed once per test process; maintenance statements
+    must be Delta's own verbs.
+    """
+    failures: list[dict[str, str]] = []
+    texts: set[str] = set()
+    for statement in statements:
+        if statement.kind == "maintenance":
+            if statement.text.split()[0] not in MAINTENANCE_VERBS:
+                failures.append(
+                    {"sql": statement.text, "error": f"maintenance is {MAINTENANCE_VERBS}"}
+                )
+        elif statement.is_sql:
+            texts.add(_TEMP_VIEW.sub("`etlm_src`", statement.text))
+    new = sorted(texts - checked)
+    if new:
+        failures += parse_with_spark(new)
+        checked.update(new)
+    return failures

@@ -1,40 +1,43 @@
-"""Every statement the suite issued parses with the open-source Spark 4 SQL parser."""
+"""The dialect check: every statement the suite issues must parse with the Spark 4 parser.
+
+conftest's autouse `_dialect` fixture runs `dialect_failures` after every test on the
+statements issued since the last check, so a test whose SQL is not portable errors at its
+own teardown, in whichever worker process ran it. These tests show the check can fail.
+"""
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
-from tests.jvm import parse_with_spark
-
-_TEMP_VIEW = re.compile(r"`etlm_src_[0-9a-f]+_\d+`")
-
-
-@pytest.mark.dialect
-def test_every_captured_statement_parses_with_spark(capture_statements):
-    # OPTIMIZE, VACUUM and DESCRIBE DETAIL are Delta's own SQL, issued only on engines
-    # that have them (engines.CAPABILITIES: optimize, table_history); the rest is portable.
-    maintenance = {s.text.split()[0] for s in capture_statements if s.kind == "maintenance"}
-    assert maintenance <= {"OPTIMIZE", "VACUUM", "DESCRIBE"}
-    statements = sorted(
-        {
-            _TEMP_VIEW.sub("`etlm_src`", s.text)
-            for s in capture_statements
-            if s.is_sql and s.kind != "maintenance"
-        }
-    )
-    assert len(statements) >= 10, "the suite should have issued statements before this check"
-    failures = parse_with_spark(statements)
-    assert failures == [], "\n\n".join(f"{f['error']}\n{f['sql']}" for f in failures)
+from etl_monitor.engine.executor import Statement
+from tests.jvm import dialect_failures, parse_with_spark
 
 
 @pytest.mark.dialect
 def test_parser_rejects_databricks_only_syntax():
-    """The check can fail: QUALIFY is Databricks-only."""
+    """QUALIFY is Databricks-only."""
     failures = parse_with_spark(
         ["SELECT a FROM t QUALIFY ROW_NUMBER() OVER (ORDER BY a) = 1", "SELECT 1"]
     )
     assert [f["sql"] for f in failures] == [
         "SELECT a FROM t QUALIFY ROW_NUMBER() OVER (ORDER BY a) = 1"
     ]
+
+
+@pytest.mark.dialect
+def test_dialect_check_flags_what_is_not_portable_and_parses_each_text_once():
+    qualify = "SELECT a FROM t QUALIFY ROW_NUMBER() OVER (ORDER BY a) = 1"
+    statements = [
+        Statement("SELECT * FROM `etlm_src_0a1b_3`", None, "query"),
+        Statement("SELECT * FROM `etlm_src_ffee_12`", None, "query"),
+        Statement(qualify, None, "query"),
+        Statement("ANALYZE TABLE t COMPUTE STATISTICS", None, "maintenance"),
+        Statement("OPTIMIZE t", None, "maintenance"),
+        Statement("MERGE INTO t", None, "merge"),  # a DataFrame write: its text is a label
+    ]
+    checked: set[str] = set()
+    failures = dialect_failures(statements, checked)
+    assert sorted(f["sql"] for f in failures) == ["ANALYZE TABLE t COMPUTE STATISTICS", qualify]
+    # the two temporary views are one text; a rejected text is not parsed again either
+    assert checked == {"SELECT * FROM `etlm_src`", qualify}
+    assert dialect_failures(statements[:3], checked) == []
