@@ -181,7 +181,23 @@ def _start_sail(root: str, catalogs: tuple[str, ...], tables: list) -> tuple[Any
         .config(WAREHOUSE_CONF_KEY, root)
         .create()  # not getOrCreate(): that would hand back a session of another warehouse
     )
-    return server, spark
+    return server, without_reattach(spark)
+
+
+def without_reattach(spark: Any) -> Any:
+    """`spark` (a Spark Connect session on this machine) with reattachable execution off.
+
+    Reattaching resumes a result stream after a network drop, which a server on the same
+    machine does not have. Off, each query is one plain ExecutePlan stream with no
+    ReleaseExecute call after it. It also keeps the local sessions out of pyspark 4.1's
+    reattach release pool, which is one thread pool for every session of the process:
+    closing any session shuts it down while holding the pool's lock, and iterators released
+    by the garbage collector take that lock from the pool's own threads (the deadlocks
+    fixed upstream by SPARK-55362 and SPARK-55406), which can hang a process that runs
+    tasks in many threads.
+    """
+    spark.client.disable_reattachable_execute()
+    return spark
 
 
 def _start_classic_delta(root: str) -> Any:
@@ -419,7 +435,7 @@ class JvmServer:
         """A Spark Connect session on this server (``connect`` servers only)."""
         from pyspark.sql import SparkSession
 
-        return (
+        return without_reattach(
             SparkSession.builder.remote(f"sc://127.0.0.1:{self.port}")
             .config(ENGINE_CONF_KEY, "delta-spark")
             .config(WAREHOUSE_CONF_KEY, self.root)
