@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.history, t
 from etl_monitor import ETLMonitorFramework
 from etl_monitor.engine import local
 from etl_monitor.engine.capabilities import remote_engine
-from etl_monitor.engine.remote import close, remote_session
+from etl_monitor.engine.remote import close, remote_session, without_reattach
 from tests.emulator import DatabricksEmulator
 from tests.history import build, register_process
 
@@ -128,7 +128,7 @@ def main() -> None:
         url = f"sc://127.0.0.1:{port}/;session_id={uuid.uuid4()}"
         from pyspark.sql import SparkSession
 
-        session = (
+        session = without_reattach(
             SparkSession.builder.remote(url)
             .config("spark.sql.warehouse.dir", str(Path(work) / "sail-server"))
             .create()

@@ -28,6 +28,7 @@ from etl_monitor.engine.remote import (
     databricks_session,
     display_url,
     remote_session,
+    without_reattach,
 )
 from etl_monitor.errors import EngineError, InvalidArgumentError
 from tests.emulator import DatabricksEmulator
@@ -95,7 +96,7 @@ def remote(engine_name, spark, warehouse, sail_server, tmp_path_factory):
         url = f"sc://127.0.0.1:{port}/;session_id={uuid.uuid4()}"
         from pyspark.sql import SparkSession
 
-        viewer = (
+        viewer = without_reattach(
             SparkSession.builder.remote(url)
             .config("spark.sql.warehouse.dir", str(workdir / "warehouse"))
             .create()

@@ -33,6 +33,7 @@ from etl_monitor.engine import view_files
 from etl_monitor.engine.capabilities import ENGINE_CONF_KEY, WAREHOUSE_CONF_KEY
 from etl_monitor.engine.delta_jars import DELTA_EXTENSIONS, delta_jars
 from etl_monitor.engine.executor import SqlExecutor, check_identifier, qualified, sql_string_literal
+from etl_monitor.engine.remote import without_reattach
 from etl_monitor.errors import EngineError
 
 log = logging.getLogger("etl_monitor.engine.local")
@@ -182,22 +183,6 @@ def _start_sail(root: str, catalogs: tuple[str, ...], tables: list) -> tuple[Any
         .create()  # not getOrCreate(): that would hand back a session of another warehouse
     )
     return server, without_reattach(spark)
-
-
-def without_reattach(spark: Any) -> Any:
-    """`spark` (a Spark Connect session on this machine) with reattachable execution off.
-
-    Reattaching resumes a result stream after a network drop, which a server on the same
-    machine does not have. Off, each query is one plain ExecutePlan stream with no
-    ReleaseExecute call after it. It also keeps the local sessions out of pyspark 4.1's
-    reattach release pool, which is one thread pool for every session of the process:
-    closing any session shuts it down while holding the pool's lock, and iterators released
-    by the garbage collector take that lock from the pool's own threads (the deadlocks
-    fixed upstream by SPARK-55362 and SPARK-55406), which can hang a process that runs
-    tasks in many threads.
-    """
-    spark.client.disable_reattachable_execute()
-    return spark
 
 
 def _start_classic_delta(root: str) -> Any:

@@ -110,6 +110,31 @@ def remote_session(url: str) -> Any:
             f"cannot open a Spark Connect session on {display_url(url)}: {first_line(error)}"
         ) from error
     first_contact(spark, display_url(url))
+    return without_reattach(spark)
+
+
+def without_reattach(spark: Any) -> Any:
+    """`spark` (a Spark Connect session) with reattachable execution off; returns it.
+
+    Reattaching resumes a result stream after a network drop; the library's queries are
+    short, and a dropped one fails and is rerun. Off, each query is one plain ExecutePlan
+    stream with no ReleaseExecute call after it, which keeps the session out of pyspark
+    4.1's release pool: one thread pool for every session of the process, shut down by
+    any session's ``close()`` while holding the pool's lock and waiting for releases that
+    retry for minutes against a server that went away, with iterators released by the
+    garbage collector waiting for that lock (the hangs fixed upstream by SPARK-55362 and
+    SPARK-55406). A process that opens and closes sessions while other threads run
+    queries (tests, the CLI over several servers) could hang there.
+
+    Args:
+        spark: a pyspark Spark Connect session; other sessions are returned unchanged.
+
+    Returns:
+        The same session.
+    """
+    disable = getattr(getattr(spark, "client", None), "disable_reattachable_execute", None)
+    if callable(disable):
+        disable()
     return spark
 
 
