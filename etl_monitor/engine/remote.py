@@ -104,13 +104,13 @@ def remote_session(url: str) -> Any:
             f"(or '{DIST}[local]')"
         ) from error
     try:
-        spark = SparkSession.builder.remote(url).create()
+        spark = without_reattach(SparkSession.builder.remote(url).create())
     except Exception as error:
         raise EngineError(
             f"cannot open a Spark Connect session on {display_url(url)}: {first_line(error)}"
         ) from error
     first_contact(spark, display_url(url))
-    return without_reattach(spark)
+    return spark
 
 
 def without_reattach(spark: Any) -> Any:
