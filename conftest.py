@@ -30,7 +30,9 @@ import pytest
 from etl_monitor import ETLMonitorFramework
 from etl_monitor.engine.executor import Statement, add_statement_listener
 from etl_monitor.errors import EngineError
+from tests.helpers import register_hr
 from tests.jvm import dialect_failures
+from tests.schemas import copied
 
 ENGINE_NAMES = [
     e.strip() for e in os.environ.get("ETL_MONITOR_TEST_ENGINES", "sail,delta").split(",") if e
@@ -40,37 +42,12 @@ SESSION_ENGINE = {"sail": "sail", "delta": "delta-connect"}
 CHILD_ENGINE = {"sail": "sail", "delta": "delta"}
 TEST_TIME_ZONES = {"sail": "America/New_York", "delta": "Europe/Berlin"}
 
-#: Modules whose tests run on Delta by default. JVM Delta costs about 1 s per MERGE and
-#: 0.2-0.5 s per query on a 2-core machine (Sail: about 10 ms), so a Delta test takes
-#: 15-30 s where Sail takes 1 s. The default run keeps Delta to the modules that reach
-#: what only Delta reaches or what differs by engine: run tracking, views, setup and
-#: migration, the executor's retries, concurrency, time zones, Delta features, the classic
-#: client, JDBC, and the ADF and SQL Server SQL. ETL_MONITOR_DELTA_SUITE=full runs every
-#: module on Delta (queue, watermarks, registry, catalogue, monitoring, notebooks, CLI).
-DELTA_MODULES = {
-    "test_lifecycle",
-    "test_views",
-    "test_setup",
-    "test_sql",
-    "test_concurrency",
-    "test_time_zones",
-    "test_delta_behaviour",
-    "test_classic_delta",
-    "test_jdbc",
-    "test_sql_files",
-    "test_adf",
-    "test_races",
-    "test_maintenance",
-    "test_history",
-    "test_peer_package",
-    "test_peer_migration",
-    "test_peer_notebooks",
-    "test_cli_remote",
-    "test_alerts",
-    "test_runtime",
-    "test_job_runs",
-}
-FULL_DELTA = os.environ.get("ETL_MONITOR_DELTA_SUITE", "").lower() == "full"
+#: Settings for the tests' short JVMs (`etl_monitor.engine.local.SPARK_CONF_ENV`, inherited
+#: by child processes): whole-stage code generation compiles Java for every new plan, which
+#: on rows counted in tens costs more than it saves (measured on Delta behind Spark Connect:
+#: a task's statements 25-30% faster, a view read 35%).
+TEST_SPARK_CONF = "spark.sql.codegen.wholeStage=false spark.sql.codegen.factoryMode=NO_CODEGEN"
+os.environ.setdefault("ETL_MONITOR_SPARK_CONF", TEST_SPARK_CONF)
 
 #: Delta modules that read the peer schema: one worker builds it for all of them.
 PEER_MODULES = {"test_peer_package", "test_peer_migration"}
@@ -83,6 +60,10 @@ _ORIGINAL_TZ = os.environ.get("TZ")
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "dialect: checks the dialect check; runs last")
+    config.addinivalue_line(
+        "markers",
+        "engine: starts or uses an engine (tests/engines); -m 'not engine' runs tests/unit",
+    )
     config.addinivalue_line(
         "markers", "requires(capability): skip on engines lacking an engines.CAPABILITIES entry"
     )
@@ -115,17 +96,16 @@ def _worker_group(item: pytest.Item) -> str:
     return f"{engine or 'none'}:{module}"
 
 
+def pytest_itemcollected(item: pytest.Item) -> None:
+    """Mark what needs an engine (before -m selects) and keep a module's tests per engine together."""
+    if _engine_param(item) is not None or "engines" in item.path.parts:
+        item.add_marker(pytest.mark.engine)
+    item.add_marker(pytest.mark.xdist_group(_worker_group(item)))
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Keep Delta to `DELTA_MODULES` unless asked; run the dialect check last."""
-    budget = pytest.mark.skip(
-        reason="delta: module not in the default Delta run (conftest.DELTA_MODULES); "
-        "ETL_MONITOR_DELTA_SUITE=full runs it"
-    )
-    for item in items:
-        if _engine_param(item) == "delta" and not FULL_DELTA and _module(item) not in DELTA_MODULES:
-            item.add_marker(budget)
-        item.add_marker(pytest.mark.xdist_group(_worker_group(item)))
+    """Run each engine's tests together (each starts once) and the dialect check last."""
     order = {name: n for n, name in enumerate(ENGINE_NAMES)}
 
     def engine_of(item: pytest.Item) -> int:  # one engine after the other: each starts once
@@ -305,7 +285,12 @@ def fresh(spark, catalog: str, schema_name: str) -> ETLMonitorFramework:
 
 
 @pytest.fixture
-def monitor(fresh: ETLMonitorFramework) -> ETLMonitorFramework:
-    """A framework whose schema is set up."""
-    fresh.setup()
-    return fresh
+def monitor(spark, catalog: str) -> ETLMonitorFramework:
+    """A framework whose schema is set up: a copy of this worker's set-up template (tests/schemas.py)."""
+    return copied(spark, catalog)
+
+
+@pytest.fixture
+def hr(spark, catalog: str) -> ETLMonitorFramework:
+    """A set-up schema with the HR sample process registered (`tests.helpers.register_hr`), copied."""
+    return copied(spark, catalog, "hr", register_hr)

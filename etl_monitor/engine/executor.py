@@ -50,6 +50,12 @@ CONFLICT_MARKERS: tuple[str, ...] = (
 #: The error of an engine that dropped a query's named parameters (delta-io/delta#7640:
 #: open-source Delta's SQL parser on Spark 4.1, always over Spark Connect).
 UNBOUND_PARAMETER_MARKER = "UNBOUND_SQL_PARAMETER"
+#: Errors of a name whose catalog or namespace the engine cannot have (so no such table).
+UNADDRESSABLE_NAME_MARKERS = (
+    "REQUIRES_SINGLE_PART_NAMESPACE",
+    "CATALOG_NOT_FOUND",
+    "SCHEMA_NOT_FOUND",
+)
 _PARAMETER_OR_QUOTED = re.compile(
     r"'(?:\\.|[^'\\])*'|\"(?:\\.|[^\"\\])*\"|`[^`]*`|(?<![:\w]):([A-Za-z_]\w*)"
 )
@@ -174,13 +180,13 @@ class Statement:
 
     text: str
     args: Mapping[str, Any] | None
-    kind: str  # "query" | "write" | "ddl" | "meta" are SQL; "append" | "schema-merge" | "merge" are DataFrame writes
+    kind: str  # "query" | "write" | "ddl" | "meta" are SQL; "append" | "schema-merge" | "merge" are DataFrame writes, "catalog" a catalog call
     table: str | None = None
 
     @property
     def is_sql(self) -> bool:
-        """False for DataFrame writes, whose text only describes them."""
-        return self.kind not in ("append", "schema-merge", "merge")
+        """False for DataFrame writes and catalog calls, whose text only describes them."""
+        return self.kind not in ("append", "schema-merge", "merge", "catalog")
 
 
 @dataclass(frozen=True)
@@ -368,6 +374,20 @@ class SqlExecutor:
             return self._with_retry(statement, lambda: self.spark.sql(text).collect())
         with _table_lock(target.group(1)):
             return self._with_retry(statement, lambda: self.spark.sql(text).collect())
+
+    def table_exists(self, name: str) -> bool:
+        """Whether the engine has a table or view of this (one- to three-part, unquoted) name.
+
+        A name the engine cannot address, such as ``main.s.t`` on a Spark whose only catalog
+        is ``spark_catalog``, is a table it does not have: False, not an error.
+        """
+        self._record(Statement(f"<table exists {name}>", None, "catalog", name))
+        try:
+            return bool(self.spark.catalog.tableExists(name))
+        except Exception as error:
+            if any(marker in str(error) for marker in UNADDRESSABLE_NAME_MARKERS):
+                return False
+            raise
 
     def table_schema(self, table: str) -> Any:
         """The StructType of a table as the engine resolves it."""

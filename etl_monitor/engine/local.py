@@ -64,7 +64,29 @@ JVM_SETTINGS: dict[str, str] = {
     **DELTA_EXTENSIONS,
 }
 
+#: Extra settings for the local JVM engines, ``key=value`` pairs separated by whitespace
+#: (e.g. ``spark.sql.codegen.wholeStage=false``); they override `JVM_SETTINGS`.
+SPARK_CONF_ENV = "ETL_MONITOR_SPARK_CONF"
+
 _sessions: dict[tuple[str, str], tuple[Any, Any]] = {}
+
+
+def jvm_settings() -> dict[str, str]:
+    """`JVM_SETTINGS` with the overrides of ``$ETL_MONITOR_SPARK_CONF``.
+
+    Raises:
+        EngineError: an entry of the variable is not ``key=value``.
+    """
+    overrides = {}
+    for entry in os.environ.get(SPARK_CONF_ENV, "").split():
+        key, sep, value = entry.partition("=")
+        if not sep or not key:
+            raise EngineError(
+                f"{SPARK_CONF_ENV} entry {entry!r} is not key=value; "
+                "give whitespace-separated key=value pairs"
+            )
+        overrides[key] = value
+    return {**JVM_SETTINGS, **overrides}
 _lock = threading.RLock()
 
 
@@ -231,7 +253,7 @@ def delta_builder(
         .config("spark.sql.warehouse.dir", root)
         .config(WAREHOUSE_CONF_KEY, root)
     )
-    for key, value in JVM_SETTINGS.items():
+    for key, value in jvm_settings().items():
         builder = builder.config(key, value)
     return builder
 
@@ -361,7 +383,7 @@ class JvmServer:
             ]
         )
         settings = {
-            **JVM_SETTINGS,
+            **jvm_settings(),
             "spark.sql.warehouse.dir": self.root,
             WAREHOUSE_CONF_KEY: self.root,
             "spark.jars.ivy": str(Path(self._workdir) / "ivy"),

@@ -398,7 +398,7 @@ class MonitoringFramework:
             leaf = args.table_name.split(".")[-1]
             profile = known.get("ProfileMetricsTable") or f"{out}.{leaf}_profile_metrics"
             drift = known.get("DriftMetricsTable") or f"{out}.{leaf}_drift_metrics"
-            missing = [t for t in (profile, drift) if not self.spark.catalog.tableExists(t)]
+            missing = [t for t in (profile, drift) if not self.executor.table_exists(t)]
             if missing:
                 report.left_out[args.table_name] = (
                     f"metric tables not found yet: {', '.join(missing)}"
