@@ -3,7 +3,7 @@
 Every test that asks for `spark` (or a framework) runs once per engine: ``sail`` (the
 embedded engine) and ``delta`` (JVM Spark 4 with delta-spark behind a Spark Connect server,
 as Databricks Connect and serverless reach it; the classic py4j path runs in child
-processes, see tests/test_classic_delta.py). ``ETL_MONITOR_TEST_ENGINES=sail`` narrows it.
+processes, see tests/engines/test_classic_delta.py). ``ETL_MONITOR_TEST_ENGINES=sail`` narrows it.
 
 Each engine's tests run under its own non-UTC driver time zone (`TEST_TIME_ZONES`): a
 negative offset for one engine, a positive one for the other.
@@ -112,6 +112,17 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return order.get(_engine_param(item), -1)
 
     items.sort(key=lambda item: (item.get_closest_marker("dialect") is not None, engine_of(item)))
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """In a worker, the module groups must have reached the node ids xdist schedules by."""
+    grouped = [i for i in session.items if i.get_closest_marker("xdist_group")]
+    lost = not any("@" in item.nodeid for item in grouped)
+    if getattr(session.config.option, "loadgroup", False) and grouped and lost:
+        raise pytest.UsageError(
+            "pytest-xdist did not group the tests (no '@group' in their node ids): this "
+            "pytest and pytest-xdist do not work together; see the pins in pyproject.toml"
+        )
 
 
 def set_driver_time_zone(zone: str | None) -> None:
@@ -266,13 +277,15 @@ def schema_name() -> str:
 
 
 @pytest.fixture(scope="session")
-def peer_schema(spark, catalog: str, engine_name: str) -> dict:
+def peer_schema(spark, catalog: str, engine) -> dict:
     """A schema built by databricks-etl-monitor 1.0's own code (tests/peer_package.py), once.
 
-    Delta only (the peer writes Delta tables). Tests read it or clone it; none changes it.
+    The peer runs in a client process of its own, so the engine must show one client's
+    tables to another (`shared_catalog`). Tests read it or clone it; none changes it.
     """
-    if engine_name != "delta":
-        pytest.skip("the peer package writes Delta tables: Delta engine only")
+    reason = engine.lacks("shared_catalog")
+    if reason:
+        pytest.skip(reason)
     from tests.peer_package import build_peer_schema
 
     return build_peer_schema(spark, catalog, f"peer_{uuid.uuid4().hex[:10]}")

@@ -183,24 +183,6 @@ def create_metric_tables(
         )
 
 
-def other_session(spark):
-    """A second Spark Connect session on the JVM server behind `spark`, or None on other engines.
-
-    The JVM server's catalog is shared by its sessions, and each session runs its own
-    statements one at a time, so a second session is how a test writes beside the first.
-    """
-    from etl_monitor.engine import local
-    from etl_monitor.engine.remote import without_reattach
-
-    for server, session in local._sessions.values():
-        if session is spark and isinstance(server, local.JvmServer):
-            from pyspark.sql import SparkSession
-
-            url = f"sc://127.0.0.1:{server.port}"
-            return without_reattach(SparkSession.builder.remote(url).create())
-    return None
-
-
 CHILD_PRELUDE = """
 import json, sys
 from etl_monitor import ETLMonitorFramework

@@ -24,21 +24,20 @@ from etl_monitor import ETLMonitorFramework
 from etl_monitor.engine import view_files
 from etl_monitor.engine.executor import qualified, sql_string_literal
 
-_templates: dict[tuple[int, str, str], ETLMonitorFramework] = {}
+_templates: dict[tuple[int, str, str], tuple[ETLMonitorFramework, Any]] = {}
 _lock = threading.Lock()
 
 
 def _template(
-    spark: Any, catalog: str, kind: str, build: Callable[[ETLMonitorFramework], None] | None
-) -> ETLMonitorFramework:
+    spark: Any, catalog: str, kind: str, build: Callable[[ETLMonitorFramework], Any] | None
+) -> tuple[ETLMonitorFramework, Any]:
     key = (id(spark), catalog, kind)
     with _lock:
         if key not in _templates:
             template = ETLMonitorFramework(spark, catalog, f"tmpl_{kind}_{uuid.uuid4().hex[:8]}")
             template.setup()
-            if build is not None:
-                build(template)
-            _templates[key] = template
+            built = build(template) if build is not None else None
+            _templates[key] = (template, built)
         return _templates[key]
 
 
@@ -77,7 +76,7 @@ def copied(
     spark: Any,
     catalog: str,
     kind: str = "setup",
-    build: Callable[[ETLMonitorFramework], None] | None = None,
+    build: Callable[[ETLMonitorFramework], Any] | None = None,
 ) -> ETLMonitorFramework:
     """A framework on a new schema copied from this worker's template of `kind`.
 
@@ -88,5 +87,12 @@ def copied(
         build: writes the template's content after `setup()` (once per worker and kind),
             through the public API.
     """
-    template = _template(spark, catalog, kind, build)
-    return copy_schema(template, f"t_{uuid.uuid4().hex[:10]}")
+    return copied_with(spark, catalog, kind, build)[0]
+
+
+def copied_with(
+    spark: Any, catalog: str, kind: str, build: Callable[[ETLMonitorFramework], Any]
+) -> tuple[ETLMonitorFramework, Any]:
+    """`copied`, with what `build` returned when it built the template (an execution id, say)."""
+    template, built = _template(spark, catalog, kind, build)
+    return copy_schema(template, f"t_{uuid.uuid4().hex[:10]}"), built

@@ -27,6 +27,8 @@ CAPABILITIES: dict[str, str] = {
     "persistent_catalog": "a catalog that outlives the session (views survive a restart)",
     "three_level_names": "catalogs other than spark_catalog (three-level names)",
     "classic_client": "a classic (py4j) PySpark client; it is reached through Spark Connect only",
+    "shared_catalog": "one catalog for every session of a server (another client's tables are visible)",
+    "jdbc_server": "a JDBC/ODBC endpoint over its tables (the Spark Thrift Server)",
 }
 
 
@@ -52,6 +54,8 @@ class Engine:
     persistent_catalog: bool
     three_level_names: bool
     classic_client: bool = True
+    shared_catalog: bool = True
+    jdbc_server: bool = True
     default_catalog: str = "main"
     warehouse_root: str | None = None
 
@@ -119,6 +123,8 @@ def sail(warehouse_root: str) -> Engine:
         persistent_catalog=False,
         three_level_names=True,
         classic_client=False,
+        shared_catalog=False,
+        jdbc_server=False,
         warehouse_root=warehouse_root,
     )
 

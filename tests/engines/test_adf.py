@@ -25,7 +25,6 @@ Shapes and rules checked against Microsoft Learn:
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import date, datetime
 from decimal import Decimal
@@ -47,36 +46,19 @@ from tests.adf_simulator import (
     parse_expression,
 )
 from tests.helpers import rows
+from tests.unit.test_adf import (
+    ADF,
+    DAY,
+    NOTEBOOKS,
+    PROCESS,
+    PROJECT,
+    _children,
+    _shipped,
+    _walk,
+)
 
-ROOT = Path(__file__).resolve().parents[2]
-ADF = ROOT / "sql" / "adf"
-NOTEBOOKS = ROOT / "sample_usage"
-FOLDERS = ("pipeline", "dataset", "linkedService")
-PROJECT, PROCESS, DAY = "CORP", "HR_DAILY", "2026-04-09"
 USER = "someone@example.com"
 PIPELINE_SYSTEM = {"RunId", "Pipeline", "DataFactory", "TriggerTime", "TriggerType", "GroupId"}
-
-
-def _shipped() -> dict[str, dict[str, dict]]:
-    """The committed Git-mode files, by folder and name."""
-    return {
-        folder: {p.stem: json.loads(p.read_text()) for p in sorted((ADF / folder).glob("*.json"))}
-        for folder in FOLDERS
-    }
-
-
-def _children(activity: dict) -> list[list[dict]]:
-    props = activity.get("typeProperties", {})
-    return [props[k] for k in ("activities", "ifTrueActivities", "ifFalseActivities") if k in props]
-
-
-def _walk(activities: list[dict]) -> list[dict]:
-    out = []
-    for activity in activities:
-        out.append(activity)
-        for inner in _children(activity):
-            out += _walk(inner)
-    return out
 
 
 def _own(activity: dict) -> dict:
@@ -360,13 +342,6 @@ def factory_for(monitor, spark, tmp_path):
     return make
 
 
-@pytest.fixture
-def sail_only(engine_name: str) -> None:
-    """Skips on the Delta engine before its schema is set up (listed first in a test's arguments)."""
-    if engine_name == "delta":  # about 15 s a run there; the Delta half runs the two scenarios
-        pytest.skip("pipeline control flow only: checked on the embedded engine")
-
-
 def _parameters(monitor, stages: list[int], **extra: Any) -> dict[str, Any]:
     return {
         "ProjectCode": PROJECT,
@@ -497,7 +472,7 @@ def test_simulated_mandatory_failure_stops_later_stages_and_faults_never_leave_r
 
 
 def test_simulated_unstarted_mandatory_task_fails_the_stage_and_the_run(
-    sail_only, monitor, factory_for
+    monitor, factory_for
 ):
     register_copies(monitor)
     # No cluster for the mandatory task: its start and its fail notebook both fail, so its
@@ -518,7 +493,7 @@ def test_simulated_unstarted_mandatory_task_fails_the_stage_and_the_run(
 
 
 def test_simulated_execution_whose_initiation_step_is_taken_runs_no_stage(
-    sail_only, monitor, factory_for
+    monitor, factory_for
 ):
     register_copies(monitor)
 
@@ -543,7 +518,7 @@ def test_simulated_execution_whose_initiation_step_is_taken_runs_no_stage(
     "fault", ["StartExecution", "CheckBlockers", "GetPendingTasks", "EndExecution"]
 )
 def test_simulated_fault_outside_a_task_fails_the_execution_step(
-    sail_only, monitor, factory_for, fault
+    monitor, factory_for, fault
 ):
     register_copies(monitor)
 

@@ -222,9 +222,7 @@ def emulator():
 
 
 @pytest.fixture
-def workspace(emulator, engine_name):
-    if engine_name != "sail":
-        pytest.skip("REST behaviour does not depend on the engine: run on Sail")
+def workspace(emulator):
     emulator.alerts.clear()
     emulator.destinations.clear()
     emulator.workspace_dirs.clear()

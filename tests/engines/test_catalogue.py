@@ -11,60 +11,9 @@ from etl_monitor import ETLMonitorFramework
 from etl_monitor.config.catalogue import apply, export, load, plan
 from etl_monitor.errors import InvalidArgumentError, NotFoundError
 from tests.helpers import rows, run_cli, snapshot
+from tests.unit.test_catalogue import CATALOGUE, _doc, _dump
 
 TRICKY = 'it\'s "quoted" \\ back\\slash\nnew line -- not a comment; é漢字 😀\ttab '
-
-CATALOGUE = """
-version: 1
-organisations:
-  - org_code: ACME
-    name: Acme Ltd
-projects:
-  - project_code: CORP
-    org_code: ACME
-    name: Corporate
-    owner: Data Team
-sequences:
-  - sequence_id: 10
-    sequence_code: LOAD_EXTRA
-    description: Extra loads
-processes:
-  - project_code: CORP
-    process_load: HR_DAILY
-    name: HR Daily Load
-    owner: HR Team
-    tasks:
-      - {task_id: 0, workflow_id: 0, sequence_id: 0, task_name: Initiation}
-      - task_id: 1
-        workflow_id: 1
-        sequence_id: 2
-        task_name: Employees
-        source_system_code: W1
-        task_mandatory: true
-        file_mask: 'employees_{yyyyMMdd}'
-        file_extension: .csv
-        sla_minutes: 60
-      - {task_id: 2, workflow_id: 1, sequence_id: 10, task_name: Extra, load_frequency: W}
-    parameters:
-      - {parameter_name: W1, parameter_type: DELTA_DATE, value_datetime: '2026-01-02T03:04:05+02:00'}
-      - {parameter_name: SYSDT, parameter_type: SYSTEM}
-      - {parameter_name: LastID, parameter_type: DELTA_ID, value_int: 9007199254740993}
-      - {parameter_name: Bulk, parameter_type: FLAG, value_bit: false}
-  - project_code: CORP
-    process_load: FIN_MONTHLY
-    load_frequency: M
-    tasks:
-      - {task_id: 0, workflow_id: 0, sequence_id: 0}
-      - {task_id: 1, workflow_id: 1, sequence_id: 6, source_type: DBX_JOB}
-"""
-
-
-def _doc(text: str = CATALOGUE) -> dict:
-    return yaml.safe_load(text)
-
-
-def _dump(doc: dict) -> str:
-    return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
 
 
 def _actions(report) -> dict[tuple[str, str], str]:

@@ -22,11 +22,14 @@ name = lambda t: f"{ARGS['catalog']}.{ARGS['schema']}.{t}"
 out = {"tz": os.environ.get("TZ"), "client": type(spark).__module__}
 monitor = ETLMonitorFramework(spark, ARGS["catalog"], ARGS["schema"])
 out["views_before_setup"] = spark.catalog.tableExists(name("v_taskDetail"))
-monitor.register_process(P, L, name="classic py4j")
-for n in range(1, 17):
-    monitor.register_task(P, L, task_id=n, workflow_id=1, sequence_id=2, source_system_code=f"W{n}")
-    monitor.register_parameter(P, L, f"W{n}", "DELTA_DATE")
-monitor.register_parameter(P, L, "SYSDT", "SYSTEM")
+from etl_monitor.config import catalogue  # the bulk path: one MERGE per table
+tasks = [{"task_id": n, "workflow_id": 1, "sequence_id": 2, "source_system_code": f"W{n}"}
+         for n in range(1, 9)]
+params = [{"parameter_name": f"W{n}", "parameter_type": "DELTA_DATE"} for n in range(1, 9)]
+process = {"project_code": P, "process_load": L, "name": "classic py4j", "tasks": tasks,
+           "parameters": [*params, {"parameter_name": "SYSDT", "parameter_type": "SYSTEM"}]}
+import yaml
+catalogue.apply(monitor, catalogue.load(yaml.safe_dump({"version": 1, "processes": [process]})))
 e = monitor.generate_execution_id()
 monitor.generate_execution_steps(e, P, L, "2026-04-09")
 monitor.start_task(e, P, L, task_id=1, workflow_id=1)
@@ -40,8 +43,8 @@ def work(task_id):
     with monitor.task(e, P, L, task_id=task_id, workflow_id=1) as t:
         time.sleep(0.05)
     return t.status
-with ThreadPoolExecutor(8) as pool:
-    out["parallel"] = list(pool.map(work, range(2, 17)))
+with ThreadPoolExecutor(4) as pool:
+    out["parallel"] = list(pool.map(work, range(2, 9)))
 out["retries"] = monitor.executor.stats["retries"]
 monitor.set_processing_mode(P, L, is_historic_mode=True, historic_date=date(2026, 1, 1))
 e2 = monitor.generate_execution_id()
@@ -68,7 +71,7 @@ def test_classic_pyspark_records_runs_in_utc(monitor, warehouse, child_engine, d
     assert started.utcoffset() == timedelta(0)
     assert before - timedelta(seconds=1) <= started <= after
     assert out["starts"]["DONE"] == out["starts"]["RUNNING"] == out["watermark"]
-    assert out["parallel"] == ["DONE"] * 15
+    assert out["parallel"] == ["DONE"] * 7
     assert out["historic_dates"] == ["2026-01-01"]
     # and this (Spark Connect) session reads what the classic process wrote, the same instant
     (mark,) = rows(monitor, "v_watermarks", ProjectCode="CORP", ParameterName="W1")
@@ -77,4 +80,4 @@ def test_classic_pyspark_records_runs_in_utc(monitor, warehouse, child_engine, d
         f"{started.microsecond // 1000:03d}"
     )
     done = rows(monitor, "ETLProcessingSteps", ExecutionID=out["execution"], Status="DONE")
-    assert len(done) == 16
+    assert len(done) == 8

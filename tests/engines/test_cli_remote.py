@@ -30,6 +30,7 @@ from etl_monitor.engine.remote import (
 )
 from tests.emulator import DatabricksEmulator
 from tests.helpers import create_metric_tables, register_hr, rows
+from tests.unit.test_cli_remote import cli, cli_env
 
 COLUMNS = {"id": "bigint", "ts": "timestamp", "region": "string", "amount": "double"}
 
@@ -104,29 +105,6 @@ def remote(engine_name, spark, warehouse, sail_server, tmp_path_factory):
         viewer = remote_session(url)
     yield url, viewer, remote_engine(viewer)
     close(viewer)
-
-
-def cli_env(emulator: DatabricksEmulator | None = None, **extra: str) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("SPARK_", "SAIL_", "ETL_MONITOR_", "DATABRICKS_"))
-    }
-    env["NO_PROXY"] = ",".join(filter(None, [env.get("NO_PROXY"), "127.0.0.1", "localhost"]))
-    if emulator is not None:
-        env |= {"DATABRICKS_HOST": emulator.url, "DATABRICKS_TOKEN": emulator.token}
-    return env | extra
-
-
-def cli(*args: str, cwd, env=None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "etl_monitor", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=env or cli_env(),
-        timeout=300,
-    )
 
 
 def ok_json(result: subprocess.CompletedProcess):

@@ -5,14 +5,18 @@ from __future__ import annotations
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
+
 from etl_monitor import ETLMonitorFramework
 from tests.helpers import Child, rows, start_together
+from tests.schemas import copied_with
 
 P, L = "CORP", "PARALLEL"
 TASKS = range(1, 17)
 
 
 def register_parallel(monitor: ETLMonitorFramework) -> str:
+    """16 tasks of one stage, each with its watermark, queued for one day; returns the execution."""
     monitor.register_process(P, L, name="Parallel stage")
     for n in TASKS:
         monitor.register_task(
@@ -22,6 +26,12 @@ def register_parallel(monitor: ETLMonitorFramework) -> str:
     e = monitor.generate_execution_id()
     monitor.generate_execution_steps(e, P, L, "2026-04-09")
     return e
+
+
+@pytest.fixture
+def parallel(spark, catalog) -> tuple[ETLMonitorFramework, str]:
+    """`register_parallel` on a copy of this worker's template (built once through the API)."""
+    return copied_with(spark, catalog, "parallel", register_parallel)
 
 
 def assert_all_done(monitor: ETLMonitorFramework, e: str) -> None:
@@ -39,8 +49,8 @@ def assert_all_done(monitor: ETLMonitorFramework, e: str) -> None:
     assert (summary["RunStatus"], summary["Done"]) == ("DONE", 16)
 
 
-def test_sixteen_tasks_in_eight_threads(monitor: ETLMonitorFramework):
-    e = register_parallel(monitor)
+def test_sixteen_tasks_in_eight_threads(parallel):
+    monitor, e = parallel
 
     def work(task_id: int) -> str:
         with monitor.task(e, P, L, task_id=task_id, workflow_id=1) as t:
@@ -69,8 +79,8 @@ with ThreadPoolExecutor(4) as pool:
 """
 
 
-def test_sixteen_tasks_in_two_processes(monitor: ETLMonitorFramework, warehouse, child_engine):
-    e = register_parallel(monitor)
+def test_sixteen_tasks_in_two_processes(parallel, warehouse, child_engine):
+    monitor, e = parallel
     halves = [list(TASKS)[0::2], list(TASKS)[1::2]]
     children = [
         Child(

@@ -4,12 +4,10 @@ publishes one dashboard, writing nothing when nothing changed."""
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 from etl_monitor.integrations import dashboards
 from tests.emulator import DatabricksEmulator
 from tests.helpers import register_hr
+from tests.unit.test_dashboards import _stored, _widgets
 
 LV = "/api/2.0/lakeview/dashboards"
 # Spark simpleString -> the Lakeview column type a version-1 table declares for it.
@@ -22,14 +20,6 @@ SPARK_TO_COLUMN_TYPE = {
     "date": "date",
     "timestamp": "datetime",
 }
-
-
-def _widgets(doc: dict[str, Any]) -> list[dict[str, Any]]:
-    return [item["widget"] for page in doc["pages"] for item in page["layout"]]
-
-
-def _stored(emulator: DatabricksEmulator, dashboard_id: str) -> dict[str, Any]:
-    return json.loads(emulator.dashboards[dashboard_id]["serialized_dashboard"])
 
 
 # -- the definition ------------------------------------------------------------------------------

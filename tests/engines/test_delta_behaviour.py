@@ -6,49 +6,55 @@ Where an engine lacks a feature the test skips with the difference named in
 
 from __future__ import annotations
 
-import threading
-import time
-
 import pytest
 
 from etl_monitor import ETLMonitorFramework
 from etl_monitor.runs.events import append_receipt
 from etl_monitor.schema.tables import EVENTS, PROCESS, SYSLOGS
-from tests.helpers import commit_count, other_session, register_hr
+from tests.helpers import Child, commit_count, register_hr, start_together
+
+CHURN = """
+import time
+from pathlib import Path
+ready()
+updates, failures, error = 0, 0, None
+stop = Path(ARGS["stop"])
+deadline = time.monotonic() + 240
+while not stop.exists() and time.monotonic() < deadline:
+    began = time.monotonic()
+    try:  # a plain UPDATE, outside any executor: nothing retries it or serialises it
+        # (a deterministic value: Delta refuses uuid() in an UPDATE)
+        spark.sql(f"UPDATE {ARGS['table']} SET ProcessDescription = 'churn {updates}' WHERE ProcessLoad = 'CHURN'")
+        updates += 1
+    except Exception as e:  # the churner loses conflicts too; it just goes on
+        failures, error = failures + 1, str(e).splitlines()[0][:300]
+    time.sleep(max(0.05, time.monotonic() - began))  # busy half the time at most
+result({"updates": updates, "failures": failures, "error": error})
+"""
 
 
-def test_provoked_commit_conflict_is_retried_then_succeeds(monitor: ETLMonitorFramework, spark):
-    """A writer outside the executor rewrites a row while MERGEs upsert it: conflicts are retried.
+def test_provoked_commit_conflict_is_retried_then_succeeds(
+    monitor: ETLMonitorFramework, spark, warehouse, child_engine, tmp_path
+):
+    """Another process rewrites a row while MERGEs upsert it: the conflicts are retried.
 
-    The writer has a session of its own where the server shares its catalog between
-    sessions (JVM Spark serialises one session's statements, so a writer in the same session
-    never overlaps a MERGE); Sail keeps a catalog per session, so there it shares the session.
+    The churner is a process of its own (on Delta a classic py4j JVM beside the Spark
+    Connect server the MERGEs go through), so the two meet only in the table's log, as two
+    clusters writing one table do.
     """
     monitor.register_process("CORP", "CHURN", name="rewritten over and over")
     table = monitor.table_name(PROCESS.name)
-    stop = threading.Event()
-    raw_failures: list[str] = []
-
-    writer = other_session(spark) or spark
-
-    def churn() -> None:  # UPDATEs that bypass the executor, so nothing serialises them
-        # Until the first conflict is retried: the MERGE must then win on a later attempt.
-        # (Sail, under writes that never pause, can fail a conflicting commit's re-read of
-        # the log with "Missing commit file" whenever a checkpoint lands past the
-        # transaction's read version, so an unpaused churner can exhaust every retry.)
-        while not stop.is_set() and monitor.executor.stats["retries"] == 0:
-            began = time.perf_counter()
-            try:
-                writer.sql(
-                    f"UPDATE {table} SET ProcessDescription = uuid() WHERE ProcessLoad = 'CHURN'"
-                )
-            except Exception as error:  # the churner loses conflicts too; it just goes on
-                raw_failures.append(type(error).__name__)
-            # busy half the time at most, so the executor's retries can win
-            stop.wait(max(0.05, time.perf_counter() - began))
-
-    thread = threading.Thread(target=churn, daemon=True)
-    thread.start()
+    stop = tmp_path / "stop"
+    churner = Child(
+        CHURN,
+        warehouse,
+        child_engine,
+        catalog=monitor.catalog,
+        schema=monitor.schema,
+        table=table,
+        stop=str(stop),
+    )
+    start_together([churner])
     names = []
     try:  # re-register the churned row: the MERGE reads the very file the UPDATEs rewrite
         for n in range(60):
@@ -57,9 +63,10 @@ def test_provoked_commit_conflict_is_retried_then_succeeds(monitor: ETLMonitorFr
             if monitor.executor.stats["retries"] >= 1 and n >= 3:
                 break
     finally:
-        stop.set()
-        thread.join(timeout=60)
-    assert monitor.executor.stats["retries"] >= 1, "no conflict was provoked"
+        stop.touch()
+    churned = churner.result()
+    assert churned["updates"] >= 1, churned
+    assert monitor.executor.stats["retries"] >= 1, f"no conflict was provoked: {churned}"
     (row,) = spark.table(table).collect()
     assert (row.ProcessLoad, row.ProcessName) == ("CHURN", names[-1])  # the last write won
 

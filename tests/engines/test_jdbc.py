@@ -81,9 +81,8 @@ def _records(result: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 @pytest.mark.jvm
-def test_consumer_sql_runs_over_hive_jdbc(monitor, warehouse, engine_name):
-    if engine_name != "delta":
-        pytest.skip("the Thrift Server is JVM Spark: it reads the Delta engine's warehouse")
+@pytest.mark.requires("jdbc_server")
+def test_consumer_sql_runs_over_hive_jdbc(monitor, warehouse):
     register_hr(monitor)
     e = monitor.generate_execution_id()
     monitor.generate_execution_steps(e, "CORP", "HR_DAILY", "2026-04-09")

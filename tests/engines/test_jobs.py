@@ -22,11 +22,11 @@ from etl_monitor.errors import InvalidArgumentError, StepStateError
 from etl_monitor.integrations.jobs import gate
 from tests.emulator.server import DatabricksEmulator
 from tests.jobs_runner import run_job
+from tests.unit.test_jobs import FOLDER, _tasks
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "sample_usage"
 LOAD = ROOT / "tests" / "fixtures" / "jobs" / "load_task.py"
-FOLDER = "/Workspace/Users/someone@example.com/etl_monitor/sample_usage"
 USER_NOTEBOOKS = "/Workspace/Users/someone@example.com/loads"
 P, L = "DEMO", "SALES_DAILY"
 LOADS = ["Customers", "Products", "Orders", "Returns", "Stores", "Prices"]
@@ -93,10 +93,6 @@ def _rendered(monitor, **options: Any):
     jobs = monitor.job_definitions(FOLDER, P, L, **options)
     assert len(jobs) == 1
     return jobs[0]
-
-
-def _tasks(settings: dict) -> dict[str, dict]:
-    return {t["task_key"]: t for t in settings["tasks"]}
 
 
 def _deps(task: dict) -> list[str]:

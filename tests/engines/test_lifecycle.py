@@ -12,16 +12,22 @@ from etl_monitor import ETLMonitorFramework, InvalidArgumentError
 from etl_monitor.errors import StepStateError
 from etl_monitor.runs import lifecycle
 from tests.helpers import commit_count, last_commit, register_hr, rows
+from tests.schemas import copied_with
 
 P, L = "CORP", "HR_DAILY"
 
 
-@pytest.fixture
-def run(monitor: ETLMonitorFramework):
+def _queued(monitor: ETLMonitorFramework) -> str:
     register_hr(monitor)
     e = monitor.generate_execution_id()
     monitor.generate_execution_steps(e, P, L, "2026-04-09")
-    return monitor, e
+    return e
+
+
+@pytest.fixture
+def run(spark, catalog):
+    """HR_DAILY with one execution queued for 2026-04-09 (a copy of this worker's template)."""
+    return copied_with(spark, catalog, "queued", _queued)
 
 
 def _step(monitor, e, task_id=1):

@@ -9,8 +9,8 @@ from etl_monitor.monitoring import MonitoringFramework, MonitoringPolicy, provis
 from tests.emulator import DatabricksEmulator
 from tests.helpers import rows
 from tests.schemas import copied
+from tests.unit.test_monitoring import COLUMNS
 
-COLUMNS = ["id", "ts", "region", "amount", "pred", "label", "model"]
 #: A custom metric set on a monitor outside this library, which updates must keep.
 CUSTOM_METRIC = {
     "name": "big",

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import pytest
 
-from etl_monitor import ETLMonitorFramework, InvalidArgumentError
+from etl_monitor import InvalidArgumentError
 from etl_monitor.monitoring import MonitoringFramework
 from tests.emulator import DatabricksEmulator
 from tests.helpers import rows
+from tests.schemas import copied
 
 # -- the documented examples, verbatim ---------------------------------------------------
 
@@ -152,10 +153,9 @@ def emulator():
 
 
 @pytest.fixture
-def mon(monitor: ETLMonitorFramework, emulator: DatabricksEmulator) -> MonitoringFramework:
-    m = monitor.monitoring(emulator.client())
-    m.setup()
-    return m
+def mon(spark, catalog, emulator: DatabricksEmulator) -> MonitoringFramework:
+    monitor = copied(spark, catalog, "monitoring", lambda t: t.monitoring().setup())
+    return monitor.monitoring(emulator.client())
 
 
 def _import(mon: MonitoringFramework, tmp_path, *parts: str) -> list[str]:

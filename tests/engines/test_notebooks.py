@@ -8,15 +8,11 @@ from pathlib import Path
 from etl_monitor import ETLMonitorFramework
 from tests.emulator import DatabricksEmulator
 from tests.helpers import create_metric_tables, rows
-from tests.notebook_runner import NotebookResult, run_notebook
+from tests.notebook_runner import run_notebook
+from tests.unit.test_notebooks import NOTEBOOKS, run
 
-NOTEBOOKS = Path(__file__).resolve().parents[2] / "sample_usage"
 PROJECT, PROCESS = "CORP", "HR_DAILY"
 DAY, NEXT_DAY = "2026-04-09", "2026-04-10"
-
-
-def run(name: str, spark, **widgets) -> NotebookResult:
-    return run_notebook(NOTEBOOKS / name, spark, widgets)
 
 
 def _adf_step(spark, name: str, execution_id: str, schema: str, task: dict, **extra) -> dict:

@@ -14,14 +14,18 @@ import pytest
 
 from etl_monitor import ETLMonitorFramework, InvalidArgumentError
 from tests.helpers import pending, rows, statuses
+from tests.schemas import copied
 
 P, L, DAY = "HR", "EMP", "2026-01-15"
 
 
 @pytest.fixture
-def peer_style(monitor: ETLMonitorFramework) -> ETLMonitorFramework:
-    """A process registered with positional calls in the peer's order only."""
-    m = monitor
+def peer_style(spark, catalog) -> ETLMonitorFramework:
+    """A process registered with positional calls in the peer's order only (copied from a template)."""
+    return copied(spark, catalog, "peer_style", _register_peer_style)
+
+
+def _register_peer_style(m: ETLMonitorFramework) -> None:
     registered = (
         m.register_organisation("CORP", "Corporate", "Group")
         .register_project(P, "HR platform", "People data", "CORP")
@@ -56,7 +60,6 @@ def peer_style(monitor: ETLMonitorFramework) -> ETLMonitorFramework:
         .register_parameter(P, L, "SYSDT", "SYSTEM", "System date")
     )
     assert registered is m
-    return m
 
 
 def test_positional_registrations_store_each_value_in_its_column(peer_style, spark):

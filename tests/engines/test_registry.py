@@ -9,6 +9,7 @@ import pytest
 from etl_monitor import ETLMonitorFramework, InvalidArgumentError, NotFoundError
 from etl_monitor.engine.timestamps import rows_from_spark
 from tests.helpers import commit_count, snapshot
+from tests.schemas import copied
 
 NASTY = [
     "it's",
@@ -36,10 +37,14 @@ def _task(monitor: ETLMonitorFramework, **overrides) -> None:
     monitor.register_task("CORP", "HR_DAILY", **args)
 
 
-@pytest.fixture
-def process(monitor: ETLMonitorFramework) -> ETLMonitorFramework:
+def _process(monitor: ETLMonitorFramework) -> None:
     monitor.register_process("CORP", "HR_DAILY", name="HR Daily Load", owner="HR Team")
-    return monitor
+
+
+@pytest.fixture
+def process(spark, catalog) -> ETLMonitorFramework:
+    """CORP/HR_DAILY registered (a copy of this worker's template)."""
+    return copied(spark, catalog, "process", _process)
 
 
 @pytest.mark.parametrize("value", NASTY)

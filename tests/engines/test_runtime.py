@@ -2,36 +2,17 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 
 from etl_monitor import ETLMonitorFramework
-from etl_monitor.engine import runtime
 from etl_monitor.engine.runtime import databricks_ids
 from tests.helpers import register_hr, rows
 from tests.notebook_runner import run_notebook
+from tests.unit.test_runtime import CONF_KEYS, _clean  # noqa: F401 - the autouse fixture
 
 P, L = "CORP", "HR_DAILY"
-CONF_KEYS = (
-    "spark.databricks.job.parentRunId",
-    "spark.databricks.job.runId",
-    "spark.databricks.clusterUsageTags.clusterId",
-)
-
-
-@pytest.fixture(autouse=True)
-def _clean(monkeypatch):
-    """No Databricks source is present unless a test adds it."""
-    for name in ("DATABRICKS_JOB_RUN_ID", "DATABRICKS_TASK_RUN_ID", "DB_CLUSTER_ID"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setattr(sys, "argv", ["pytest"])
-    monkeypatch.delitem(sys.modules, "IPython", raising=False)
-    monkeypatch.delattr(sys.modules["__main__"], "dbutils", raising=False)
-    runtime.forget_cached()
-    yield
-    runtime.forget_cached()
 
 
 def test_spark_connect_conf_is_one_request(spark, monkeypatch):

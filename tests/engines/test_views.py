@@ -7,6 +7,7 @@ import pytest
 from etl_monitor import ETLMonitorFramework, InvalidArgumentError
 from etl_monitor.runs.views import ALL_VIEWS
 from tests.helpers import register_hr, rows
+from tests.schemas import copied_with
 
 P, L = "CORP", "HR_DAILY"
 
@@ -21,8 +22,12 @@ def _run(monitor, e, task_id, fail=False):
 
 
 @pytest.fixture
-def retried(monitor: ETLMonitorFramework):
-    """Execution 1: task 1 (mandatory) and 3 fail, 2 done; execution 2 retries and everything succeeds."""
+def retried(spark, catalog):
+    """Execution 1: task 1 (mandatory) and 3 fail, 2 done (a copy of this worker's template)."""
+    return copied_with(spark, catalog, "failed_run", _failed_run)
+
+
+def _failed_run(monitor: ETLMonitorFramework):
     register_hr(monitor)
     e1 = monitor.generate_execution_id()
     monitor.generate_execution_steps(e1, P, L, "2026-04-09")
@@ -30,7 +35,7 @@ def retried(monitor: ETLMonitorFramework):
     _run(monitor, e1, 1, fail=True)
     _run(monitor, e1, 2)
     _run(monitor, e1, 3, fail=True)
-    return monitor, e1
+    return e1
 
 
 def test_failures_and_blockers_before_retry(retried):

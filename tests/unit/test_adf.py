@@ -1,26 +1,7 @@
 """The ADF artefacts in sql/adf/: ADF's JSON shapes, references and expressions, and simulated runs.
 
-Shapes and rules checked against Microsoft Learn:
-
-- Git-mode repository layout (one ``{name, properties}`` file per resource under
-  ``pipeline/``, ``dataset/``, ``linkedService/``):
-  https://learn.microsoft.com/azure/data-factory/source-control
-- ARM templates of a factory (``Microsoft.DataFactory/factories/...`` resources, apiVersion
-  2018-06-01, ``factoryName``):
-  https://learn.microsoft.com/azure/data-factory/continuous-integration-delivery-resource-manager-custom-parameters
-  https://learn.microsoft.com/azure/templates/microsoft.datafactory/2018-06-01/factories/pipelines
-- Activities: https://learn.microsoft.com/azure/data-factory/control-flow-lookup-activity,
-  .../control-flow-for-each-activity, .../control-flow-if-condition-activity,
-  .../control-flow-execute-pipeline-activity, .../control-flow-fail-activity,
-  .../control-flow-set-variable-activity, .../copy-activity-overview,
-  .../transform-data-databricks-notebook (``notebookPath``, ``baseParameters``,
-  ``libraries``, ``runOutput``)
-- Linked services and datasets: .../connector-azure-databricks-delta-lake,
-  .../compute-linked-services#azure-databricks-linked-service,
-  .../store-credentials-in-key-vault, .../connector-azure-data-lake-storage,
-  .../format-binary
-- Expressions and dependency conditions: .../control-flow-expression-language-functions,
-  .../tutorial-pipeline-failure-error-handling
+What needs no engine: no session starts here; tests/engines/test_adf.py runs the rest on every
+engine.
 """
 
 from __future__ import annotations

@@ -1,4 +1,8 @@
-"""The process catalogue as code: load, plan, apply and export round trips."""
+"""The process catalogue as code: load, plan, apply and export round trips.
+
+What needs no engine: no session starts here; tests/engines/test_catalogue.py runs the rest on every
+engine.
+"""
 
 from __future__ import annotations
 

@@ -1,106 +1,25 @@
 """The CLI against a remote engine (--remote sc://..., --profile) and its exit codes.
 
-A Spark Connect server runs as a separate process: a Sail server started here for the
-``sail`` engine, the suite's own JVM Spark Connect server with Delta for ``delta``. The CLI
-runs as a subprocess, as a user runs it, with the workspace API on the emulator.
+What needs no engine: no session starts here; tests/engines/test_cli_remote.py runs the rest on every
+engine.
 """
 
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
-import uuid
-from pathlib import Path
 
 import pytest
 
-from etl_monitor.engine import local
-from etl_monitor.engine.capabilities import remote_engine, server_family
+from etl_monitor.engine.capabilities import server_family
 from etl_monitor.engine.remote import (
     check_url,
-    close,
     databricks_session,
     display_url,
-    remote_session,
-    without_reattach,
 )
 from etl_monitor.errors import EngineError, InvalidArgumentError
 from tests.emulator import DatabricksEmulator
-
-
-def _wait_for_port(port: int, process: subprocess.Popen, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the Spark Connect server exited with {process.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"nothing listens on {port} after {timeout}s")
-
-
-@pytest.fixture(scope="module")
-def sail_server(tmp_path_factory):
-    """`sail spark server` in its own process, with the catalogs three-level names need."""
-    workdir = tmp_path_factory.mktemp("sail-server")
-    port = local.free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SPARK_", "SAIL_"))}
-    env |= {
-        "SAIL_CATALOG__LIST": '[{name="main",type="memory",initial_database=["default"]},'
-        '{name="spark_catalog",type="memory",initial_database=["default"]}]',
-        "SAIL_CATALOG__DEFAULT_CATALOG": "spark_catalog",
-        "RUST_LOG": "off",
-    }
-    sail = Path(sys.executable).with_name("sail")
-    with open(workdir / "server.log", "wb") as log:
-        process = subprocess.Popen(
-            [str(sail), "spark", "server", "--ip", "127.0.0.1", "--port", str(port)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=env,
-            cwd=workdir,
-        )
-    try:
-        _wait_for_port(port, process)
-        yield port, workdir
-    finally:
-        process.terminate()  # Sail waits for open sessions on SIGTERM: give it a moment only
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-@pytest.fixture(scope="module")
-def remote(engine_name, spark, warehouse, sail_server, tmp_path_factory):
-    """(URL, a test session on the same server, its Engine) for the engine under test.
-
-    Sail keeps a memory catalog per Spark Connect session, so every client joins one
-    session through ``session_id``; that session's warehouse directory is set once here,
-    as a server's operator would. The JVM server's catalog is shared by all its sessions.
-    """
-    if engine_name == "sail":
-        port, workdir = sail_server
-        url = f"sc://127.0.0.1:{port}/;session_id={uuid.uuid4()}"
-        from pyspark.sql import SparkSession
-
-        viewer = without_reattach(
-            SparkSession.builder.remote(url)
-            .config("spark.sql.warehouse.dir", str(workdir / "warehouse"))
-            .create()
-        )
-    else:
-        server = local._sessions[("delta-connect", warehouse)][0]
-        url = f"sc://127.0.0.1:{server.port}"
-        viewer = remote_session(url)
-    yield url, viewer, remote_engine(viewer)
-    close(viewer)
 
 
 def cli_env(emulator: DatabricksEmulator | None = None, **extra: str) -> dict[str, str]:

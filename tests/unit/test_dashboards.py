@@ -1,6 +1,9 @@
-"""The Lakeview dashboard: its datasets run on the engine, its widgets follow the specs the
-Lakeview editor exports, and publishing against the emulated workspace finds, updates and
-publishes one dashboard, writing nothing when nothing changed."""
+"""The Lakeview dashboard: its widgets follow the specs the Lakeview editor exports, and publishing
+against the emulated workspace finds, updates and publishes one dashboard.
+
+What needs no engine: no session starts here; tests/engines/test_dashboards.py runs the rest on every
+engine.
+"""
 
 from __future__ import annotations
 

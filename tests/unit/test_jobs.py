@@ -1,9 +1,7 @@
 """Databricks Workflows jobs: the rendering, a local run of its graph, publishing to the emulator.
 
-References: Jobs API 2.2 (https://docs.databricks.com/api/workspace/jobs), run-if
-(https://docs.databricks.com/jobs/run-if.html), dynamic value references
-(https://docs.databricks.com/jobs/dynamic-value-references.html), Asset Bundle job
-resources (https://docs.databricks.com/dev-tools/bundles/resources.html#job).
+What needs no engine: no session starts here; tests/engines/test_jobs.py runs the rest on every
+engine.
 """
 
 from __future__ import annotations

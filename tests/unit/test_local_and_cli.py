@@ -1,4 +1,8 @@
-"""The embedded engine's session, the JVM Delta builder, engine detection and the CLI."""
+"""The embedded engine's session, the JVM Delta builder, engine detection and the CLI.
+
+What needs no engine: no session starts here; tests/engines/test_local_and_cli.py runs the rest on every
+engine.
+"""
 
 from __future__ import annotations
 

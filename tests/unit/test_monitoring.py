@@ -1,4 +1,8 @@
-"""The monitoring submodule against an emulated workspace (real databricks-sdk) and the embedded engine."""
+"""The monitoring submodule against an emulated workspace (real databricks-sdk) and the embedded engine.
+
+What needs no engine: no session starts here; tests/engines/test_monitoring.py runs the rest on every
+engine.
+"""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """The data profiling orchestrator's YAML imported into the monitoring config tables.
 
-The YAML fixtures are the orchestrator's documented examples, copied verbatim; the
-workspace (schemas, tables, tags) is the emulator, read through the real databricks-sdk.
+What needs no engine: no session starts here; tests/engines/test_monitoring_yaml.py runs the rest on every
+engine.
 """
 
 from __future__ import annotations

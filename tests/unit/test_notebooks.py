@@ -1,4 +1,8 @@
-"""The sample notebooks in sample_usage/, run cell by cell on the embedded engine."""
+"""The sample notebooks in sample_usage/, run cell by cell on the embedded engine.
+
+What needs no engine: no session starts here; tests/engines/test_notebooks.py runs the rest on every
+engine.
+"""
 
 from __future__ import annotations
 

@@ -1,9 +1,7 @@
 """databricks-etl-monitor 1.0's calls: its positional order and keyword names reach the same step.
 
-The published signatures (its wheel, as listed in the reference) are data here: every one
-must be a prefix of ours, in order, as positional-or-keyword parameters. Then each call
-that names a step is made positionally in the peer's order and with keywords, and must
-reach the step it names, and no other.
+What needs no engine: no session starts here; tests/engines/test_peer_signatures.py runs the rest on every
+engine.
 """
 
 from __future__ import annotations

@@ -1,4 +1,8 @@
-"""Steps and the queue: generation, idempotency, retries, period rules, pending, skip, reset."""
+"""Steps and the queue: generation, idempotency, retries, period rules, pending, skip, reset.
+
+What needs no engine: no session starts here; tests/engines/test_queue.py runs the rest on every
+engine.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""databricks_ids(): job run, task run and cluster ids from every source, in order, never raising."""
+"""databricks_ids(): job run, task run and cluster ids from every source, in order, never raising.
+
+What needs no engine: no session starts here; tests/engines/test_runtime.py runs the rest on every
+engine.
+"""
 
 from __future__ import annotations
 

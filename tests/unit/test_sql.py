@@ -1,4 +1,8 @@
-"""The executor: identifier rules, conflict recognition, bounded retries, real concurrent upserts."""
+"""The executor: identifier rules, conflict recognition, bounded retries, real concurrent upserts.
+
+What needs no engine: no session starts here; tests/engines/test_sql.py runs the rest on every
+engine.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""sql/: the committed files match what the code renders, and every statement parses with Spark."""
+"""sql/: the committed files match what the code renders, and every statement parses with Spark.
+
+What needs no engine: no session starts here; tests/engines/test_sql_files.py runs the rest on every
+engine.
+"""
 
 from __future__ import annotations
 

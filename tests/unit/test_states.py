@@ -1,4 +1,8 @@
-"""The one state machine: every transition allowed and refused, and the views built from it."""
+"""The one state machine: every transition allowed and refused, and the views built from it.
+
+What needs no engine: no session starts here; tests/engines/test_states.py runs the rest on every
+engine.
+"""
 
 from __future__ import annotations
 

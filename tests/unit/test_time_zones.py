@@ -1,8 +1,7 @@
 """Every instant is UTC and every date the date given, whatever the driver's TZ or the session zone.
 
-The suite already runs each engine under a non-UTC driver zone (conftest.TEST_TIME_ZONES);
-these tests pin the cases that broke before, under that zone and under a second one with a
-half-hour offset, and with a non-UTC Spark session time zone.
+What needs no engine: no session starts here; tests/engines/test_time_zones.py runs the rest on every
+engine.
 """
 
 from __future__ import annotations
