@@ -57,7 +57,10 @@ def copy_schema(template: ETLMonitorFramework, schema: str) -> ETLMonitorFramewo
         raise ValueError(f"{engine.name}: tables without a warehouse root cannot be copied")
     source = Path(engine.warehouse_root) / catalog / template.schema
     target = Path(engine.warehouse_root) / catalog / schema
-    monitor = ETLMonitorFramework(template.spark, catalog, schema, engine=engine)
+    # The user as the template resolved it: a copy asks the engine no more than the
+    # framework that built the rows would (tests count statements).
+    user = template._ctx.user
+    monitor = ETLMonitorFramework(template.spark, catalog, schema, engine=engine, user=user)
     ctx = monitor._ctx
     ctx.executor.execute(f"CREATE SCHEMA IF NOT EXISTS {qualified(catalog, schema)}", kind="ddl")
     for log in sorted(source.glob("*/_delta_log")):

@@ -29,6 +29,7 @@ CAPABILITIES: dict[str, str] = {
     "classic_client": "a classic (py4j) PySpark client; it is reached through Spark Connect only",
     "shared_catalog": "one catalog for every session of a server (another client's tables are visible)",
     "jdbc_server": "a JDBC/ODBC endpoint over its tables (the Spark Thrift Server)",
+    "noop_merge_skips_commit": "no commit for a MERGE that changes no row (delta-spark writes an empty one)",
 }
 
 
@@ -56,6 +57,7 @@ class Engine:
     classic_client: bool = True
     shared_catalog: bool = True
     jdbc_server: bool = True
+    noop_merge_skips_commit: bool = True
     default_catalog: str = "main"
     warehouse_root: str | None = None
 
@@ -86,6 +88,7 @@ DATABRICKS = Engine(
     dml_parameters=True,
     persistent_catalog=True,
     three_level_names=True,
+    noop_merge_skips_commit=False,  # not measured here: taken to be delta-spark's
 )
 DELTA_SPARK = Engine(
     "delta-spark",
@@ -98,6 +101,7 @@ DELTA_SPARK = Engine(
     dml_parameters=True,
     persistent_catalog=True,
     three_level_names=False,
+    noop_merge_skips_commit=False,  # measured: delta-spark 4.4 commits a MERGE that changes no row
     default_catalog="spark_catalog",
 )
 

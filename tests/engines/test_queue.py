@@ -237,23 +237,16 @@ def test_status_reset_refuses_running_unless_forced(hr: ETLMonitorFramework):
 
 @pytest.mark.parametrize(
     "call, error, message",
-    [
-        (
-            lambda m: m.generate_execution_steps("bad id'", P, L),
-            InvalidArgumentError,
-            "execution_id",
-        ),
+    [  # refusals on the arguments alone: tests/unit/test_refusals.py
         (
             lambda m: m.generate_execution_steps("e1", P, L, "09/04/2026"),
             InvalidArgumentError,
             "processing_date",
         ),
         (lambda m: m.generate_execution_steps("e1", P, "NOPE"), NotFoundError, "not registered"),
-        (lambda m: m.get_pending_tasks("e1", P, L, task_id=-1), InvalidArgumentError, "task_id"),
         (lambda m: m.task_status("e1", P, L, 1, 1), InvalidArgumentError, "processing_date"),
         (lambda m: m.status_reset(P, L), NotFoundError, "no steps"),
         (lambda m: m.status_reset(P, L, execution_id="nope"), NotFoundError, "no steps"),
-        (lambda m: m.skip_task("e1", P, L, -1, 1), InvalidArgumentError, "task_id"),
     ],
 )
 def test_queue_failure_paths_write_nothing(hr: ETLMonitorFramework, call, error, message):

@@ -10,6 +10,11 @@ from etl_monitor import ETLMonitorFramework, InvalidArgumentError, NotFoundError
 from etl_monitor.engine.timestamps import rows_from_spark
 from tests.helpers import commit_count, snapshot
 from tests.schemas import copied
+from tests.unit.test_refusals import INVALID_CALLS
+
+#: Refusals issue no statement (tests/unit/test_refusals.py); two of them still show, on each
+#: engine, that a schema with rows is left byte for byte as it was.
+ON_AN_ENGINE = [INVALID_CALLS[0], INVALID_CALLS[-2]]
 
 NASTY = [
     "it's",
@@ -104,14 +109,16 @@ def test_injection_value_changes_only_its_own_row(process: ETLMonitorFramework, 
 
 
 def test_reregister_updates_in_place_and_keeps_created(
-    process: ETLMonitorFramework, spark, warehouse
+    process: ETLMonitorFramework, spark, warehouse, engine
 ):
     _task(process, sla_minutes=30)
     first = spark.table(process.table_name("ETLconfigTasks")).collect()[0]
     commits = commit_count(warehouse, process, "ETLconfigTasks")
 
-    _task(process, sla_minutes=30)  # identical: no commit at all
-    assert commit_count(warehouse, process, "ETLconfigTasks") == commits
+    _task(process, sla_minutes=30)  # identical: no row changes (and no commit where the engine skips it)
+    assert spark.table(process.table_name("ETLconfigTasks")).collect() == [first]
+    empty = 0 if engine.noop_merge_skips_commit else 1
+    assert commit_count(warehouse, process, "ETLconfigTasks") == commits + empty
 
     later = ETLMonitorFramework(spark, process.catalog, process.schema, user="someone-else")
     later.register_task(
@@ -209,118 +216,12 @@ def test_deactivate_and_reactivate(process: ETLMonitorFramework, spark):
         process.deactivate_task("CORP", "HR_DAILY", 7, 1)
 
 
-INVALID_CALLS = [
-    ("register_organisation", ("BAD CODE",), {}, "organisation_code"),
-    ("register_project", ("CORP",), {"org_code": "x'y"}, "organisation_code"),
-    ("register_project", ("CORP",), {"is_active": "yes"}, "is_active"),
-    (
-        "register_process",
-        ("CORP", "HR_DAILY"),
-        {"load_frequency": "Q"},
-        "load_frequency.*D, W, M, Y, A",
-    ),
-    ("register_process", ("", "HR_DAILY"), {}, "project_code"),
-    ("register_process", ("CORP", "a" * 65), {}, "process_load"),
-    ("register_process", ("CORP", 12), {}, "process_load"),
-    (
-        "register_task",
-        ("CORP", "HR_DAILY"),
-        {"task_id": -1, "workflow_id": 1, "sequence_id": 2},
-        "task_id",
-    ),
-    (
-        "register_task",
-        ("CORP", "HR_DAILY"),
-        {"task_id": "1", "workflow_id": 1, "sequence_id": 2},
-        "task_id",
-    ),
-    (
-        "register_task",
-        ("CORP", "HR_DAILY"),
-        {"task_id": True, "workflow_id": 1, "sequence_id": 2},
-        "task_id",
-    ),
-    (
-        "register_task",
-        ("CORP", "HR_DAILY"),
-        {"task_id": 1, "workflow_id": 1, "sequence_id": 2, "load_frequency": "daily"},
-        "load_frequency",
-    ),
-    (
-        "register_task",
-        ("CORP", "HR_DAILY"),
-        {"task_id": 1, "workflow_id": 1, "sequence_id": 2, "source_type": "SSIS"},
-        "source_type.*ADF_PIPELINE",
-    ),
-    (
-        "register_task",
-        ("CORP", "HR_DAILY"),
-        {"task_id": 1, "workflow_id": 1, "sequence_id": 2, "sla_minutes": 0},
-        "sla_minutes",
-    ),
-    (
-        "register_task",
-        ("CORP", "HR_DAILY"),
-        {"task_id": 1, "workflow_id": 1, "sequence_id": 2, "file_mask": "a_{yyyyQQ}"},
-        "file_name_mask",
-    ),
-    (
-        "register_task",
-        ("CORP", "HR_DAILY"),
-        {"task_id": 1, "workflow_id": 1, "sequence_id": 2, "file_extension": "c s v"},
-        "file_extension",
-    ),
-    (
-        "register_task",
-        ("CORP", "HR_DAILY"),
-        {"task_id": 1, "workflow_id": 1, "sequence_id": 2, "task_mandatory": 1},
-        "task_mandatory",
-    ),
-    (
-        "register_task",
-        ("CORP", "HR_DAILY"),
-        {"task_id": 0, "workflow_id": 1, "sequence_id": 2},
-        "initiation task",
-    ),
-    (
-        "register_task",
-        ("CORP", "HR_DAILY"),
-        {"task_id": 1, "workflow_id": 1, "sequence_id": 2, "source_system_code": "a b"},
-        "source_system_code",
-    ),
-    (
-        "register_parameter",
-        ("CORP", "HR_DAILY", "W1", "DELTA_TIME"),
-        {},
-        "parameter_type.*DELTA_DATE, DELTA_ID, FLAG, SYSTEM",
-    ),
-    ("register_parameter", ("CORP", "HR_DAILY", "W 1", "FLAG"), {}, "parameter_name"),
-    (
-        "register_parameter",
-        ("CORP", "HR_DAILY", "W1", "FLAG"),
-        {"value_int": 3},
-        "value_int does not apply",
-    ),
-    (
-        "register_parameter",
-        ("CORP", "HR_DAILY", "W1", "DELTA_ID"),
-        {"value_int": 2**63},
-        "value_int",
-    ),
-    (
-        "register_parameter",
-        ("CORP", "HR_DAILY", "W1", "DELTA_DATE"),
-        {"value_datetime": "not a date"},
-        "value_datetime",
-    ),
-    ("register_sequence", (5, "MINE"), {}, "sequence_id"),
-]
 
 
 @pytest.mark.parametrize(
     "method, args, kwargs, message",
-    INVALID_CALLS,
-    ids=[f"{c[0]}-{c[3][:20]}" for c in INVALID_CALLS],
+    ON_AN_ENGINE,
+    ids=[f"{c[0]}-{c[3][:20]}" for c in ON_AN_ENGINE],
 )
 def test_invalid_argument_raises_before_any_write(
     process: ETLMonitorFramework, method, args, kwargs, message

@@ -115,7 +115,6 @@ def test_flags_and_active_values(hr: ETLMonitorFramework):
             InvalidArgumentError,
             "only DELTA_DATE and DELTA_ID",
         ),
-        (lambda m: m.advance_watermark(P, L, "W1"), InvalidArgumentError, "exactly one"),
         (
             lambda m: m.advance_watermark(P, L, "Nope", new_datetime_value=T1),
             NotFoundError,
