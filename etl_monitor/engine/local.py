@@ -69,6 +69,7 @@ JVM_SETTINGS: dict[str, str] = {
 SPARK_CONF_ENV = "ETL_MONITOR_SPARK_CONF"
 
 _sessions: dict[tuple[str, str], tuple[Any, Any]] = {}
+_lock = threading.RLock()
 
 
 def jvm_settings() -> dict[str, str]:
@@ -87,7 +88,6 @@ def jvm_settings() -> dict[str, str]:
             )
         overrides[key] = value
     return {**JVM_SETTINGS, **overrides}
-_lock = threading.RLock()
 
 
 def warehouse_root(warehouse: str | os.PathLike[str] | None = None) -> str:

@@ -70,3 +70,16 @@ def test_engine_detection(monkeypatch):
     )
     assert sail("/w").lacks("optimize") == "sail lacks OPTIMIZE (file compaction by SQL)"
     assert DELTA_SPARK.lacks("optimize") is None
+
+
+def test_spark_conf_variable_overrides_the_jvm_settings(monkeypatch):
+    from etl_monitor.engine import local
+    from etl_monitor.errors import EngineError
+
+    monkeypatch.setenv(local.SPARK_CONF_ENV, " spark.sql.shuffle.partitions=1\n a.b=x=y ")
+    settings = local.jvm_settings()
+    assert settings["spark.sql.shuffle.partitions"] == "1" and settings["a.b"] == "x=y"
+    assert settings["spark.ui.enabled"] == local.JVM_SETTINGS["spark.ui.enabled"]
+    monkeypatch.setenv(local.SPARK_CONF_ENV, "spark.ui.enabled")
+    with pytest.raises(EngineError, match=r"'spark\.ui\.enabled' is not key=value"):
+        local.jvm_settings()
