@@ -68,6 +68,10 @@ JVM_SETTINGS: dict[str, str] = {
 #: (e.g. ``spark.sql.codegen.wholeStage=false``); they override `JVM_SETTINGS`.
 SPARK_CONF_ENV = "ETL_MONITOR_SPARK_CONF"
 
+#: How long a local server keeps an idle client session: a week, so that in practice a
+#: session ends with the process that holds it, not with a pause in a notebook.
+IDLE_SESSION_SECS = 7 * 24 * 3600
+
 _sessions: dict[tuple[str, str], tuple[Any, Any]] = {}
 _lock = threading.RLock()
 
@@ -193,6 +197,9 @@ def _start_sail(root: str, catalogs: tuple[str, ...], tables: list) -> tuple[Any
     os.environ["SAIL_CATALOG__DEFAULT_CATALOG"] = "spark_catalog"
     # Sail logs its own internal commit retries as errors; failures reach us as exceptions.
     os.environ.setdefault("RUST_LOG", "off")
+    # The server lives as long as this process: a notebook left idle must keep its session
+    # (Sail ends a session after 15 idle minutes by default).
+    os.environ.setdefault("SAIL_SPARK__SESSION_TIMEOUT_SECS", str(IDLE_SESSION_SECS))
     server = SparkConnectServer(ip="127.0.0.1", port=0)
     server.start(background=True)
     host, port = server.listening_address
@@ -388,6 +395,12 @@ class JvmServer:
             WAREHOUSE_CONF_KEY: self.root,
             "spark.jars.ivy": str(Path(self._workdir) / "ivy"),
         }
+        if (
+            kind == "connect"
+        ):  # sessions live as long as the server (Spark's default: 60 idle minutes)
+            settings["spark.connect.session.manager.defaultSessionTimeout"] = (
+                f"{IDLE_SESSION_SECS}s"
+            )
         if kind == "thrift":  # HiveServer2 needs the Hive catalog, kept in its own folder
             settings["spark.sql.catalogImplementation"] = "hive"
             settings["spark.sql.warehouse.dir"] = str(Path(self._workdir) / "warehouse")

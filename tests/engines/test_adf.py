@@ -471,9 +471,7 @@ def test_simulated_mandatory_failure_stops_later_stages_and_faults_never_leave_r
     ]
 
 
-def test_simulated_unstarted_mandatory_task_fails_the_stage_and_the_run(
-    monitor, factory_for
-):
+def test_simulated_unstarted_mandatory_task_fails_the_stage_and_the_run(monitor, factory_for):
     register_copies(monitor)
     # No cluster for the mandatory task: its start and its fail notebook both fail, so its
     # step is never marked FAIL (it stays queued) and no failed mandatory task is counted.
@@ -492,9 +490,7 @@ def test_simulated_unstarted_mandatory_task_fails_the_stage_and_the_run(
     assert not [a for a in _ran(run, "StartTask") if _task(a.item) == 9]
 
 
-def test_simulated_execution_whose_initiation_step_is_taken_runs_no_stage(
-    monitor, factory_for
-):
+def test_simulated_execution_whose_initiation_step_is_taken_runs_no_stage(monitor, factory_for):
     register_copies(monitor)
 
     def taken(call: Call) -> None:  # another starter already ran the initiation step to DONE
@@ -517,9 +513,7 @@ def test_simulated_execution_whose_initiation_step_is_taken_runs_no_stage(
 @pytest.mark.parametrize(
     "fault", ["StartExecution", "CheckBlockers", "GetPendingTasks", "EndExecution"]
 )
-def test_simulated_fault_outside_a_task_fails_the_execution_step(
-    monitor, factory_for, fault
-):
+def test_simulated_fault_outside_a_task_fails_the_execution_step(monitor, factory_for, fault):
     register_copies(monitor)
 
     def opened(call: Call) -> None:  # the notebook queued the steps and started 0/0, then failed

@@ -13,19 +13,27 @@ from etl_monitor.runs.events import append_receipt
 from etl_monitor.schema.tables import EVENTS, PROCESS, SYSLOGS
 from tests.helpers import Child, commit_count, register_hr, start_together
 
+#: The churner's UPDATEs per MERGE call at most: fewer than the executor's attempts, so a
+#: call cannot lose every attempt (each lost attempt needs a commit of its own in between).
+CHURN_PER_CALL = 6
+
 CHURN = """
 import time
 from pathlib import Path
 ready()
-updates, failures, error = 0, 0, None
-stop = Path(ARGS["stop"])
+updates, failures, error, per_call = 0, 0, None, {}
+stop, call = Path(ARGS["stop"]), Path(ARGS["call"])
 deadline = time.monotonic() + 240
 while not stop.exists() and time.monotonic() < deadline:
+    n = call.read_text() if call.exists() else ""
+    if per_call.get(n, 0) >= ARGS["per_call"]:  # this call has had its share: let it through
+        time.sleep(0.05)
+        continue
     began = time.monotonic()
     try:  # a plain UPDATE, outside any executor: nothing retries it or serialises it
         # (a deterministic value: Delta refuses uuid() in an UPDATE)
         spark.sql(f"UPDATE {ARGS['table']} SET ProcessDescription = 'churn {updates}' WHERE ProcessLoad = 'CHURN'")
-        updates += 1
+        updates, per_call[n] = updates + 1, per_call.get(n, 0) + 1
     except Exception as e:  # the churner loses conflicts too; it just goes on
         failures, error = failures + 1, str(e).splitlines()[0][:300]
     time.sleep(max(0.05, time.monotonic() - began))  # busy half the time at most
@@ -44,7 +52,8 @@ def test_provoked_commit_conflict_is_retried_then_succeeds(
     """
     monitor.register_process("CORP", "CHURN", name="rewritten over and over")
     table = monitor.table_name(PROCESS.name)
-    stop = tmp_path / "stop"
+    stop, call = tmp_path / "stop", tmp_path / "call"
+    assert monitor.executor.retry.max_attempts > CHURN_PER_CALL
     churner = Child(
         CHURN,
         warehouse,
@@ -53,12 +62,16 @@ def test_provoked_commit_conflict_is_retried_then_succeeds(
         schema=monitor.schema,
         table=table,
         stop=str(stop),
+        call=str(call),
+        per_call=CHURN_PER_CALL,
     )
     start_together([churner])
     names = []
     try:  # re-register the churned row: the MERGE reads the very file the UPDATEs rewrite
         for n in range(60):
             names.append(f"version {n}")
+            (tmp_path / "next").write_text(str(n))  # the churner counts its UPDATEs per call
+            (tmp_path / "next").replace(call)  # (a rename: it never reads half a number)
             monitor.register_process("CORP", "CHURN", name=names[-1])
             if monitor.executor.stats["retries"] >= 1 and n >= 3:
                 break

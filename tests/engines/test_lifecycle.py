@@ -312,7 +312,9 @@ def test_stale_running_task_detected(monitor: ETLMonitorFramework, spark):
 
 @pytest.mark.parametrize(
     "kwargs, message",
-    [({"processing_date": "yesterday"}, "processing_date")],  # the rest: tests/unit/test_refusals.py
+    [
+        ({"processing_date": "yesterday"}, "processing_date")
+    ],  # the rest: tests/unit/test_refusals.py
 )
 def test_task_arguments_validated_before_anything(run, kwargs, message):
     monitor, e = run

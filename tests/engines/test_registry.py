@@ -115,7 +115,9 @@ def test_reregister_updates_in_place_and_keeps_created(
     first = spark.table(process.table_name("ETLconfigTasks")).collect()[0]
     commits = commit_count(warehouse, process, "ETLconfigTasks")
 
-    _task(process, sla_minutes=30)  # identical: no row changes (and no commit where the engine skips it)
+    _task(
+        process, sla_minutes=30
+    )  # identical: no row changes (and no commit where the engine skips it)
     assert spark.table(process.table_name("ETLconfigTasks")).collect() == [first]
     empty = 0 if engine.noop_merge_skips_commit else 1
     assert commit_count(warehouse, process, "ETLconfigTasks") == commits + empty
@@ -214,8 +216,6 @@ def test_deactivate_and_reactivate(process: ETLMonitorFramework, spark):
     assert row.IsActive is True and row.TaskName == "Load Employees"
     with pytest.raises(NotFoundError, match="task_id=7"):
         process.deactivate_task("CORP", "HR_DAILY", 7, 1)
-
-
 
 
 @pytest.mark.parametrize(
