@@ -103,15 +103,53 @@ def pytest_itemcollected(item: pytest.Item) -> None:
     item.add_marker(pytest.mark.xdist_group(_worker_group(item)))
 
 
+#: Engines by cost, dearest first. xdist hands the module groups out in collection order
+#: (``--no-loadscope-reorder``), so the long Delta groups start first and the many short
+#: Sail and engine-free groups fill the end of the run: both workers finish together. The
+#: engine tests of no one engine (servers and child processes of their own) count as dearest.
+ENGINES_BY_COST = ("delta", "sail")
+
+
+def _engine_rank(item: pytest.Item) -> int:
+    engine = _engine_param(item)
+    if engine is None:
+        return 0 if "engines" in item.path.parts else len(ENGINES_BY_COST) + 1
+    return 1 + ENGINES_BY_COST.index(engine) if engine in ENGINES_BY_COST else len(ENGINES_BY_COST)
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Run each engine's tests together (each starts once) and the dialect check last."""
-    order = {name: n for n, name in enumerate(ENGINE_NAMES)}
+    """Order the groups dearest first (by engine, then by size), and the dialect check last."""
+    keys: dict[str, tuple[int, int]] = {}
+    for item in items:
+        rank, size = keys.get(_worker_group(item), (len(ENGINES_BY_COST) + 1, 0))
+        keys[_worker_group(item)] = (min(rank, _engine_rank(item)), size - 1)
 
-    def engine_of(item: pytest.Item) -> int:  # one engine after the other: each starts once
-        return order.get(_engine_param(item), -1)
+    def cost(item: pytest.Item) -> tuple:
+        group = _worker_group(item)
+        return (item.get_closest_marker("dialect") is not None, *keys[group], group)
 
-    items.sort(key=lambda item: (item.get_closest_marker("dialect") is not None, engine_of(item)))
+    items.sort(key=cost)
+
+
+#: Seconds spent per group (setup, call and teardown), gathered by the controller.
+_GROUP_SECONDS: dict[str, float] = {}
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    group = report.nodeid.rpartition("@")[2] if "@" in report.nodeid else report.fspath
+    _GROUP_SECONDS[group] = _GROUP_SECONDS.get(group, 0.0) + report.duration
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    """The dearest groups (engine:module): what to look at when the run grows."""
+    if not _GROUP_SECONDS:
+        return
+    terminalreporter.section("seconds per group (engine:module), 25 dearest")
+    total = sum(_GROUP_SECONDS.values())
+    for group, seconds in sorted(_GROUP_SECONDS.items(), key=lambda kv: -kv[1])[:25]:
+        terminalreporter.write_line(f"{seconds:9.1f}s  {group}")
+    terminalreporter.write_line(f"{total:9.1f}s  in all, over every worker")
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:

@@ -180,12 +180,13 @@ def _framework(
         )
         where = f"under {local.warehouse_root(warehouse)}"
         monitor = ETLMonitorFramework(spark, catalog, schema)
-    if existing and not spark.catalog.tableExists(f"{catalog}.{schema}.ETLProcessingEvents"):
+    exists = monitor.executor.table_exists
+    if existing and not exists(f"{catalog}.{schema}.ETLProcessingEvents"):
         raise NotFoundError(
             f"no etl_monitor schema {catalog}.{schema} {where}; "
             "run 'etl-monitor setup' (or 'etl-monitor demo') first"
         )
-    if existing and not spark.catalog.tableExists(f"{catalog}.{schema}.v_taskDetail"):
+    if existing and not exists(f"{catalog}.{schema}.v_taskDetail"):
         monitor.setup()  # a warehouse from before views were kept beside the tables
     return monitor
 

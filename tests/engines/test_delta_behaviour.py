@@ -6,6 +6,8 @@ Where an engine lacks a feature the test skips with the difference named in
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from etl_monitor import ETLMonitorFramework
@@ -13,47 +15,60 @@ from etl_monitor.runs.events import append_receipt
 from etl_monitor.schema.tables import EVENTS, PROCESS, SYSLOGS
 from tests.helpers import Child, commit_count, register_hr, start_together
 
-#: The churner's UPDATEs per MERGE call at most: fewer than the executor's attempts, so a
-#: call cannot lose every attempt (each lost attempt needs a commit of its own in between).
-CHURN_PER_CALL = 6
+#: The rounds of the provoked conflict: in each, the churner's UPDATE starts first and the
+#: parent's MERGE after a delay of its own (a spread, as the engines' speeds differ).
+ROUNDS, DELAYS = 24, (0.0, 0.15, 0.3, 0.05, 0.5, 0.1)
 
 CHURN = """
 import time
 from pathlib import Path
 ready()
-updates, failures, error, per_call = 0, 0, None, {}
-stop, call = Path(ARGS["stop"]), Path(ARGS["call"])
-deadline = time.monotonic() + 240
-while not stop.exists() and time.monotonic() < deadline:
-    n = call.read_text() if call.exists() else ""
-    if per_call.get(n, 0) >= ARGS["per_call"]:  # this call has had its share: let it through
-        time.sleep(0.05)
+folder, updates, failures, error = Path(ARGS["folder"]), 0, 0, None
+
+def mark(name, value):  # a rename: the other side never reads half a number
+    (folder / (name + ".new")).write_text(str(value))
+    (folder / (name + ".new")).replace(folder / name)
+
+seen = ""
+while not (folder / "stop").exists():
+    go = (folder / "go").read_text() if (folder / "go").exists() else ""
+    if go == seen:
+        time.sleep(0.01)
         continue
-    began = time.monotonic()
-    try:  # a plain UPDATE, outside any executor: nothing retries it or serialises it
+    seen = go
+    mark("started", go)
+    try:  # a plain UPDATE, outside any executor: nothing retries it
         # (a deterministic value: Delta refuses uuid() in an UPDATE)
-        spark.sql(f"UPDATE {ARGS['table']} SET ProcessDescription = 'churn {updates}' WHERE ProcessLoad = 'CHURN'")
-        updates, per_call[n] = updates + 1, per_call.get(n, 0) + 1
-    except Exception as e:  # the churner loses conflicts too; it just goes on
-        failures, error = failures + 1, str(e).splitlines()[0][:300]
-    time.sleep(max(0.05, time.monotonic() - began))  # busy half the time at most
+        spark.sql(f"UPDATE {ARGS['table']} SET ProcessDescription = 'churn {go}' WHERE ProcessLoad = 'CHURN'")
+        updates += 1
+    except Exception as e:  # the parent's MERGE committed first: this round provokes nothing
+        failures, error = failures + 1, " ".join(str(e).split())[:300]
+    mark("done", go)
 result({"updates": updates, "failures": failures, "error": error})
 """
+
+
+def _wait_for(path, value: str, child: Child, timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not (path.exists() and path.read_text() == value):
+        assert child.proc.poll() is None, f"the churner exited: {child.stderr_tail()}"
+        assert time.monotonic() < deadline, f"the churner did not reach {path.name} {value}"
+        time.sleep(0.01)
 
 
 def test_provoked_commit_conflict_is_retried_then_succeeds(
     monitor: ETLMonitorFramework, spark, warehouse, child_engine, tmp_path
 ):
-    """Another process rewrites a row while MERGEs upsert it: the conflicts are retried.
+    """Another process rewrites a row while a MERGE upserts it: the conflict is retried.
 
     The churner is a process of its own (on Delta a classic py4j JVM beside the Spark
     Connect server the MERGEs go through), so the two meet only in the table's log, as two
-    clusters writing one table do.
+    clusters writing one table do. Rounds, not a free-for-all: in each, one UPDATE starts,
+    then one MERGE; so a MERGE call can lose at most one attempt per round, and neither
+    side can starve the other however slow the machine is.
     """
     monitor.register_process("CORP", "CHURN", name="rewritten over and over")
     table = monitor.table_name(PROCESS.name)
-    stop, call = tmp_path / "stop", tmp_path / "call"
-    assert monitor.executor.retry.max_attempts > CHURN_PER_CALL
     churner = Child(
         CHURN,
         warehouse,
@@ -61,25 +76,26 @@ def test_provoked_commit_conflict_is_retried_then_succeeds(
         catalog=monitor.catalog,
         schema=monitor.schema,
         table=table,
-        stop=str(stop),
-        call=str(call),
-        per_call=CHURN_PER_CALL,
+        folder=str(tmp_path),
     )
     start_together([churner])
     names = []
-    try:  # re-register the churned row: the MERGE reads the very file the UPDATEs rewrite
-        for n in range(60):
+    try:
+        for n in range(ROUNDS):
+            (tmp_path / "go.new").write_text(str(n))
+            (tmp_path / "go.new").replace(tmp_path / "go")
+            _wait_for(tmp_path / "started", str(n), churner)
+            time.sleep(DELAYS[n % len(DELAYS)])
             names.append(f"version {n}")
-            (tmp_path / "next").write_text(str(n))  # the churner counts its UPDATEs per call
-            (tmp_path / "next").replace(call)  # (a rename: it never reads half a number)
             monitor.register_process("CORP", "CHURN", name=names[-1])
-            if monitor.executor.stats["retries"] >= 1 and n >= 3:
+            _wait_for(tmp_path / "done", str(n), churner)
+            if monitor.executor.stats["retries"] >= 1:
                 break
     finally:
-        stop.touch()
+        (tmp_path / "stop").touch()
     churned = churner.result()
     assert churned["updates"] >= 1, churned
-    assert monitor.executor.stats["retries"] >= 1, f"no conflict was provoked: {churned}"
+    assert monitor.executor.stats["retries"] >= 1, f"no conflict in {len(names)} rounds: {churned}"
     (row,) = spark.table(table).collect()
     assert (row.ProcessLoad, row.ProcessName) == ("CHURN", names[-1])  # the last write won
 

@@ -306,7 +306,9 @@ def _steps(monitor, execution_id: str) -> dict[int, Any]:
     return {r["TaskID"]: r for r in df.collect()}
 
 
-def test_local_run_matches_the_demo_mandatory_failure_blocks_and_a_new_run_retries(monitor):
+def test_local_run_matches_the_demo_a_failure_blocks_a_new_run_retries_and_a_third_runs_nothing(
+    monitor,
+):
     register_demo(monitor)
     settings = _rendered(monitor).settings
     child = ChildJob()
@@ -345,6 +347,11 @@ def test_local_run_matches_the_demo_mandatory_failure_blocks_and_a_new_run_retri
     ordered = [steps[4], steps[10], steps[20]]
     for before, after in itertools.pairwise(ordered):
         assert before["EndTime"] <= after["StartTime"]  # stage after stage
+
+    again = _run(monitor, settings, child)  # the day is finished: a third run runs nothing
+    assert again.result_state == "SUCCESS" and child.runs == 1
+    steps = _steps(monitor, str(again.run_id))
+    assert {k: r["EffectiveStatus"] for k, r in steps.items()} == {0: "DONE"}
 
 
 def test_an_optional_failure_does_not_stop_later_stages(monitor):
@@ -386,17 +393,6 @@ def test_left_out_adf_steps_are_skipped_so_they_do_not_block(monitor):
     assert steps[30]["EffectiveStatus"] == "SKIPPED"
     assert run.result_state == "SUCCESS" and steps[0]["EffectiveStatus"] == "DONE"
     assert json.loads(run.tasks["etl_start"].exit_value)["skipped"] == ["30/1 Copy to SQL Server"]
-
-
-def test_a_rerun_of_a_finished_day_runs_nothing_again(monitor):
-    register_demo(monitor)
-    settings = _rendered(monitor).settings
-    child = ChildJob()
-    assert _run(monitor, settings, child).result_state == "SUCCESS" and child.runs == 1
-    again = _run(monitor, settings, child)
-    assert again.result_state == "SUCCESS" and child.runs == 1
-    steps = _steps(monitor, str(again.run_id))
-    assert {k: r["EffectiveStatus"] for k, r in steps.items()} == {0: "DONE"}
 
 
 def test_a_run_whose_initiation_task_was_switched_off_records_nothing_and_fails(monitor):

@@ -15,11 +15,13 @@ PROJECT, PROCESS = "CORP", "HR_DAILY"
 DAY, NEXT_DAY = "2026-04-09", "2026-04-10"
 
 
-def _adf_step(spark, name: str, execution_id: str, schema: str, task: dict, **extra) -> dict:
+def _adf_step(
+    spark, catalog: str, name: str, execution_id: str, schema: str, task: dict, **extra
+) -> dict:
     result = run(
         name,
         spark,
-        catalog="main",
+        catalog=catalog,
         schema=schema,
         execution_id=execution_id,
         project_code=PROJECT,
@@ -34,12 +36,12 @@ def _adf_step(spark, name: str, execution_id: str, schema: str, task: dict, **ex
     return json.loads(result.exit_value)
 
 
-def test_notebooks_run_top_to_bottom_then_adf_utilities(spark, schema_name: str):
-    ws = {"catalog": "main", "schema": schema_name}
+def test_notebooks_run_top_to_bottom_then_adf_utilities(spark, catalog: str, schema_name: str):
+    ws = {"catalog": catalog, "schema": schema_name}
 
     infra = run("00-infrastructure.py", spark, **ws)
     assert infra.widgets == {"catalog": "main", "schema": "etl"}  # the declared defaults
-    assert spark.catalog.databaseExists(f"main.{schema_name}")
+    assert spark.catalog.databaseExists(f"{catalog}.{schema_name}")
     run("00-infrastructure.py", spark, **ws)  # re-runnable
 
     install = run("01-install.py", spark, **ws)
@@ -49,7 +51,7 @@ def test_notebooks_run_top_to_bottom_then_adf_utilities(spark, schema_name: str)
     assert {"etlconfigtasks", "v_watermarks"} <= shown
 
     config = run("02-config.py", spark, **ws)
-    monitor = ETLMonitorFramework(spark, "main", schema_name)
+    monitor = ETLMonitorFramework(spark, catalog, schema_name)
     tasks = rows(monitor, "ETLconfigTasks", ProjectCode=PROJECT)
     assert sorted(t["TaskID"] for t in tasks) == [0, 1, 2, 3, 9]
     assert [t["TaskID"] for t in tasks if t["TaskMandatory"]] == [0, 1, 9]  # mandatory by default
@@ -79,11 +81,11 @@ def test_notebooks_run_top_to_bottom_then_adf_utilities(spark, schema_name: str)
     execution_id = ETLMonitorFramework.generate_execution_id()
     pending = monitor.get_pending_tasks(execution_id, PROJECT, PROCESS, NEXT_DAY).collect()
     task = {t["TaskID"]: t.asDict() for t in pending}
-    started = _adf_step(spark, "etl_start_task.py", execution_id, schema_name, task[1])
+    started = _adf_step(spark, catalog, "etl_start_task.py", execution_id, schema_name, task[1])
     assert (started["status"], started["active"], started["attempt"]) == ("RUNNING", True, 1)
     assert started["file_name"].startswith("employees_20260410")
     ended = _adf_step(
-        spark, "etl_end_task.py", execution_id, schema_name, task[1], log_message="42 rows"
+        spark, catalog, "etl_end_task.py", execution_id, schema_name, task[1], log_message="42 rows"
     )
     assert ended == {
         "execution_id": execution_id,
@@ -91,9 +93,12 @@ def test_notebooks_run_top_to_bottom_then_adf_utilities(spark, schema_name: str)
         "workflow_id": 1,
         "status": "DONE",
     }
-    assert _adf_step(spark, "etl_start_task.py", execution_id, schema_name, task[2])["active"]
+    assert _adf_step(spark, catalog, "etl_start_task.py", execution_id, schema_name, task[2])[
+        "active"
+    ]
     failed = _adf_step(
         spark,
+        catalog,
         "etl_fail_task.py",
         execution_id,
         schema_name,
@@ -112,12 +117,12 @@ def test_notebooks_run_top_to_bottom_then_adf_utilities(spark, schema_name: str)
     )
     assert steps[3]["Status"] == "NQUE"
     # Starting a DONE step again writes nothing and says why.
-    again = _adf_step(spark, "etl_start_task.py", execution_id, schema_name, task[1])
+    again = _adf_step(spark, catalog, "etl_start_task.py", execution_id, schema_name, task[1])
     assert again["active"] is False and again["reason"]
 
 
-def test_monitoring_notebook_against_emulated_workspace(spark, schema_name: str):
-    src, out = f"main.{schema_name}_src", f"main.{schema_name}_mon"
+def test_monitoring_notebook_against_emulated_workspace(spark, catalog: str, schema_name: str):
+    src, out = f"{catalog}.{schema_name}_src", f"{catalog}.{schema_name}_mon"
     create_metric_tables(spark, out, "orders", js_distance=0.5)
     with DatabricksEmulator() as emu:
         emu.add_schema(out)
@@ -126,7 +131,7 @@ def test_monitoring_notebook_against_emulated_workspace(spark, schema_name: str)
         result = run_notebook(
             NOTEBOOKS / "04-monitoring.py",
             spark,
-            {"catalog": "main", "schema": schema_name, "source_schema": src, "output_schema": out},
+            {"catalog": catalog, "schema": schema_name, "source_schema": src, "output_schema": out},
             extra_globals={"workspace_client": emu.client()},
         )
         assert result.namespace["workspace_client"] is not None
@@ -139,7 +144,7 @@ def test_monitoring_notebook_against_emulated_workspace(spark, schema_name: str)
     views = result.namespace["views"]
     assert views.included["sales"] == [f"{src}.orders"]
     assert f"{src}.customers" in views.left_out  # its metric tables do not exist
-    alerts = spark.table(f"main.{schema_name}.v_monitor_drift_alerts").collect()
+    alerts = spark.table(f"{catalog}.{schema_name}.v_monitor_drift_alerts").collect()
     assert alerts and all(r.source_table == f"{src}.orders" for r in alerts)
 
 
@@ -156,18 +161,18 @@ def test_runner_sql_cells_substitute_widgets(spark, tmp_path: Path):
     assert result.displayed[0].rows[0].b == 42 and result.namespace["_sqldf"] is not None
 
 
-def test_adf_initiation_start_opens_the_execution(spark, schema_name: str):
+def test_adf_initiation_start_opens_the_execution(spark, catalog: str, schema_name: str):
     """etl_start_task for task 0/0 generates the execution's steps, so a pipeline can begin with it."""
     from tests.helpers import register_hr
 
-    monitor = ETLMonitorFramework(spark, "main", schema_name)
+    monitor = ETLMonitorFramework(spark, catalog, schema_name)
     monitor.setup()
     register_hr(monitor)
     execution_id = monitor.generate_execution_id()
     result = run(
         "etl_start_task.py",
         spark,
-        catalog="main",
+        catalog=catalog,
         schema=schema_name,
         execution_id=execution_id,
         project_code="CORP",
