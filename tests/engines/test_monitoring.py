@@ -47,31 +47,36 @@ def mon(spark, catalog: str, emulator: DatabricksEmulator) -> MonitoringFramewor
 
 
 def _register(m: MonitoringFramework, **overrides) -> None:
+    """The sales group and three tables, the tables in one statement (`register_tables`)."""
     m.register_group("sales", ["sales-team@example.com"], 0.3, owner="Sales")
-    m.register_table(
-        f"{m.src}.orders",
-        profile_type="TIMESERIES",
-        timestamp_column="ts",
-        granularities=["1 day"],
-        monitor_group="sales",
-        slicing_exprs=["region"],
-        output_schema_name=m.out,
-        owner="ops",
-        runbook_url="https://runbooks.example.com/orders",
-        **overrides,
+    m.register_tables(
+        [
+            {
+                "table_name": f"{m.src}.orders",
+                "profile_type": "TIMESERIES",
+                "timestamp_column": "ts",
+                "granularities": ["1 day"],
+                "monitor_group": "sales",
+                "slicing_exprs": ["region"],
+                "output_schema_name": m.out,
+                "owner": "ops",
+                "runbook_url": "https://runbooks.example.com/orders",
+                **overrides,
+            },
+            {
+                "table_name": f"{m.src}.churn",
+                "profile_type": "INFERENCE",
+                "timestamp_column": "ts",
+                "granularities": "1 day",
+                "prediction_column": "pred",
+                "label_column": "label",
+                "model_id_column": "model",
+                "problem_type": "PROBLEM_TYPE_CLASSIFICATION",
+                "output_schema_name": m.out,
+            },
+            {"table_name": f"{m.src}.stores", "output_schema_name": m.out},
+        ]
     )
-    m.register_table(
-        f"{m.src}.churn",
-        profile_type="INFERENCE",
-        timestamp_column="ts",
-        granularities="1 day",
-        prediction_column="pred",
-        label_column="label",
-        model_id_column="model",
-        problem_type="PROBLEM_TYPE_CLASSIFICATION",
-        output_schema_name=m.out,
-    )
-    m.register_table(f"{m.src}.stores", output_schema_name=m.out)
 
 
 def test_setup_is_idempotent(mon: MonitoringFramework):
