@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
+from functools import partial
 
 import pytest
 
@@ -11,6 +12,7 @@ from etl_monitor import ETLMonitorFramework, InvalidArgumentError, NotFoundError
 from etl_monitor.errors import StepStateError
 from tests.helpers import pending as pending_tasks
 from tests.helpers import register_hr, rows, statuses
+from tests.schemas import copied
 
 P, L = "CORP", "HR_DAILY"
 
@@ -98,8 +100,11 @@ def test_retry_under_new_execution_requeues_only_unfinished(hr: ETLMonitorFramew
         ("A", "2026-04-09", "2026-04-09", True),
     ],
 )
-def test_period_rules(monitor: ETLMonitorFramework, frequency, done_on, run_on, requeued):
-    register_hr(monitor, tasks=1, frequency=frequency)
+def test_period_rules(spark, catalog, frequency, done_on, run_on, requeued):
+    # The cases of one frequency start from one registered template, copied.
+    monitor = copied(
+        spark, catalog, f"hr1_{frequency}", partial(register_hr, tasks=1, frequency=frequency)
+    )
     e1 = monitor.generate_execution_id()
     monitor.generate_execution_steps(e1, P, L, done_on)
     _run(monitor, e1, 1)
