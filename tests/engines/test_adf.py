@@ -46,6 +46,7 @@ from tests.adf_simulator import (
     parse_expression,
 )
 from tests.helpers import rows
+from tests.schemas import copied
 from tests.unit.test_adf import (
     ADF,
     DAY,
@@ -317,6 +318,12 @@ def register_copies(monitor) -> None:
     catalogue.apply(monitor, catalogue.load(doc))
 
 
+@pytest.fixture
+def copies(spark, catalog):
+    """A set-up schema with `register_copies` applied: a copy of this worker's template."""
+    return copied(spark, catalog, "adf_copies", register_copies)
+
+
 def _json_value(value: Any) -> Any:
     if isinstance(value, datetime | date):
         return value.isoformat()
@@ -326,7 +333,7 @@ def _json_value(value: Any) -> Any:
 
 
 @pytest.fixture
-def factory_for(monitor, spark, tmp_path):
+def factory_for(spark, tmp_path):
     """A simulated factory over the shipped files, its notebooks where sample_usage() puts them."""
     local = Path(samples.copy_to_folder(tmp_path / "workspace"))
     workspace = {f"{samples.user_folder(USER)}/{p.stem}": p for p in local.glob("*.py")}
@@ -374,9 +381,9 @@ def _ran(run: PipelineRun, name: str) -> list[ActivityRun]:
 
 
 def test_simulated_run_stages_in_order_optional_failure_inactive_and_no_watermark(
-    monitor, factory_for
+    copies, factory_for
 ):
-    register_copies(monitor)
+    monitor = copies
 
     def deactivate(call: Call) -> None:  # task 4 is switched off after the stage's Lookup
         if _task(call) == 4:
@@ -428,9 +435,9 @@ def test_simulated_run_stages_in_order_optional_failure_inactive_and_no_watermar
 
 
 def test_simulated_mandatory_failure_stops_later_stages_and_faults_never_leave_running(
-    monitor, factory_for
+    copies, factory_for
 ):
-    register_copies(monitor)
+    monitor = copies
 
     def started_then_lost(call: Call) -> None:  # the notebook recorded RUNNING, the activity failed
         if _task(call) == 2:
@@ -471,8 +478,8 @@ def test_simulated_mandatory_failure_stops_later_stages_and_faults_never_leave_r
     ]
 
 
-def test_simulated_unstarted_mandatory_task_fails_the_stage_and_the_run(monitor, factory_for):
-    register_copies(monitor)
+def test_simulated_unstarted_mandatory_task_fails_the_stage_and_the_run(copies, factory_for):
+    monitor = copies
     # No cluster for the mandatory task: its start and its fail notebook both fail, so its
     # step is never marked FAIL (it stays queued) and no failed mandatory task is counted.
     only_task_1 = {"StartTask": lambda c: _task(c) == 1, "StartTaskFailed": lambda c: _task(c) == 1}
@@ -490,8 +497,8 @@ def test_simulated_unstarted_mandatory_task_fails_the_stage_and_the_run(monitor,
     assert not [a for a in _ran(run, "StartTask") if _task(a.item) == 9]
 
 
-def test_simulated_execution_whose_initiation_step_is_taken_runs_no_stage(monitor, factory_for):
-    register_copies(monitor)
+def test_simulated_execution_whose_initiation_step_is_taken_runs_no_stage(copies, factory_for):
+    monitor = copies
 
     def taken(call: Call) -> None:  # another starter already ran the initiation step to DONE
         monitor.generate_execution_steps(call.run_id, PROJECT, PROCESS, DAY)
@@ -513,8 +520,8 @@ def test_simulated_execution_whose_initiation_step_is_taken_runs_no_stage(monito
 @pytest.mark.parametrize(
     "fault", ["StartExecution", "CheckBlockers", "GetPendingTasks", "EndExecution"]
 )
-def test_simulated_fault_outside_a_task_fails_the_execution_step(monitor, factory_for, fault):
-    register_copies(monitor)
+def test_simulated_fault_outside_a_task_fails_the_execution_step(copies, factory_for, fault):
+    monitor = copies
 
     def opened(call: Call) -> None:  # the notebook queued the steps and started 0/0, then failed
         monitor.generate_execution_steps(call.run_id, PROJECT, PROCESS, DAY)
@@ -531,8 +538,8 @@ def test_simulated_fault_outside_a_task_fails_the_execution_step(monitor, factor
     assert f"injected fault in {fault}" in _steps(monitor, run)[0]["LogMessage"]
 
 
-def test_simulated_job_cluster_without_the_library_cannot_import_it(monitor, factory_for):
-    register_copies(monitor)
+def test_simulated_job_cluster_without_the_library_cannot_import_it(copies, factory_for):
+    monitor = copies
     factory = factory_for()
     run = factory.run(
         pipelines.PROCESS_PIPELINE, _parameters(monitor, [], LibraryPackage="another-package")
@@ -543,8 +550,8 @@ def test_simulated_job_cluster_without_the_library_cannot_import_it(monitor, fac
     assert _steps(monitor, run) == {} and factory.lookups == []
 
 
-def test_simulated_codes_are_validated_before_any_lookup(monitor, factory_for):
-    register_copies(monitor)
+def test_simulated_codes_are_validated_before_any_lookup(copies, factory_for):
+    monitor = copies
     factory = factory_for()
     folder = samples.user_folder(USER)
     parameters = _parameters(monitor, [2], ProjectCode="CORP' OR '1'='1", NotebookFolder=folder)
