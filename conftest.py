@@ -30,6 +30,7 @@ import pytest
 from etl_monitor import ETLMonitorFramework
 from etl_monitor.engine.executor import Statement, add_statement_listener
 from etl_monitor.errors import EngineError
+from tests import worker_faults
 from tests.helpers import register_hr
 from tests.jvm import dialect_failures
 from tests.schemas import copied
@@ -68,8 +69,22 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers", "requires(capability): skip on engines lacking an engines.CAPABILITIES entry"
     )
     workers = getattr(config.option, "numprocesses", None)
+    if hasattr(config, "workerinput"):
+        worker_faults.enable(config.workerinput["workerid"])
+    elif workers:
+        worker_faults.create_folder()
     if workers and not hasattr(config, "workerinput") and "delta" in ENGINE_NAMES:
         _prefetch_delta_jars()  # once, here, rather than racing in every worker
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None):
+    """A test that hangs leaves its worker's stacks behind (tests/worker_faults.py)."""
+    worker_faults.arm(float(item.config.getini("timeout") or 0))
+    try:
+        yield
+    finally:
+        worker_faults.disarm()
 
 
 def _prefetch_delta_jars() -> None:
@@ -142,7 +157,11 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
-    """The dearest groups (engine:module): what to look at when the run grows."""
+    """The dearest groups (engine:module): what to look at when the run grows; then the
+    stacks any worker left behind (a hang or a crash, tests/worker_faults.py)."""
+    for worker, text in worker_faults.reports().items():
+        terminalreporter.section(f"stacks left by worker {worker}")
+        terminalreporter.write_line(text[-20000:])
     if not _GROUP_SECONDS:
         return
     terminalreporter.section("seconds per group (engine:module), 25 dearest")
