@@ -68,13 +68,12 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "requires(capability): skip on engines lacking an engines.CAPABILITIES entry"
     )
-    workers = getattr(config.option, "numprocesses", None)
     if hasattr(config, "workerinput"):
         worker_faults.enable(config.workerinput["workerid"])
-    elif workers:
+    elif getattr(config.option, "numprocesses", None):  # the controller of worker processes
         worker_faults.create_folder()
-    if workers and not hasattr(config, "workerinput") and "delta" in ENGINE_NAMES:
-        _prefetch_delta_jars()  # once, here, rather than racing in every worker
+        if "delta" in ENGINE_NAMES:
+            _prefetch_delta_jars()  # once, here, rather than racing in every worker
 
 
 @pytest.hookimpl(hookwrapper=True)
