@@ -57,6 +57,14 @@ JVM_SETTINGS: dict[str, str] = {
     "spark.sql.sources.parallelPartitionDiscovery.parallelism": "1",
     "spark.sql.catalogImplementation": "in-memory",
     "spark.sql.session.timeZone": "UTC",
+    # A long-lived local server must not fill its heap. Delta keeps every table's log and
+    # snapshot it has read (about 1 MB each) for an hour, up to 10,000 of them; a server
+    # that had read a few hundred tables spent its time collecting garbage until queries
+    # stalled for minutes. 100 logs hold several schemas' worth; a table read again after
+    # its eviction reloads its log. The SQL status store (unused with the UI off) keeps
+    # 1,000 executions' plans by default.
+    "spark.databricks.delta.delta.log.cacheSize": "100",
+    "spark.sql.ui.retainedExecutions": "50",
     # delta-io/delta#7640: DeltaSqlParser drops named parameters on Spark 4.1 unless
     # parameters are substituted as constants (the only place the library puts them).
     "spark.sql.legacy.parameterSubstitution.constantsOnly": "true",
