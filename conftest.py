@@ -38,9 +38,8 @@ from tests.schemas import copied
 ENGINE_NAMES = [
     e.strip() for e in os.environ.get("ETL_MONITOR_TEST_ENGINES", "sail,delta").split(",") if e
 ]
-#: The local engine behind each test engine, in this process and in child processes.
+#: The local engine behind each test engine in this process.
 SESSION_ENGINE = {"sail": "sail", "delta": "delta-connect"}
-CHILD_ENGINE = {"sail": "sail", "delta": "delta"}
 TEST_TIME_ZONES = {"sail": "America/New_York", "delta": "Europe/Berlin"}
 
 #: Settings for the tests' short JVMs (`etl_monitor.engine.local.SPARK_CONF_ENV`, inherited
@@ -322,9 +321,20 @@ def catalog(engine) -> str:
 
 
 @pytest.fixture(scope="session")
-def child_engine(engine_name: str) -> str:
-    """The `etl_monitor.local` engine a child process of this test starts."""
-    return CHILD_ENGINE[engine_name]
+def child_engine(engine_name: str, spark) -> str:
+    """What a child process of a test runs on (`tests.helpers.Child`'s `engine`).
+
+    On Delta, the URL of this worker's JVM server: the child is a client of its own, with
+    its own session, executor and locks, meeting the parent only in the tables' logs, as
+    two notebooks on one cluster do (a JVM of its own per child cost a cold start and
+    minutes of JIT compilation per test). On Sail, a Sail server of the child's own on the
+    same warehouse: a Sail session's catalog is its own (`shared_catalog`).
+    """
+    if engine_name == "delta":
+        from etl_monitor import local
+
+        return local.server_of(spark).url
+    return engine_name
 
 
 @pytest.fixture

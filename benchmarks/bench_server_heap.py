@@ -32,22 +32,10 @@ from tests.schemas import copied
 UNBOUNDED = "spark.databricks.delta.delta.log.cacheSize=10000 spark.sql.ui.retainedExecutions=1000"
 
 
-def server_pid(warehouse: str) -> str:
-    """The pid of the JVM server started for `warehouse` (its command line names the folder)."""
-    found = subprocess.run(
-        ["pgrep", "-f", f"spark.sql.warehouse.dir={local.warehouse_root(warehouse)}"],
-        capture_output=True,
-        text=True,
-    ).stdout.split()
-    if len(found) != 1:
-        raise RuntimeError(f"expected one server for {warehouse}, found {found}")
-    return found[0]
-
-
-def live_mb(pid: str) -> float:
+def live_mb(pid: int) -> float:
     """Megabytes in use right after a full collection."""
-    subprocess.run(["jcmd", pid, "GC.run"], capture_output=True, check=True)
-    info = subprocess.run(["jcmd", pid, "GC.heap_info"], capture_output=True, text=True).stdout
+    subprocess.run(["jcmd", str(pid), "GC.run"], capture_output=True, check=True)
+    info = subprocess.run(["jcmd", str(pid), "GC.heap_info"], capture_output=True, text=True).stdout
     used = re.search(r"used (\d+)K", info)
     if used is None:
         raise RuntimeError(f"no heap figure in: {info}")
@@ -63,7 +51,7 @@ def measure(label: str, extra_conf: str, rounds: int) -> list[tuple[int, float, 
         spark = local.spark_session(warehouse, engine="delta-connect")
     finally:
         os.environ[local.SPARK_CONF_ENV] = base
-    pid = server_pid(warehouse)
+    pid = local.server_of(spark).pid
     figures = [(0, live_mb(pid), 0.0)]
     started = time.perf_counter()
     for n in range(1, rounds + 1):

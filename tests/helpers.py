@@ -188,8 +188,12 @@ import json, sys
 from etl_monitor import ETLMonitorFramework
 from etl_monitor.local import spark_session
 ARGS = json.loads(sys.argv[1])
-spark = spark_session(ARGS["warehouse"], engine=ARGS["engine"],
-                      schemas=(f"{ARGS['catalog']}.{ARGS['schema']}",) if "schema" in ARGS else None)
+if ARGS["engine"].startswith("sc://"):  # a second client of the parent's JVM server
+    from etl_monitor.local import connect_session
+    spark = connect_session(ARGS["engine"], ARGS["warehouse"])
+else:
+    spark = spark_session(ARGS["warehouse"], engine=ARGS["engine"],
+                          schemas=(f"{ARGS['catalog']}.{ARGS['schema']}",) if "schema" in ARGS else None)
 def ready():
     # A start barrier: tell the parent we are set up, then wait for its go.
     print("READY", flush=True)
@@ -201,6 +205,9 @@ def result(value):
 
 class Child:
     """A Python child process running `CHILD_PRELUDE` + `script` on a local engine.
+
+    `engine` is an `etl_monitor.local` engine the child starts for itself, or the
+    ``sc://`` URL of the parent's JVM server, which the child joins as a client of its own.
 
     The script reads its arguments from ``ARGS`` (warehouse, engine and what the test
     passes), may call ``ready()`` to wait at a start barrier, and reports with ``result()``.

@@ -148,14 +148,11 @@ def connect_url(spark: Any) -> str:
     endpoint = getattr(builder, "endpoint", None)
     if isinstance(endpoint, str) and ":" in endpoint:
         return f"sc://{endpoint}"
-    try:  # a session our local engine started: its server's port
-        from etl_monitor.engine import local
+    from etl_monitor.engine.local import JvmServer, server_of
 
-        for server, session in list(local._sessions.values()):
-            if session is spark and getattr(server, "kind", None) == "connect":
-                return f"sc://127.0.0.1:{server.port}"
-    except (ImportError, AttributeError):
-        pass
+    server = server_of(spark)  # a session our local engine started: its server's URL
+    if isinstance(server, JvmServer) and server.kind == "connect":
+        return server.url
     raise PeerPackageError(f"not a Spark Connect session: {type(spark).__name__}")
 
 

@@ -189,6 +189,44 @@ def spark_session(
         return spark
 
 
+def server_of(spark: Any) -> Any | None:
+    """The local server behind a session `spark_session` started, or None.
+
+    Args:
+        spark: a session returned by `spark_session`.
+
+    Returns:
+        The `JvmServer` of a ``delta-connect`` session (its ``url`` lets another process
+        connect to the same server, its ``pid`` names the JVM), the Sail server of a
+        ``sail`` session, None for a classic session or one started elsewhere.
+    """
+    with _lock:
+        return next((server for server, s in _sessions.values() if s is spark), None)
+
+
+def connect_session(url: str, warehouse: str | os.PathLike[str]) -> Any:
+    """A new client session on a local JVM Delta server (`JvmServer`) already running.
+
+    Another process (a second notebook, a job's task, a test's child) reaches the tables
+    of the process that started the server, with the same engine and warehouse.
+
+    Args:
+        url: the server's ``sc://127.0.0.1:PORT`` (`JvmServer.url`).
+        warehouse: the warehouse directory the server was started for.
+
+    Returns:
+        A Spark Connect SparkSession that the framework recognises as local JVM Delta.
+    """
+    from pyspark.sql import SparkSession
+
+    return without_reattach(
+        SparkSession.builder.remote(url)
+        .config(ENGINE_CONF_KEY, "delta-spark")
+        .config(WAREHOUSE_CONF_KEY, warehouse_root(warehouse))
+        .create()
+    )
+
+
 def _start_sail(root: str, catalogs: tuple[str, ...], tables: list) -> tuple[Any, Any]:
     try:
         from pysail.spark import SparkConnectServer
@@ -459,16 +497,19 @@ class JvmServer:
         text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
         return "\n".join(text.splitlines()[-lines:])
 
+    @property
+    def url(self) -> str:
+        """``sc://127.0.0.1:PORT``: where clients reach a ``connect`` server."""
+        return f"sc://127.0.0.1:{self.port}"
+
+    @property
+    def pid(self) -> int:
+        """The server's process id (for heap and thread diagnostics)."""
+        return int(self.process.pid)
+
     def session(self) -> Any:
         """A Spark Connect session on this server (``connect`` servers only)."""
-        from pyspark.sql import SparkSession
-
-        return without_reattach(
-            SparkSession.builder.remote(f"sc://127.0.0.1:{self.port}")
-            .config(ENGINE_CONF_KEY, "delta-spark")
-            .config(WAREHOUSE_CONF_KEY, self.root)
-            .create()
-        )
+        return connect_session(self.url, self.root)
 
     def stop(self) -> None:
         """Stop the server (idempotent)."""

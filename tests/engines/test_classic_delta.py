@@ -59,11 +59,9 @@ result(out)
 
 @pytest.mark.requires("classic_client")
 @pytest.mark.jvm
-def test_classic_pyspark_records_runs_in_utc(monitor, warehouse, child_engine, driver_time_zone):
+def test_classic_pyspark_records_runs_in_utc(monitor, warehouse, driver_time_zone):
     before = datetime.now(timezone.utc)
-    out = Child(
-        SCRIPT, warehouse, child_engine, catalog=monitor.catalog, schema=monitor.schema
-    ).result()
+    out = Child(SCRIPT, warehouse, "delta", catalog=monitor.catalog, schema=monitor.schema).result()
     after = datetime.now(timezone.utc)
     assert out["tz"] == driver_time_zone and ".connect." not in out["client"]
     assert out["views_before_setup"] is True  # kept beside the tables, re-created on start

@@ -100,8 +100,7 @@ def remote(engine_name, spark, warehouse, sail_server, tmp_path_factory):
             .create()
         )
     else:
-        server = local._sessions[("delta-connect", warehouse)][0]
-        url = f"sc://127.0.0.1:{server.port}"
+        url = local.server_of(spark).url
         viewer = remote_session(url)
     yield url, viewer, remote_engine(viewer)
     close(viewer)

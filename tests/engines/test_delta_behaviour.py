@@ -61,9 +61,9 @@ def test_provoked_commit_conflict_is_retried_then_succeeds(
 ):
     """Another process rewrites a row while a MERGE upserts it: the conflict is retried.
 
-    The churner is a process of its own (on Delta a classic py4j JVM beside the Spark
-    Connect server the MERGEs go through), so the two meet only in the table's log, as two
-    clusters writing one table do. Rounds, not a free-for-all: in each, one UPDATE starts,
+    The churner is a process of its own with a session of its own (on Delta a second
+    client of the same server), so the two transactions meet only in the table's log, as
+    two notebooks or two clusters writing one table do. Rounds, not a free-for-all: in each, one UPDATE starts,
     then one MERGE; so a MERGE call can lose at most one attempt per round, and neither
     side can starve the other however slow the machine is.
     """
