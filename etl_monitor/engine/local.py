@@ -350,10 +350,26 @@ def _catalogs(tables: list[tuple[str, str, str, str]], jvm: bool) -> set[str]:
 
 
 def attach_statements(
-    root: str, tables: list[tuple[str, str, str, str]] | None = None, *, jvm: bool = True
+    root: str,
+    tables: list[tuple[str, str, str, str]] | None = None,
+    *,
+    jvm: bool = True,
+    schemas: tuple[str, ...] | None = None,
 ) -> list[str]:
-    """The DDL that registers every Delta table under `root` in an empty catalog."""
+    """The DDL that registers the Delta tables under `root` in an empty catalog.
+
+    Args:
+        root: the warehouse directory.
+        tables: (catalog, schema, table, location) to register (default: all under `root`).
+        jvm: for JVM Spark, whose only catalog is ``spark_catalog``.
+        schemas: only the tables of these ``catalog.schema`` names (default: all).
+
+    Returns:
+        ``CREATE SCHEMA IF NOT EXISTS`` and ``CREATE TABLE ... LOCATION`` statements.
+    """
     tables = _existing_tables(root) if tables is None else tables
+    if schemas is not None:
+        tables = [t for t in tables if f"{t[0]}.{t[1]}" in schemas]
     wanted = [t for t in tables if t[0] in _catalogs(tables, jvm)]
     out = [
         f"CREATE SCHEMA IF NOT EXISTS {qualified(*key)}"

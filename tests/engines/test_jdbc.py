@@ -89,10 +89,10 @@ def test_consumer_sql_runs_over_hive_jdbc(monitor, warehouse):
     with monitor.task(e, "CORP", "HR_DAILY", task_id=1, workflow_id=1):
         pass
 
-    # The Thrift Server's catalog starts empty: register the tables, then this schema's kept
-    # views (other tests' views may read tables that live outside the warehouse).
+    # The Thrift Server's catalog starts empty: register this schema's tables and kept views
+    # (the worker's warehouse holds hundreds of other tests' schemas by now).
     root = local.warehouse_root(warehouse)
-    ddl = local.attach_statements(root) + [
+    ddl = local.attach_statements(root, schemas=(f"{monitor.catalog}.{monitor.schema}",)) + [
         statement
         for _, schema, statement in view_files.recorded(root, {"spark_catalog"})
         if schema == monitor.schema
