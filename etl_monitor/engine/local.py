@@ -114,8 +114,13 @@ def warehouse_root(warehouse: str | os.PathLike[str] | None = None) -> str:
     return str(root)
 
 
-def _existing_tables(root: str) -> list[tuple[str, str, str, str]]:
-    """(catalog, schema, table, location) for every Delta table under root/<catalog>/<schema>/<table>."""
+def _existing_tables(
+    root: str, schemas: tuple[str, ...] | None = None
+) -> list[tuple[str, str, str, str]]:
+    """(catalog, schema, table, location) for every Delta table under root/<catalog>/<schema>/<table>.
+
+    With `schemas`, only the tables of those ``catalog.schema`` names.
+    """
     found = []
     for log_dir in sorted(Path(root).glob("*/*/*/_delta_log")):
         table_dir = log_dir.parent
@@ -126,7 +131,8 @@ def _existing_tables(root: str) -> list[tuple[str, str, str, str]]:
         except Exception:
             log.warning("ignoring %s: not a catalog/schema/table path", table_dir)
             continue
-        found.append((catalog, schema, table, str(table_dir)))
+        if schemas is None or f"{catalog}.{schema}" in schemas:
+            found.append((catalog, schema, table, str(table_dir)))
     return found
 
 
@@ -167,9 +173,7 @@ def spark_session(
         raise EngineError(f"unknown engine {engine!r}; allowed: {', '.join(map(repr, ENGINES))}")
     root = warehouse_root(warehouse)
     with _lock:
-        tables = [
-            t for t in _existing_tables(root) if schemas is None or f"{t[0]}.{t[1]}" in schemas
-        ]
+        tables = _existing_tables(root, schemas)
         if (engine, root) in _sessions:
             spark = _sessions[(engine, root)][1]
             if schemas is not None:  # a cached session: register what it may not have yet
@@ -360,16 +364,15 @@ def attach_statements(
 
     Args:
         root: the warehouse directory.
-        tables: (catalog, schema, table, location) to register (default: all under `root`).
+        tables: (catalog, schema, table, location) to register (default: those under
+            `root`, of `schemas` when given).
         jvm: for JVM Spark, whose only catalog is ``spark_catalog``.
-        schemas: only the tables of these ``catalog.schema`` names (default: all).
+        schemas: with `tables` None, only the tables of these ``catalog.schema`` names.
 
     Returns:
         ``CREATE SCHEMA IF NOT EXISTS`` and ``CREATE TABLE ... LOCATION`` statements.
     """
-    tables = _existing_tables(root) if tables is None else tables
-    if schemas is not None:
-        tables = [t for t in tables if f"{t[0]}.{t[1]}" in schemas]
+    tables = _existing_tables(root, schemas) if tables is None else tables
     wanted = [t for t in tables if t[0] in _catalogs(tables, jvm)]
     out = [
         f"CREATE SCHEMA IF NOT EXISTS {qualified(*key)}"

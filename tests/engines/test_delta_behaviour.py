@@ -63,9 +63,9 @@ def test_provoked_commit_conflict_is_retried_then_succeeds(
 
     The churner is a process of its own with a session of its own (on Delta a second
     client of the same server), so the two transactions meet only in the table's log, as
-    two notebooks or two clusters writing one table do. Rounds, not a free-for-all: in each, one UPDATE starts,
-    then one MERGE; so a MERGE call can lose at most one attempt per round, and neither
-    side can starve the other however slow the machine is.
+    two notebooks or two clusters writing one table do. Rounds, not a free-for-all: in
+    each, one UPDATE starts, then one MERGE; so a MERGE call can lose at most one attempt
+    per round, and neither side can starve the other however slow the machine is.
     """
     monitor.register_process("CORP", "CHURN", name="rewritten over and over")
     table = monitor.table_name(PROCESS.name)
