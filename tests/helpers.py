@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from etl_monitor import ETLMonitorFramework
@@ -101,6 +102,17 @@ def rows(monitor: ETLMonitorFramework, view: str, **filters) -> list[dict]:
     out = [r.asDict() for r in rows_from_spark(df.collect())]
     out.sort(key=lambda r: tuple(str(v) for v in r.values()))  # file order varies by layout
     return [r for r in out if all(r[k] == v for k, v in filters.items())]
+
+
+def live_dates(since: datetime) -> set[str]:
+    """The `ActiveValue`s a LIVE DATE (unset SYSTEM) watermark may show from `since` until now.
+
+    The view reads today's UTC date when it is queried, so a test that spans midnight UTC
+    accepts each day it touched.
+    """
+    day, today = since.astimezone(UTC).date(), datetime.now(UTC).date()
+    days = [day + timedelta(days=n) for n in range((today - day).days + 1)]
+    return {d.strftime("%Y-%m-%dT00:00:00.000") for d in days}
 
 
 def pending(monitor: ETLMonitorFramework, *args, **kwargs) -> list[dict]:

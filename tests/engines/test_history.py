@@ -7,13 +7,13 @@ beside a reference process whose rows are captured on the fresh schema first.
 from __future__ import annotations
 
 import uuid
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
 from etl_monitor import ETLMonitorFramework
 from etl_monitor.engine.timestamps import utcnow
-from tests.helpers import pending, register_hr, rows
+from tests.helpers import live_dates, pending, register_hr, rows
 from tests.history import build, register_process
 
 P, L, H = "CORP", "HR_DAILY", "HISTORY"
@@ -34,7 +34,17 @@ REFERENCE_VIEWS = (
 
 
 def _reference_rows(monitor: ETLMonitorFramework) -> dict[str, list[dict]]:
-    return {view: rows(monitor, view, ProjectCode=P, ProcessLoad=L) for view in REFERENCE_VIEWS}
+    """The reference process's rows; a LIVE DATE watermark's value (today, UTC) stands as a token.
+
+    The rows are compared with rows read later, perhaps after midnight UTC.
+    """
+    asked = datetime.now(UTC)
+    found = {view: rows(monitor, view, ProjectCode=P, ProcessLoad=L) for view in REFERENCE_VIEWS}
+    for mark in found["v_watermarks"]:
+        if mark["WatermarkState"] == "LIVE DATE":
+            assert mark["ActiveValue"] in live_dates(asked)
+            mark["ActiveValue"] = "today"
+    return found
 
 
 def _hot_paths(monitor: ETLMonitorFramework, executions: list[str]) -> list:
