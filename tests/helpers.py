@@ -241,8 +241,14 @@ class Child:
         )
 
     def stderr_tail(self) -> str:
+        """The child's last traceback: its frames and the start of its message (where the
+        error is named), and the end of the output; a JVM stack alone names nothing."""
         self._stderr.seek(0)
-        return self._stderr.read()[-4000:]
+        text = self._stderr.read()
+        block = text[max(text.rfind("Traceback (most recent call last)"), 0) :]
+        if len(block) <= 8000:
+            return block
+        return f"{block[:6000]}\n[...]\n{block[-2000:]}"
 
     def wait_ready(self) -> None:
         """Block until the child has called ready() (fails if it exits first)."""

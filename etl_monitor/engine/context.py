@@ -57,7 +57,7 @@ class Context:
 
     def create_view(self, name: str, statement: str) -> None:
         """Run a CREATE OR REPLACE VIEW; on a local engine also keep it for the next process."""
-        self.executor.execute(statement, kind="ddl")
+        self.executor.replace_view(statement)
         if self.engine.warehouse_root:
             view_files.record(
                 self.engine.warehouse_root, self.catalog, self.schema, name, statement

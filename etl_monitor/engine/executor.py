@@ -46,6 +46,11 @@ CONFLICT_MARKERS: tuple[str, ...] = (
     "Missing commit file",
 )
 
+#: Errors of a CREATE OR REPLACE VIEW while another session replaces the same views: a
+#: Hive-style metastore (the local JVM engines) replaces a view by drop-then-create, so a
+#: concurrent `setup()` can see the view gone, or back, or a view it reads missing.
+VIEW_RACE_MARKERS: tuple[str, ...] = ("TABLE_OR_VIEW_ALREADY_EXISTS", "TABLE_OR_VIEW_NOT_FOUND")
+
 
 #: The error of an engine that dropped a query's named parameters (delta-io/delta#7640:
 #: open-source Delta's SQL parser on Spark 4.1, always over Spark Connect).
@@ -113,8 +118,17 @@ def _parameter_schema(args: Mapping[str, Any]) -> Any:
 
 def is_transient_conflict(error: BaseException) -> bool:
     """True when an exception is a Delta commit conflict that a retry can resolve."""
-    text = f"{type(error).__name__}: {error}"
-    return any(marker.lower() in text.lower() for marker in CONFLICT_MARKERS)
+    return _mentions(error, CONFLICT_MARKERS)
+
+
+def is_view_race(error: BaseException) -> bool:
+    """True when a view replacement failed on another session replacing views meanwhile."""
+    return _mentions(error, VIEW_RACE_MARKERS) or is_transient_conflict(error)
+
+
+def _mentions(error: BaseException, markers: tuple[str, ...]) -> bool:
+    text = f"{type(error).__name__}: {error}".lower()
+    return any(marker.lower() in text for marker in markers)
 
 
 def check_identifier(value: object, what: str = "identifier", *, allow_dash: bool = False) -> str:
@@ -262,24 +276,29 @@ class SqlExecutor:
         for listener in listeners:
             listener(statement)
 
-    def _with_retry(self, statement: Statement, action: Callable[[], Any]) -> Any:
+    def _with_retry(
+        self,
+        statement: Statement,
+        action: Callable[[], Any],
+        transient: Callable[[BaseException], bool] = is_transient_conflict,
+    ) -> Any:
         attempt = 1
         while True:
             self._record(statement)
             try:
                 return action()
             except Exception as error:
-                if not is_transient_conflict(error):
+                if not transient(error):
                     raise
                 if attempt >= self.retry.max_attempts:
                     raise ConcurrentWriteError(
-                        f"gave up after {attempt} attempts on a Delta commit conflict "
+                        f"gave up after {attempt} attempts on a concurrent writer "
                         f"({statement.kind} {statement.table or statement.text[:80]!r}): {error}"
                     ) from error
                 with self._lock:
                     self.stats["retries"] += 1
                 delay = self.retry.delay(attempt)
-                log.info("commit conflict, retry %d in %.3fs: %s", attempt, delay, error)
+                log.info("concurrent writer, retry %d in %.3fs: %s", attempt, delay, error)
                 time.sleep(delay)
                 attempt += 1
 
@@ -374,6 +393,19 @@ class SqlExecutor:
             return self._with_retry(statement, lambda: self.spark.sql(text).collect())
         with _table_lock(target.group(1)):
             return self._with_retry(statement, lambda: self.spark.sql(text).collect())
+
+    def replace_view(self, text: str) -> None:
+        """Run one CREATE OR REPLACE VIEW, retrying while another session replaces views.
+
+        Two `setup()` calls at once (two jobs starting together) replace the same views;
+        where the metastore drops and re-creates a view, either may briefly see it (or a
+        view it reads) gone or back. The statement is idempotent, so it is run again.
+
+        Raises:
+            ConcurrentWriteError: still racing after the retry policy's attempts.
+        """
+        statement = Statement(text, None, "ddl")
+        self._with_retry(statement, lambda: self.spark.sql(text).collect(), is_view_race)
 
     def table_exists(self, name: str) -> bool:
         """Whether the engine has a table or view of this (one- to three-part, unquoted) name.

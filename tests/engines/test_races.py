@@ -84,6 +84,31 @@ def test_exactly_one_starter_across_two_processes(hr: ETLMonitorFramework, wareh
     assert len(running) == 1
 
 
+SETUP = """
+monitor = ETLMonitorFramework(spark, ARGS["catalog"], ARGS["schema"])
+ready()
+report = monitor.setup()
+result([len(report.views), len(report.tables_created)])
+"""
+
+
+def test_two_jobs_starting_together_both_set_up(hr: ETLMonitorFramework, warehouse, child_engine):
+    """Two processes calling setup() at once on a set-up schema: both succeed, nothing lost.
+
+    A local metastore replaces a view by dropping and re-creating it, so the second
+    setup could see a view (or one a view reads) gone; view replacement retries that.
+    """
+    children = [
+        Child(SETUP, warehouse, child_engine, catalog=hr.catalog, schema=hr.schema)
+        for _ in range(2)
+    ]
+    start_together(children)
+    views = len(hr.setup().views)
+    assert [child.result() for child in children] == [[views, 0], [views, 0]]
+    e = _queued(hr)
+    assert statuses(hr, e)[(1, 1)] == "NQUE"  # the views read back whole
+
+
 def test_concurrent_advances_never_move_a_watermark_back(hr: ETLMonitorFramework):
     hr.register_parameter(P, L, "MAXID", "DELTA_ID")
     values = random.Random(7).sample(range(1, 10_000), 16)

@@ -99,6 +99,27 @@ def test_non_conflict_raises_at_once(uncaptured):
     assert spark.calls == 1
 
 
+def test_view_replacement_retries_a_concurrent_setup_only(uncaptured):
+    """A view seen gone or back while another setup replaces it is retried; a bad view
+    raises at once, and an ordinary write does not retry what only views may meet."""
+    view = "CREATE OR REPLACE VIEW v AS SELECT 1"
+    raced = _FlakySpark(2, RuntimeError("[TABLE_OR_VIEW_ALREADY_EXISTS] Cannot create v"))
+    executor = SqlExecutor(raced, RetryPolicy(max_attempts=5, base_delay=0.001))
+    executor.replace_view(view)
+    assert raced.calls == 3 and executor.stats["retries"] == 2
+    broken = _FlakySpark(1, RuntimeError("[UNRESOLVED_COLUMN] `x` cannot be resolved"))
+    with pytest.raises(RuntimeError, match="UNRESOLVED_COLUMN"):
+        SqlExecutor(broken, RetryPolicy(base_delay=0.001)).replace_view(view)
+    assert broken.calls == 1
+    missing = _FlakySpark(1, RuntimeError("[TABLE_OR_VIEW_NOT_FOUND] t"))
+    with pytest.raises(RuntimeError, match="TABLE_OR_VIEW_NOT_FOUND"):
+        SqlExecutor(missing, RetryPolicy(base_delay=0.001)).execute("DELETE FROM t")
+    assert missing.calls == 1
+    endless = _FlakySpark(99, RuntimeError("[TABLE_OR_VIEW_NOT_FOUND] t"))
+    with pytest.raises(ConcurrentWriteError, match="gave up after 3 attempts"):
+        SqlExecutor(endless, RetryPolicy(max_attempts=3, base_delay=0.001)).replace_view(view)
+
+
 def test_backoff_delays_are_bounded_and_jittered():
     policy = RetryPolicy(base_delay=0.1, max_delay=0.5)
     delays = [policy.delay(n) for n in range(1, 10) for _ in range(20)]
