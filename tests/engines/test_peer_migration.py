@@ -241,24 +241,27 @@ def test_a_conversion_killed_midway_ends_the_same_when_run_again(
     schema = f"crash_{uuid.uuid4().hex[:10]}"
     clone_peer_schema(spark, catalog, peer_schema["schema"], schema)
     monitor = ETLMonitorFramework(spark, catalog, schema)
-    original = monitor.executor.execute
+    executor = monitor.executor
+    originals = {name: getattr(executor, name) for name in ("execute", "replace_view")}
     killed = []
     for point in points:
         target = point.replace("{schema}", schema)
+        for name, original in originals.items():
 
-        def execute(statement: str, *, kind: str = "write", target=target):
-            if _normal(statement) == target:
-                raise Crash(f"killed at: {statement[:90]}")
-            return original(statement, kind=kind)
+            def run(statement: str, *args, target=target, original=original, **kwargs):
+                if _normal(statement) == target:
+                    raise Crash(f"killed at: {statement[:90]}")
+                return original(statement, *args, **kwargs)
 
-        monkeypatch.setattr(monitor.executor, "execute", execute)
+            monkeypatch.setattr(executor, name, run)
         try:
             monitor.setup()
         except Crash as crash:
             killed.append(str(crash))
         else:
             killed.append(f"not reached: {point[:90]}")
-    monkeypatch.setattr(monitor.executor, "execute", original)
+    for name, original in originals.items():
+        monkeypatch.setattr(executor, name, original)
     final = monitor.setup()
     print("\n".join(killed))
     assert not [k for k in killed if k.startswith("not reached")], killed
