@@ -38,9 +38,21 @@ from tests.schemas import copied
 ENGINE_NAMES = [
     e.strip() for e in os.environ.get("ETL_MONITOR_TEST_ENGINES", "sail,delta").split(",") if e
 ]
-#: The local engine behind each test engine in this process.
-SESSION_ENGINE = {"sail": "sail", "delta": "delta-connect"}
-TEST_TIME_ZONES = {"sail": "America/New_York", "delta": "Europe/Berlin"}
+#: The local engine behind each test engine in this process. Two more run only in the
+#: runtime venvs (tests/runtimes.py): ``classic`` (classic PySpark 3.5 with Delta 3.2, as
+#: Databricks 15.4/16.4 LTS) and ``dbconnect`` (a real Databricks Connect client, reaching
+#: the JVM Delta server named by ``ETL_MONITOR_TEST_SERVER``).
+SESSION_ENGINE = {"sail": "sail", "delta": "delta-connect", "classic": "delta"}
+TEST_TIME_ZONES = {
+    "sail": "America/New_York",
+    "delta": "Europe/Berlin",
+    "classic": "America/Los_Angeles",
+    "dbconnect": "Asia/Kolkata",
+}
+#: The server and warehouse a ``dbconnect`` run uses (set by tests/engines/test_runtimes.py).
+SERVER_ENV, WAREHOUSE_ENV = "ETL_MONITOR_TEST_SERVER", "ETL_MONITOR_TEST_WAREHOUSE"
+#: ``off`` skips the parse check: a Databricks Connect venv has no JVM to parse with.
+DIALECT_ENV = "ETL_MONITOR_TEST_DIALECT"
 
 #: Settings for the tests' short JVMs (`etl_monitor.engine.local.SPARK_CONF_ENV`, inherited
 #: by child processes): whole-stage code generation compiles Java for every new plan, which
@@ -60,6 +72,11 @@ _ORIGINAL_TZ = os.environ.get("TZ")
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "dialect: checks the dialect check; runs last")
+    config.addinivalue_line("markers", "xdist_group(name): tests that share one worker")
+    config.addinivalue_line(
+        "markers",
+        "core: the run-tracking core, also run on every other supported runtime (tests/runtimes.py)",
+    )
     config.addinivalue_line(
         "markers",
         "engine: starts or uses an engine (tests/engines); -m 'not engine' runs tests/unit",
@@ -149,9 +166,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 _GROUP_SECONDS: dict[str, float] = {}
 
 
+#: What each other runtime's leg gave (tests/engines/test_runtimes.py), for the summary.
+_RUNTIMES: list[str] = []
+
+
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     group = report.nodeid.rpartition("@")[2] if "@" in report.nodeid else report.fspath
     _GROUP_SECONDS[group] = _GROUP_SECONDS.get(group, 0.0) + report.duration
+    if report.when == "call":
+        _RUNTIMES.extend(value for key, value in report.user_properties if key == "runtime")
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
@@ -160,6 +183,10 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
     for worker, text in worker_faults.reports().items():
         terminalreporter.section(f"stacks left by worker {worker}")
         terminalreporter.write_line(text[-20000:])
+    if _RUNTIMES:
+        terminalreporter.section("other runtimes (tests/runtimes.py)")
+        for line in _RUNTIMES:
+            terminalreporter.write_line(line)
     if not _GROUP_SECONDS:
         return
     terminalreporter.section("seconds per group (engine:module), 25 dearest")
@@ -204,6 +231,8 @@ def _dialect(capture_statements: list[Statement]) -> Iterator[None]:
     checked at that test's teardown too.
     """
     yield
+    if os.environ.get(DIALECT_ENV) == "off":
+        return
     new = capture_statements[_DIALECT_CURSOR[0] :]
     _DIALECT_CURSOR[0] = len(capture_statements)
     failures = dialect_failures(new, _DIALECT_CHECKED)
@@ -245,10 +274,18 @@ class _Engines:
         self.started: dict[str, tuple[str, object]] = {}
 
     def get(self, name: str) -> tuple[str, object]:
+        if name == "dbconnect" and name not in self.started:
+            from databricks.connect import DatabricksSession
+
+            # The user's own session: no marker, the capabilities are learnt from it.
+            self.started[name] = (
+                os.environ[WAREHOUSE_ENV],
+                DatabricksSession.builder.remote(os.environ[SERVER_ENV]).getOrCreate(),
+            )
         if name not in self.started:
             from etl_monitor import local
 
-            if name == "delta":
+            if name in ("delta", "classic"):
                 _require_delta_jars()
             warehouse = str(self.factory.mktemp(f"warehouse-{name}"))
             self.started[name] = (
@@ -260,8 +297,9 @@ class _Engines:
     def stop(self) -> None:
         from etl_monitor import local
 
-        for warehouse, _ in self.started.values():
-            local.stop(warehouse)
+        for name, (warehouse, _) in self.started.items():
+            if name != "dbconnect":  # the server is the parent's
+                local.stop(warehouse)
 
 
 @pytest.fixture(scope="session")
@@ -334,7 +372,9 @@ def child_engine(engine_name: str, spark) -> str:
         from etl_monitor import local
 
         return local.server_of(spark).url
-    return engine_name
+    if engine_name == "dbconnect":
+        return os.environ[SERVER_ENV]
+    return SESSION_ENGINE[engine_name]
 
 
 @pytest.fixture

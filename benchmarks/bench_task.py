@@ -4,7 +4,7 @@ For one task: statements issued, Delta commits, median and p90 wall time. For 16
 one stage in 8 threads: tasks per second, errors and commit conflicts retried. Each
 engine runs in its own process (Sail, and Delta on classic JVM Spark).
 
-Run: python benchmarks/bench_task.py [--runs N] [--history N] [--engines sail,delta]
+Run: python benchmarks/bench_task.py [--runs N] [--history N] [--engines sail,delta | all]
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from side_by_side import DEFAULT_ENGINES, run
+from side_by_side import ALL_ENGINES, DEFAULT_ENGINES, run
 
 P, L = "BENCH", "DAILY"
 
@@ -106,13 +106,18 @@ def main() -> None:
     parser.add_argument(
         "--history", type=int, default=0, help="extra executions to write first (log size)"
     )
-    parser.add_argument("--engines", default=",".join(DEFAULT_ENGINES))
+    parser.add_argument(
+        "--engines",
+        default=",".join(DEFAULT_ENGINES),
+        help=f"comma-separated, or 'all': {','.join(ALL_ENGINES)}",
+    )
     options = parser.parse_args()
+    engines = ALL_ENGINES if options.engines == "all" else tuple(options.engines.split(","))
     print(f"task(), {options.runs} runs per engine, {options.history} executions of history")
     run(
         "bench_task",
         {"runs": options.runs, "history": options.history},
-        tuple(options.engines.split(",")),
+        engines,
     )
 
 

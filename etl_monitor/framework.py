@@ -85,7 +85,7 @@ class ETLMonitorFramework:
         self.schema = schema
         self.etl_schema = schema  # databricks-etl-monitor's attribute name
         self.engine = engine or detect_engine(spark)
-        self.executor = SqlExecutor(spark, retry)
+        self.executor = SqlExecutor(spark, retry, self.engine)
         self._ctx = Context(
             spark,
             catalog,

@@ -1,19 +1,51 @@
 """What differs between Databricks, open-source Delta Lake and the embedded Sail engine, as data.
 
 Every engine quirk the library knows about lives here; the rest of the code asks an
-`Engine` what to do instead of checking which engine it runs on. Tests that cannot hold on
-one engine skip with `Engine.lacks(capability)`, whose reason is `CAPABILITIES[capability]`.
+`Engine` what to do instead of checking which engine it runs on. An Engine is worked out
+from the session itself, once per session (`detect_engine`: `probe.observe` gives the
+facts, `engine_for` the capabilities), whatever session the user hands the library:
+classic or Spark Connect, PySpark or Databricks Connect, Spark 3.5 to 4.1, Sail.
+`CAPABILITIES` says what each capability is and `FALLBACKS` what is done without it: the one
+table of paths. Tests that cannot hold on one engine skip with `Engine.lacks(capability)`.
 """
 
 from __future__ import annotations
 
 import os
-import re
-from dataclasses import dataclass
+import threading
+import weakref
+from dataclasses import dataclass, replace
 from typing import Any
 
-ENGINE_CONF_KEY = "etl_monitor.engine"
-WAREHOUSE_CONF_KEY = "etl_monitor.warehouse"
+from etl_monitor.engine.probe import (
+    ENGINE_CONF_KEY,
+    WAREHOUSE_CONF_KEY,
+    SessionFacts,
+    is_databricks_host,
+    observe,
+    server_family,
+    version_tuple,
+)
+from etl_monitor.errors import EngineError
+
+__all__ = [
+    "CAPABILITIES",
+    "DATABRICKS",
+    "DELTA_SPARK",
+    "ENGINE_CONF_KEY",
+    "FALLBACKS",
+    "MINIMUM",
+    "WAREHOUSE_CONF_KEY",
+    "Engine",
+    "check_supported",
+    "detect_engine",
+    "engine_for",
+    "is_databricks_host",
+    "local_delta",
+    "remote_engine",
+    "sail",
+    "server_family",
+]
 
 #: Each capability an engine may lack, and what that means for a reader of a skip reason.
 CAPABILITIES: dict[str, str] = {
@@ -30,7 +62,27 @@ CAPABILITIES: dict[str, str] = {
     "shared_catalog": "one catalog for every session of a server (another client's tables are visible)",
     "jdbc_server": "a JDBC/ODBC endpoint over its tables (the Spark Thrift Server)",
     "noop_merge_skips_commit": "no commit for a MERGE that changes no row (delta-spark writes an empty one)",
+    "query_parameters": "named parameters in queries (spark.sql(..., args=...)) bound by the server",
+    "dataframe_merge": "DataFrame.mergeInto in its client (PySpark 4.0+)",
 }
+
+#: The path taken where an engine lacks a capability: the one table of fallbacks. Each path
+#: keeps the rules: no user value in SQL text, every statement through the one executor.
+FALLBACKS: dict[str, str] = {
+    "liquid_clustering": "PARTITIONED BY the same columns",
+    "alter_add_columns": "an empty append with mergeSchema",
+    "change_data_feed": "the table property is left out",
+    "current_user_function": "the user from the environment (ETL_MONITOR_USER, USER)",
+    "table_history": "commits counted from the _delta_log folder",
+    "optimize": "compaction through the deltalake package",
+    "dml_parameters": "DataFrame writes, and a MERGE whose values are typed literals of the plan",
+    "query_parameters": "the values as a one-row temporary view, each marker a scalar subquery",
+    "dataframe_merge": "a SQL MERGE from a temporary view of the rows (partition filter as "
+    "named parameters where the server binds them, else by the join alone)",
+}
+
+#: The oldest runtime supported: Databricks Runtime 15.4 LTS's Spark and Delta.
+MINIMUM = {"spark": (3, 5), "delta": (3, 2)}
 
 
 @dataclass(frozen=True)
@@ -38,6 +90,7 @@ class Engine:
     """Capabilities of one Spark engine.
 
     name: ``databricks``, ``delta-spark`` or ``sail``.
+    runtime: the runtime as observed (`SessionFacts.runtime`), "" when not observed.
     default_catalog: the catalog a local framework lives in when none is given.
     warehouse_root: when set, every table gets an explicit LOCATION under this root and
         every view is also kept there, so a new session (whose catalog is empty) can
@@ -58,8 +111,11 @@ class Engine:
     shared_catalog: bool = True
     jdbc_server: bool = True
     noop_merge_skips_commit: bool = True
+    query_parameters: bool = True
+    dataframe_merge: bool = True
     default_catalog: str = "main"
     warehouse_root: str | None = None
+    runtime: str = ""
 
     def table_location(self, catalog: str, schema: str, table: str) -> str | None:
         """Directory a table is created in, or None to let the catalog choose."""
@@ -75,6 +131,24 @@ class Engine:
         """
         what = CAPABILITIES[capability]
         return None if getattr(self, capability) else f"{self.name} lacks {what}"
+
+    def path(self, capability: str) -> str:
+        """What the library does for `capability` on this engine: the capability, or its fallback.
+
+        Raises:
+            KeyError: `capability` is not one of `CAPABILITIES`.
+        """
+        what = CAPABILITIES[capability]
+        if getattr(self, capability):
+            return what
+        return FALLBACKS.get(capability, f"without {what}")
+
+    @property
+    def merge_path(self) -> str:
+        """How an insert-only MERGE is issued: ``dataframe``, ``sql_parameters`` or ``sql``."""
+        if self.dataframe_merge:
+            return "dataframe"
+        return "sql_parameters" if self.dml_parameters and self.query_parameters else "sql"
 
 
 DATABRICKS = Engine(
@@ -108,8 +182,6 @@ DELTA_SPARK = Engine(
 
 def local_delta(warehouse_root: str) -> Engine:
     """Open-source Delta started by `etl_monitor.engine.local`: an in-memory catalog over one warehouse."""
-    from dataclasses import replace
-
     return replace(DELTA_SPARK, persistent_catalog=False, warehouse_root=warehouse_root)
 
 
@@ -133,88 +205,96 @@ def sail(warehouse_root: str) -> Engine:
     )
 
 
-def _conf(spark: Any, key: str) -> str | None:
-    try:
-        value = spark.conf.get(key, None)
-    except Exception:  # some engines raise for unknown keys instead of returning the default
-        return None
-    return value or None
+def check_supported(facts: SessionFacts) -> None:
+    """Refuse a runtime below `MINIMUM` (Spark 3.5 with Delta 3.2: Databricks 15.4 LTS).
 
-
-def detect_engine(spark: Any) -> Engine:
-    """Work out which engine a SparkSession runs on.
-
-    Sessions made by `etl_monitor.engine.local` carry a marker in their conf; Databricks is
-    recognised by its runtime environment; anything else is treated as open-source Delta.
+    Raises:
+        EngineError: the server's Spark, or the Delta seen by the client, is older; the
+            message names the runtime found and the minimum.
     """
-    marker = _conf(spark, ENGINE_CONF_KEY)
-    root = _conf(spark, WAREHOUSE_CONF_KEY)
-    if marker == "sail":
-        root = root or _conf(spark, "spark.sql.warehouse.dir")
-        return sail(root or os.path.abspath("etl_monitor_warehouse"))
-    if marker == "delta-spark":
-        return local_delta(root) if root else DELTA_SPARK
-    if os.environ.get("DATABRICKS_RUNTIME_VERSION") or _conf(
-        spark, "spark.databricks.clusterUsageTags.clusterId"
-    ):
-        return DATABRICKS
-    return DELTA_SPARK
+    spark = version_tuple(facts.spark_version)
+    delta = version_tuple(facts.delta_version)
+    if facts.family == "sail":
+        return  # Sail's version() is its own; spark.version is the Spark it speaks
+    if (spark and spark < MINIMUM["spark"]) or (delta and delta < MINIMUM["delta"]):
+        raise EngineError(
+            f"unsupported runtime {facts.runtime}: the minimum is Spark 3.5 with Delta 3.2 "
+            "(Databricks Runtime 15.4 LTS)"
+        )
 
 
-# -- remote engines (Spark Connect) ---------------------------------------------------------
-#: Conf keys only a Databricks cluster answers (a Databricks Connect session is known anyway).
-DATABRICKS_CONF_KEYS = ("spark.databricks.clusterUsageTags.clusterId",)
-#: Workspace host names: an ``sc://`` URL to one of these is Databricks.
-DATABRICKS_HOST_SUFFIXES = (
-    ".cloud.databricks.com",
-    ".gcp.databricks.com",
-    ".azuredatabricks.net",
-    ".databricks.azure.cn",
-)
-#: The probe that tells Sail from JVM Spark on a Spark Connect session without a marker:
-#: Spark's (and Databricks') ``version()`` answers "<release> <git revision>" (measured on
-#: Spark 4.1.4: "4.1.4 45b9b176e6e27f530a86ac5421b03865b7ea6287"); Sail 0.7.2 answers its
-#: own release alone ("0.7.2") while ``spark.version`` says "4.1.4". No conf key tells them
-#: apart: Sail returns None for every key it was not given, the JVM's keys included.
-VERSION_PROBE = "SELECT version() AS version"
-_SPARK_VERSION = re.compile(r"^\d+\.\d+\.\d+\S*\s+[0-9a-f]{7,40}$")
-#: Conf values that mean a JVM server's catalog lives only as long as the server.
-_EPHEMERAL_CATALOGS = ("in-memory",)
+def engine_for(facts: SessionFacts) -> Engine:
+    """The Engine of an observed session: its family's capabilities, then what the session showed.
+
+    Sessions the library started (`etl_monitor.engine.local`) carry a marker and a warehouse
+    root; a user's own session has tables managed by its catalog (no warehouse root) and its
+    current catalog as the default one.
+    """
+    if facts.marker == "sail":
+        engine = sail(facts.warehouse or os.path.abspath("etl_monitor_warehouse"))
+    elif facts.marker == "delta-spark":
+        engine = local_delta(facts.warehouse) if facts.warehouse else DELTA_SPARK
+    elif facts.family == "databricks":
+        engine = replace(DATABRICKS, default_catalog=facts.current_catalog)
+    elif facts.family == "sail":
+        engine = replace(sail(""), warehouse_root=None, default_catalog=facts.current_catalog)
+    else:
+        delta = version_tuple(facts.delta_version)
+        engine = replace(
+            DELTA_SPARK,
+            persistent_catalog=not facts.ephemeral_catalog,
+            liquid_clustering=not delta or delta >= (3, 1),
+            classic_client=facts.client == "classic",
+            default_catalog=facts.current_catalog,
+        )
+    return replace(
+        engine,
+        query_parameters=engine.query_parameters and facts.query_parameters,
+        dataframe_merge=facts.merge_into,
+        runtime=facts.runtime,
+    )
 
 
-def is_databricks_host(host: str) -> bool:
-    """Whether a host name is a Databricks workspace's."""
-    return host.lower().rstrip(".").endswith(DATABRICKS_HOST_SUFFIXES)
+_engines: weakref.WeakKeyDictionary[Any, Engine] = weakref.WeakKeyDictionary()
+_engines_by_id: dict[int, tuple[Any, Engine]] = {}
+_engines_lock = threading.Lock()
 
 
-def server_family(version_text: str | None) -> str:
-    """``spark`` for a ``version()`` answer in Spark's "<release> <git revision>" form, else ``sail``."""
-    return "spark" if version_text and _SPARK_VERSION.match(version_text.strip()) else "sail"
+def detect_engine(spark: Any, *, databricks: bool = False) -> Engine:
+    """What the engine behind a session can do, observed once per session (see `probe.observe`).
+
+    Args:
+        spark: any SparkSession the user hands the library, or one it started itself.
+        databricks: the caller knows the session is Databricks (a Databricks Connect profile).
+
+    Returns:
+        The Engine; the same object for every later call with the same session.
+
+    Raises:
+        EngineError: the runtime is below the supported minimum (`check_supported`).
+    """
+    with _engines_lock:
+        try:
+            known = _engines.get(spark)
+        except TypeError:  # a session without weak references: kept by id, with itself
+            held = _engines_by_id.get(id(spark))
+            known = held[1] if held and held[0] is spark else None
+    if known is not None:
+        return known
+    facts = observe(spark, databricks=databricks)
+    check_supported(facts)
+    engine = engine_for(facts)
+    with _engines_lock:
+        try:
+            _engines[spark] = engine
+        except TypeError:
+            _engines_by_id[id(spark)] = (spark, engine)
+    return engine
 
 
 def remote_engine(spark: Any, *, databricks: bool = False) -> Engine:
     """The capabilities of the server behind a Spark Connect session (Sail, JVM Spark, Databricks).
 
-    Tables on a remote engine are managed by its catalog: ``warehouse_root`` is None (no
-    LOCATION, no view files), and ``default_catalog`` is the session's current catalog.
-
-    Args:
-        spark: a Spark Connect SparkSession.
-        databricks: the session is known to be Databricks (Databricks Connect).
-
-    Returns:
-        The Engine: DATABRICKS, DELTA_SPARK (catalog persistence read from the server) or Sail.
+    The same as `detect_engine`: kept for the CLI's ``--remote`` / ``--profile`` callers.
     """
-    from dataclasses import replace
-
-    from etl_monitor.engine.executor import SqlExecutor
-
-    current = str(spark.catalog.currentCatalog())
-    if databricks or any(_conf(spark, key) for key in DATABRICKS_CONF_KEYS):
-        return replace(DATABRICKS, default_catalog=current)
-    rows = SqlExecutor(spark).query(VERSION_PROBE)
-    version = str(rows[0][0]) if rows and rows[0][0] is not None else None
-    if server_family(version) == "spark":
-        ephemeral = _conf(spark, "spark.sql.catalogImplementation") in _EPHEMERAL_CATALOGS
-        return replace(DELTA_SPARK, persistent_catalog=not ephemeral, default_catalog=current)
-    return replace(sail(""), warehouse_root=None, default_catalog=current)
+    return detect_engine(spark, databricks=databricks)

@@ -54,10 +54,17 @@ def versions() -> tuple[str, str]:
 
 
 def maven_coordinate() -> str:
-    """The Maven coordinate of delta-spark for the installed pyspark, e.g.
-    ``io.delta:delta-spark_4.1_2.13:4.1.0``."""
+    """The Maven coordinate of delta-spark for the installed pyspark and delta-spark.
+
+    Delta 4.1+ publishes one artifact per Spark release (``io.delta:delta-spark_4.1_2.13:4.4.0``);
+    Delta 4.0 one for Scala 2.13 (``io.delta:delta-spark_2.13:4.0.0``); Delta 3.x, which
+    Databricks Runtime 15.4 and 16.4 LTS match, one for Scala 2.12 (``io.delta:delta-spark_2.12:3.2.1``).
+    """
     delta, spark = versions()
-    return f"io.delta:delta-spark_{spark}_{SCALA_VERSION}:{delta}"
+    release = tuple(int(p) for p in delta.split(".")[:2])
+    if release >= (4, 1):
+        return f"io.delta:delta-spark_{spark}_{SCALA_VERSION}:{delta}"
+    return f"io.delta:delta-spark_{SCALA_VERSION if release >= (4, 0) else '2.12'}:{delta}"
 
 
 def cache_dir() -> Path:

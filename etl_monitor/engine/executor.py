@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from etl_monitor.engine.probe import UNBOUND_PARAMETER_MARKER, quiet_client
 from etl_monitor.engine.timestamps import rows_from_spark
 from etl_monitor.errors import ConcurrentWriteError, InvalidIdentifierError
 
@@ -52,9 +53,6 @@ CONFLICT_MARKERS: tuple[str, ...] = (
 VIEW_RACE_MARKERS: tuple[str, ...] = ("TABLE_OR_VIEW_ALREADY_EXISTS", "TABLE_OR_VIEW_NOT_FOUND")
 
 
-#: The error of an engine that dropped a query's named parameters (delta-io/delta#7640:
-#: open-source Delta's SQL parser on Spark 4.1, always over Spark Connect).
-UNBOUND_PARAMETER_MARKER = "UNBOUND_SQL_PARAMETER"
 #: Errors of a name whose catalog or namespace the engine cannot have (so no such table).
 UNADDRESSABLE_NAME_MARKERS = (
     "REQUIRES_SINGLE_PART_NAMESPACE",
@@ -247,12 +245,21 @@ def add_statement_listener(listener: Callable[[Statement], None]) -> Callable[[]
 class SqlExecutor:
     """Runs statements against one SparkSession, with capture, counting and conflict retries."""
 
-    def __init__(self, spark: Any, retry: RetryPolicy | None = None):
+    def __init__(self, spark: Any, retry: RetryPolicy | None = None, engine: Any = None):
+        """
+        Args:
+            spark: the session every statement runs on.
+            retry: how transient commit conflicts are retried.
+            engine: the session's `capabilities.Engine`; it picks the path for named
+                parameters (`Engine.query_parameters`) and for MERGE (`Engine.merge_path`).
+                None: parameters are tried and the DataFrame MERGE is used.
+        """
         self.spark = spark
         self.retry = retry or RetryPolicy()
+        self.engine = engine
         self.stats: Counter[str] = Counter()
         self._lock = threading.Lock()
-        self._parameters_as_subqueries = False
+        self._parameters_as_subqueries = engine is not None and not engine.query_parameters
 
     @property
     def parameters_as_subqueries(self) -> bool:
@@ -315,14 +322,15 @@ class SqlExecutor:
             )
         if not self.parameters_as_subqueries:
             try:
-                rows = self._with_retry(
-                    statement, lambda: self.spark.sql(text, args=dict(args)).collect()
-                )
+                with quiet_client():  # an unbound parameter is expected here, and handled
+                    rows = self._with_retry(
+                        statement, lambda: self.spark.sql(text, args=dict(args)).collect()
+                    )
                 return rows_from_spark(rows)
             except Exception as error:
                 if UNBOUND_PARAMETER_MARKER not in str(error):
                     raise
-                log.info("this engine drops named parameters; binding them as a one-row view")
+                log.debug("this engine drops named parameters; binding them as a one-row view")
                 self.parameters_as_subqueries = True
         with self.temp_rows([tuple(args.values())], _parameter_schema(args)) as view:
             bound = bind_parameters_as_subqueries(text, list(args), view)
@@ -367,8 +375,9 @@ class SqlExecutor:
             return self.spark.sql(text)
         if not self.parameters_as_subqueries:
             try:
-                df = self.spark.sql(text, args=dict(args))
-                df.schema  # noqa: B018 - analyses now, so a dropped parameter shows here
+                with quiet_client():
+                    df = self.spark.sql(text, args=dict(args))
+                    df.schema  # noqa: B018 - analyses now, so a dropped parameter shows here
                 return df
             except Exception as error:
                 if UNBOUND_PARAMETER_MARKER not in str(error):
@@ -462,6 +471,9 @@ class SqlExecutor:
             key: the column that identifies a row.
             within: column -> the values the rows have in it.
         """
+        if self.engine is not None and self.engine.merge_path != "dataframe":
+            self._merge_new_rows_sql(table, rows, schema, key=key, within=within)
+            return
         from pyspark.sql import functions as F
 
         name = table.rsplit(".", 1)[-1]  # the target's columns are qualified by its name
@@ -483,6 +495,37 @@ class SqlExecutor:
 
         with _table_lock(table):
             self._with_retry(statement, run)
+
+    def _merge_new_rows_sql(
+        self,
+        table: str,
+        rows: Sequence[Sequence[Any]],
+        schema: Any,
+        *,
+        key: str,
+        within: Mapping[str, Sequence[Any]],
+    ) -> None:
+        """`merge_new_rows` for clients without ``DataFrame.mergeInto`` (PySpark 3.5).
+
+        The rows travel as a temporary view. Where the server binds parameters in commands,
+        the target's `within` filter is named parameters (the same pruning as the DataFrame
+        MERGE); elsewhere the join on the `within` columns alone keeps the MERGE correct.
+        """
+        matches = " AND ".join(f"t.{quote(c)} = s.{quote(c)}" for c in (*within, key))
+        filters, args, _ = in_filters(within, "t")
+        bound = self.engine is not None and self.engine.merge_path == "sql_parameters"
+        on = f"{filters} AND {matches}" if bound else matches
+        with _table_lock(table), self.temp_rows(rows, schema) as view:
+            text = (
+                f"MERGE INTO {table} AS t USING {view} AS s ON {on} WHEN NOT MATCHED THEN INSERT *"
+            )
+            statement = Statement(text, args if bound else None, "write", table)
+            self._with_retry(
+                statement,
+                lambda: (
+                    self.spark.sql(text, args=args) if bound else self.spark.sql(text)
+                ).collect(),
+            )
 
     def merge_schema(self, table: str, schema: Any) -> None:
         """Add missing columns by an empty append with mergeSchema (engines without ALTER)."""

@@ -193,7 +193,7 @@ def _from_conf(spark: Any, *, missing: list[str]) -> dict[str, str | None]:
             return found
     if missing:
         try:
-            values = _read_conf(spark, [CONF[k] for k in missing])
+            values = read_conf(spark, [CONF[k] for k in missing])
         except Exception:
             with suppress(TypeError):
                 _conf_refused.add(spark)
@@ -205,7 +205,7 @@ def _from_conf(spark: Any, *, missing: list[str]) -> dict[str, str | None]:
     return found
 
 
-def _read_conf(spark: Any, keys: list[str]) -> dict[str, str | None]:
+def read_conf(spark: Any, keys: list[str]) -> dict[str, str | None]:
     """Conf values of `keys` (None when unset). On Spark Connect one request answers all keys."""
     client = getattr(spark, "client", None) if _is_connect(spark) else None
     if client is not None:

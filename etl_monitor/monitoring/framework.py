@@ -85,7 +85,7 @@ class MonitoringFramework:
         check_identifier(schema, "schema", allow_dash=True)
         self.spark, self.catalog, self.schema = spark, catalog, schema
         self.engine = engine or detect_engine(spark)
-        self.executor = SqlExecutor(spark, retry)
+        self.executor = SqlExecutor(spark, retry, self.engine)
         self._ctx = Context(spark, catalog, schema, self.engine, self.executor, user_override=user)
         self._workspace_client = workspace_client
         self._api_choice = api

@@ -59,6 +59,7 @@ if TYPE_CHECKING:
 
 from tests.emulator.alerts import AlertService
 from tests.emulator.catalog import CatalogService
+from tests.emulator.clusters import ClustersService
 from tests.emulator.common import (
     JSON,
     MUTATING_METHODS,
@@ -109,7 +110,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
 
 class DatabricksEmulator(
-    WorkspaceService, CatalogService, MonitorService, AlertService, JobsService
+    WorkspaceService, CatalogService, MonitorService, AlertService, JobsService, ClustersService
 ):
     """A threaded local HTTP server emulating Unity Catalog and table-monitoring endpoints.
 
@@ -164,6 +165,7 @@ class DatabricksEmulator(
         self._thread: threading.Thread | None = None
         self._init_alerts()
         self._init_jobs()
+        self._init_clusters()
         self._routes = self._build_routes()
 
     @property
@@ -469,6 +471,7 @@ class DatabricksEmulator(
             *self._workspace_routes(),
             *self._alert_routes(),
             *self._jobs_routes(),
+            *self._clusters_routes(),
         ]
         return [(verb, re.compile(pattern), handler) for verb, pattern, handler in routes]
 

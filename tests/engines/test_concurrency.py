@@ -49,6 +49,7 @@ def assert_all_done(monitor: ETLMonitorFramework, e: str) -> None:
     assert (summary["RunStatus"], summary["Done"]) == ("DONE", 16)
 
 
+@pytest.mark.core
 def test_sixteen_tasks_in_eight_threads(parallel):
     monitor, e = parallel
 

@@ -34,6 +34,7 @@ def _step(monitor, e, task_id=1):
     return rows(monitor, "ETLProcessingSteps", ExecutionID=e, TaskID=task_id)[0]
 
 
+@pytest.mark.core
 def test_success_records_done_with_times_and_watermark(run, warehouse):
     monitor, e = run
     commits_before = commit_count(warehouse, monitor, "ETLProcessingEvents")
@@ -70,6 +71,7 @@ def test_success_records_done_with_times_and_watermark(run, warehouse):
     assert sum(json.loads(a["add"]["stats"])["numRecords"] for a in last if "add" in a) == 2
 
 
+@pytest.mark.core
 def test_task_costs_one_read_one_claim_and_one_append(run):
     monitor, e = run
     before = dict(monitor.executor.stats)
@@ -84,6 +86,7 @@ def test_task_costs_one_read_one_claim_and_one_append(run):
     assert after["statements"] - before["statements"] == 4
 
 
+@pytest.mark.core
 def test_exception_recorded_verbatim_and_original_reraised(run):
     monitor, e = run
     message = "bad row 'x' -- \"y\"; \\n\nline2 ü"
@@ -220,6 +223,7 @@ def test_exception_in_inactive_block_propagates_and_writes_nothing(run):
     assert rows(monitor, "ETLProcessingEvents") == before
 
 
+@pytest.mark.core
 def test_start_end_fail_api_with_adf_fields(run):
     monitor, e = run
     t0 = datetime(2026, 4, 9, 1, 0, tzinfo=timezone.utc)
@@ -281,6 +285,7 @@ def test_start_end_fail_api_with_adf_fields(run):
     assert again.active and again.attempt == 2
 
 
+@pytest.mark.core
 def test_started_twice_is_not_run_twice(run):
     monitor, e = run
     first = monitor.start_task(e, P, L, task_id=1, workflow_id=1)

@@ -38,6 +38,7 @@ def _event_ids(monitor: ETLMonitorFramework) -> list[str]:
     ]
 
 
+@pytest.mark.core
 def test_maintenance_under_load_loses_and_doubles_nothing(monitor: ETLMonitorFramework):
     _register(monitor)
     register_process(monitor, P, "OLD", tasks=2)

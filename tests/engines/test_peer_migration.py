@@ -81,6 +81,7 @@ def converted(peer_schema, spark, catalog):
     return monitor, before, report, writes
 
 
+@pytest.mark.core
 def test_setup_reports_the_conversion(converted, peer_schema):
     _, before, report, _ = converted
     migration = report.migration
@@ -167,6 +168,7 @@ def test_receipts_are_kept(converted, spark, catalog):
             assert row[column] == peer_row[column]
 
 
+@pytest.mark.core
 def test_watermarks_keep_their_values(converted, peer_schema):
     monitor, before, _, _ = converted
     registered = {(r["ProcessLoad"], r["ParameterName"]): r for r in before["ETLconfigParameters"]}

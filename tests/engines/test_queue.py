@@ -29,6 +29,7 @@ def _run(monitor, execution_id, task_id, fail=False):
     return t
 
 
+@pytest.mark.core
 def test_generate_queues_active_tasks_with_snapshot(hr: ETLMonitorFramework):
     hr.register_task(P, L, task_id=5, workflow_id=1, sequence_id=2, is_active=False)
     e = hr.generate_execution_id()
@@ -56,6 +57,7 @@ def test_generate_queues_active_tasks_with_snapshot(hr: ETLMonitorFramework):
     assert (again["TaskName"], again["SequenceID"]) == ("Load 1", 2)
 
 
+@pytest.mark.core
 def test_generate_twice_and_concurrently_is_a_no_op(hr: ETLMonitorFramework):
     e = hr.generate_execution_id()
     with ThreadPoolExecutor(4) as pool:
@@ -67,6 +69,7 @@ def test_generate_twice_and_concurrently_is_a_no_op(hr: ETLMonitorFramework):
     assert len(rows(hr, "ETLProcessingSteps", ExecutionID=e)) == 5
 
 
+@pytest.mark.core
 def test_retry_under_new_execution_requeues_only_unfinished(hr: ETLMonitorFramework):
     e1 = hr.generate_execution_id()
     hr.generate_execution_steps(e1, P, L, "2026-04-09")
@@ -115,6 +118,7 @@ def test_period_rules(spark, catalog, frequency, done_on, run_on, requeued):
     assert 0 in queued  # the initiation step marks every execution
 
 
+@pytest.mark.core
 def test_pending_tasks_ordered_with_watermarks_and_autogenerates(hr: ETLMonitorFramework):
     e = hr.generate_execution_id()
     pending = pending_tasks(hr, e, P, L, "2026-04-09")
@@ -187,6 +191,7 @@ def test_skip_is_for_one_run_only(hr: ETLMonitorFramework):
         hr.skip_task(e2, P, L, 42, 1)
 
 
+@pytest.mark.core
 def test_status_reset_failures_of_an_execution(hr: ETLMonitorFramework):
     e = hr.generate_execution_id()
     hr.generate_execution_steps(e, P, L, "2026-04-09")

@@ -26,6 +26,7 @@ def _queued(hr: ETLMonitorFramework) -> str:
     return e
 
 
+@pytest.mark.core
 def test_exactly_one_of_eight_concurrent_starters_runs_the_load(hr: ETLMonitorFramework):
     e = _queued(hr)
     barrier = threading.Barrier(8)
@@ -66,6 +67,7 @@ with ThreadPoolExecutor(4) as pool:
 """
 
 
+@pytest.mark.core
 def test_exactly_one_starter_across_two_processes(hr: ETLMonitorFramework, warehouse, child_engine):
     e = _queued(hr)
     children = [
@@ -109,6 +111,7 @@ def test_two_jobs_starting_together_both_set_up(hr: ETLMonitorFramework, warehou
     assert statuses(hr, e)[(1, 1)] == "NQUE"  # the views read back whole
 
 
+@pytest.mark.core
 def test_concurrent_advances_never_move_a_watermark_back(hr: ETLMonitorFramework):
     hr.register_parameter(P, L, "MAXID", "DELTA_ID")
     values = random.Random(7).sample(range(1, 10_000), 16)

@@ -83,6 +83,7 @@ def test_values_round_trip_exactly(process: ETLMonitorFramework, spark, value: s
     assert param.ParameterDescription == value
 
 
+@pytest.mark.core
 def test_injection_value_changes_only_its_own_row(process: ETLMonitorFramework, spark):
     process.register_process("CORP", "FIN_MONTHLY", name="Finance", owner="Finance Team")
     _task(process)
@@ -108,6 +109,7 @@ def test_injection_value_changes_only_its_own_row(process: ETLMonitorFramework, 
         process.register_process("CORP", "HR' OR '1'='1")
 
 
+@pytest.mark.core
 def test_reregister_updates_in_place_and_keeps_created(
     process: ETLMonitorFramework, spark, warehouse, engine
 ):
@@ -146,6 +148,7 @@ def test_reregister_updates_in_place_and_keeps_created(
     assert row.LastUpdatedBy == "someone-else" and row.LastUpdatedOn > first.LastUpdatedOn
 
 
+@pytest.mark.core
 def test_task_fields_stored(process: ETLMonitorFramework, spark):
     _task(
         process,

@@ -19,6 +19,7 @@ def _objects(monitor: ETLMonitorFramework) -> set[str]:
     return {r["tableName"].lower() for r in rows if not r["isTemporary"]}
 
 
+@pytest.mark.core
 def test_setup_creates_every_table_and_view(fresh: ETLMonitorFramework, spark):
     report = fresh.setup()
     expected = {t.name.lower() for t in ALL_TABLES} | {v.name.lower() for v in ALL_VIEWS}
@@ -33,6 +34,7 @@ def test_setup_creates_every_table_and_view(fresh: ETLMonitorFramework, spark):
     assert all(r.IsFrameworkManaged for r in stages)
 
 
+@pytest.mark.core
 def test_setup_twice_changes_nothing(fresh: ETLMonitorFramework, spark, warehouse):
     fresh.setup()
     fresh.register_process("CORP", "HR_DAILY", name="HR")
@@ -51,6 +53,7 @@ def test_setup_twice_changes_nothing(fresh: ETLMonitorFramework, spark, warehous
     )
 
 
+@pytest.mark.core
 def test_setup_statement_counts(fresh: ETLMonitorFramework, engine):
     first = fresh.setup()
     again = fresh.setup()

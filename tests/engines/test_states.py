@@ -9,6 +9,7 @@ from etl_monitor.errors import StepStateError
 from tests.helpers import rows
 
 
+@pytest.mark.core
 def test_refused_transitions_through_the_api_write_nothing(hr: ETLMonitorFramework):
     P, L = "CORP", "HR_DAILY"
     e = hr.generate_execution_id()

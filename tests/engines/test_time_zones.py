@@ -39,6 +39,7 @@ def session_zone(spark) -> Iterator[str]:
     spark.conf.set("spark.sql.session.timeZone", before)
 
 
+@pytest.mark.core
 def test_watermark_after_start_and_end_is_the_running_start_time(
     monitor: ETLMonitorFramework, driver_zone: str
 ):
@@ -92,6 +93,7 @@ def test_advanced_value_reads_back_unchanged_and_active_value_is_utc_text(
     assert system["ActiveValue"] in live_dates(asked)  # today in UTC, not in Auckland
 
 
+@pytest.mark.core
 def test_sla_breach_is_measured_in_utc(monitor: ETLMonitorFramework, driver_zone: str):
     """A task started 61 minutes ago with a 60-minute SLA is breached; one started now is not."""
     register_hr(monitor)

@@ -38,6 +38,7 @@ def _failed_run(monitor: ETLMonitorFramework):
     return e1
 
 
+@pytest.mark.core
 def test_failures_and_blockers_before_retry(retried):
     monitor, e1 = retried
     failures = rows(monitor, "v_currentFailures")
@@ -124,6 +125,7 @@ def test_sla_breach_flag(monitor: ETLMonitorFramework):
     assert rows(monitor, "v_runSummary")[0]["SLABreachedTasks"] == 1
 
 
+@pytest.mark.core
 def test_get_status_detail_and_summary(retried):
     monitor, e1 = retried
     detail = monitor.get_status(P, L, execution_id=e1).collect()

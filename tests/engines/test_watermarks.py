@@ -42,6 +42,7 @@ def _done(monitor, task_id=1, advance=None, date_="2026-04-09", fail=False):
     return e, t
 
 
+@pytest.mark.core
 def test_delta_date_advances_to_start_time_and_never_back(hr: ETLMonitorFramework):
     hr.advance_watermark(P, L, "W1", new_datetime_value=T2)
     assert hr.get_active_watermark(P, L, "W1") == T2
@@ -59,6 +60,7 @@ def test_advance_inside_task_is_the_value_that_sticks(hr: ETLMonitorFramework):
     assert event["ExecutionID"] == e and event["Reason"] == "task 1/1 DONE"
 
 
+@pytest.mark.core
 def test_advance_inside_failed_task_is_dropped(hr: ETLMonitorFramework):
     _done(hr, advance={"new_datetime_value": T1}, fail=True)
     assert hr.get_active_watermark(P, L, "W1") is None
@@ -145,6 +147,7 @@ def test_watermark_failure_paths_write_nothing(hr: ETLMonitorFramework, call, er
     assert rows(hr, "ETLProcessingEvents") == before
 
 
+@pytest.mark.core
 def test_history_and_restore_before_an_execution(hr: ETLMonitorFramework):
     hr.advance_watermark(P, L, "W1", new_datetime_value=T1)
     e, _ = _done(hr, advance={"new_datetime_value": T2})
@@ -164,6 +167,7 @@ def test_restore_to_registered_value(hr: ETLMonitorFramework):
     assert hr.restore_watermark(P, L, "LoadById", e) == 100
 
 
+@pytest.mark.core
 def test_processing_modes_do_not_undo_each_other(hr: ETLMonitorFramework):
     hr.advance_watermark(P, L, "W1", new_datetime_value=T1)
     hr.advance_watermark(P, L, "LoadById", new_int_value=900)
