@@ -95,7 +95,9 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None):
     """A test that hangs leaves its worker's stacks behind (tests/worker_faults.py)."""
-    worker_faults.arm(float(item.config.getini("timeout") or 0))
+    marker = item.get_closest_marker("timeout")
+    limit = marker.args[0] if marker and marker.args else item.config.getini("timeout")
+    worker_faults.arm(float(limit or 0))
     try:
         yield
     finally:

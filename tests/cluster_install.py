@@ -87,12 +87,10 @@ class Addition:
 
 
 @dataclass(frozen=True)
-class NotInstallable:
+class NotInstallable(Addition):
     """A runtime pin in our closure that pip could not install on this Python."""
 
-    name: str
-    version: str
-    reason: str
+    reason: str = ""
 
     def __str__(self) -> str:
         return f"{self.name}=={self.version} ({self.reason})"

@@ -44,6 +44,8 @@ class Runtime:
     name: str
     packages: tuple[str, ...]
     stands_for: str
+    #: Modules run once with ``python -m`` after the venv is built (e.g. fetching jars).
+    warm: tuple[str, ...] = ()
 
     @property
     def digest(self) -> str:
@@ -77,6 +79,10 @@ class Runtime:
         if done.returncode != 0:
             tail = "\n".join(done.stderr.splitlines()[-15:])
             raise RuntimeError(f"could not build the {self.name} venv:\n{tail}")
+        for module in self.warm:
+            subprocess.run(
+                [str(self.python), "-m", module], env=self.env(), check=True, capture_output=True
+            )
         (self.folder / ".complete").write_text("\n".join(self.packages) + "\n")
         return self.python
 
@@ -102,6 +108,7 @@ SPARK35 = Runtime(
     "spark35-delta32",
     ("pyspark==3.5.5", "delta-spark==3.2.1", "pandas==2.2.3", "pyarrow==19.0.1", "numpy<2"),
     "Databricks Runtime 15.4 / 16.4 LTS (classic PySpark 3.5, Delta 3.2)",
+    warm=("etl_monitor.engine.delta_jars",),  # Delta 3.2.1's jars, from Maven once
 )
 #: The Databricks Connect client for 15.4 LTS.
 DBCONNECT_15 = Runtime(
@@ -137,7 +144,8 @@ def run_pytest(runtime: Runtime, args: list[str], junit: Path, **env: str) -> Ou
     """Run pytest in a runtime's venv (no xdist: one process) and count its results."""
     python = runtime.build()
     command = [str(python), "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:xdist"]
-    command += ["-o", "addopts=-ra --strict-markers", f"--junitxml={junit}", *args]
+    command += ["-o", "addopts=-ra --strict-markers --tb=short --show-capture=no"]
+    command += [f"--junitxml={junit}", *args]
     done = subprocess.run(
         command, cwd=ROOT, env=runtime.env(**env), capture_output=True, text=True, timeout=1800
     )

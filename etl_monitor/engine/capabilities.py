@@ -234,6 +234,8 @@ def engine_for(facts: SessionFacts) -> Engine:
         engine = sail(facts.warehouse or os.path.abspath("etl_monitor_warehouse"))
     elif facts.marker == "delta-spark":
         engine = local_delta(facts.warehouse) if facts.warehouse else DELTA_SPARK
+        # A classic JVM in this process is no server: no other client sees its catalog.
+        engine = replace(engine, shared_catalog=facts.client == "connect")
     elif facts.family == "databricks":
         engine = replace(DATABRICKS, default_catalog=facts.current_catalog)
     elif facts.family == "sail":

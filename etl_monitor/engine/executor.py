@@ -472,7 +472,7 @@ class SqlExecutor:
             within: column -> the values the rows have in it.
         """
         if self.engine is not None and self.engine.merge_path != "dataframe":
-            self._merge_new_rows_sql(table, rows, schema, key=key, within=within)
+            self._merge_new_rows_sql(table, rows, schema, key, within)
             return
         from pyspark.sql import functions as F
 
@@ -497,13 +497,7 @@ class SqlExecutor:
             self._with_retry(statement, run)
 
     def _merge_new_rows_sql(
-        self,
-        table: str,
-        rows: Sequence[Sequence[Any]],
-        schema: Any,
-        *,
-        key: str,
-        within: Mapping[str, Sequence[Any]],
+        self, table: str, rows: Any, schema: Any, key: str, within: Any
     ) -> None:
         """`merge_new_rows` for clients without ``DataFrame.mergeInto`` (PySpark 3.5).
 
@@ -519,7 +513,7 @@ class SqlExecutor:
             text = (
                 f"MERGE INTO {table} AS t USING {view} AS s ON {on} WHEN NOT MATCHED THEN INSERT *"
             )
-            statement = Statement(text, args if bound else None, "write", table)
+            statement = Statement(text, args if bound else None, "merge", table)
             self._with_retry(
                 statement,
                 lambda: (

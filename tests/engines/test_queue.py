@@ -57,7 +57,6 @@ def test_generate_queues_active_tasks_with_snapshot(hr: ETLMonitorFramework):
     assert (again["TaskName"], again["SequenceID"]) == ("Load 1", 2)
 
 
-@pytest.mark.core
 def test_generate_twice_and_concurrently_is_a_no_op(hr: ETLMonitorFramework):
     e = hr.generate_execution_id()
     with ThreadPoolExecutor(4) as pool:
@@ -191,7 +190,6 @@ def test_skip_is_for_one_run_only(hr: ETLMonitorFramework):
         hr.skip_task(e2, P, L, 42, 1)
 
 
-@pytest.mark.core
 def test_status_reset_failures_of_an_execution(hr: ETLMonitorFramework):
     e = hr.generate_execution_id()
     hr.generate_execution_steps(e, P, L, "2026-04-09")

@@ -28,6 +28,7 @@ def _report(record_property, runtime: Runtime, outcome) -> None:
     assert outcome.returncode == 0 and outcome.failed == 0, outcome.output[-8000:]
 
 
+@pytest.mark.timeout(1800)  # a JVM of its own, and two more for the two-process race
 def test_classic_pyspark_35_with_delta_32(tmp_path, record_property):
     outcome = run_pytest(
         SPARK35,

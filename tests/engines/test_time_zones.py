@@ -93,7 +93,6 @@ def test_advanced_value_reads_back_unchanged_and_active_value_is_utc_text(
     assert system["ActiveValue"] in live_dates(asked)  # today in UTC, not in Auckland
 
 
-@pytest.mark.core
 def test_sla_breach_is_measured_in_utc(monitor: ETLMonitorFramework, driver_zone: str):
     """A task started 61 minutes ago with a 60-minute SLA is breached; one started now is not."""
     register_hr(monitor)
