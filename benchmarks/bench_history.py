@@ -90,7 +90,7 @@ def tasks(monitor: Any, runs: int, day: date) -> dict[str, float]:
         generate.append((time.perf_counter() - t) * 1000)
         again.append(_ms(lambda e=e: monitor.get_pending_tasks(e, P, L), 1))
         t = time.perf_counter()
-        with monitor.task(e, P, L, 1, 1) as run_:
+        with monitor.task(e, P, L, task_id=1, workflow_id=1) as run_:
             assert run_.active, run_.inactive_reason
         times.append((time.perf_counter() - t) * 1000)
     ordered = sorted(times)

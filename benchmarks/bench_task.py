@@ -42,7 +42,7 @@ def single_task(monitor: Any, root: str, runs: int) -> dict[str, str]:
         monitor.generate_execution_steps(e, P, L, date(2025, 1, 1) + timedelta(days=n))
         before_stmt, before_commits = monitor.executor.stats["statements"], commits(root)
         t = time.perf_counter()
-        with monitor.task(e, P, L, 1, 1):
+        with monitor.task(e, P, L, task_id=1, workflow_id=1):
             pass
         times.append((time.perf_counter() - t) * 1000)
         statements.append(monitor.executor.stats["statements"] - before_stmt)
@@ -63,7 +63,7 @@ def parallel_stage(monitor: Any, tasks: int, threads: int) -> dict[str, str]:
 
     def work(task_id: int) -> None:
         try:
-            with monitor.task(e, P, L, task_id, 1) as step:
+            with monitor.task(e, P, L, task_id=task_id, workflow_id=1) as step:
                 assert step.active
             if step.bookkeeping_error:
                 errors.append(step.bookkeeping_error)
@@ -77,7 +77,7 @@ def parallel_stage(monitor: Any, tasks: int, threads: int) -> dict[str, str]:
     done = sum(
         1
         for r in monitor.spark.table(monitor.table_name("ETLProcessingSteps")).collect()
-        if r.ExecutionID == e and r.StatusCode == "DONE"
+        if r.ExecutionID == e and r.Status == "DONE"
     )
     label = f"{tasks} tasks in {threads} threads"
     return {
