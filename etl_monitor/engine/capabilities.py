@@ -82,7 +82,7 @@ FALLBACKS: dict[str, str] = {
 }
 
 #: The oldest runtime supported: Databricks Runtime 15.4 LTS's Spark and Delta.
-MINIMUM = {"spark": (3, 5), "delta": (3, 2)}
+MINIMUM = {"spark": (3, 5), "delta": (3, 2), "databricks": (15, 4)}
 
 
 @dataclass(frozen=True)
@@ -214,9 +214,14 @@ def check_supported(facts: SessionFacts) -> None:
     """
     spark = version_tuple(facts.spark_version)
     delta = version_tuple(facts.delta_version)
+    runtime = version_tuple(facts.databricks_runtime)
     if facts.family == "sail":
         return  # Sail's version() is its own; spark.version is the Spark it speaks
-    if (spark and spark < MINIMUM["spark"]) or (delta and delta < MINIMUM["delta"]):
+    if (
+        (spark and spark < MINIMUM["spark"])
+        or (delta and delta < MINIMUM["delta"])
+        or (runtime and runtime < MINIMUM["databricks"])
+    ):
         raise EngineError(
             f"unsupported runtime {facts.runtime}: the minimum is Spark 3.5 with Delta 3.2 "
             "(Databricks Runtime 15.4 LTS)"

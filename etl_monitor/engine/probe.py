@@ -29,6 +29,9 @@ ENGINE_CONF_KEY = "etl_monitor.engine"
 WAREHOUSE_CONF_KEY = "etl_monitor.warehouse"
 #: Conf keys only a Databricks cluster answers.
 DATABRICKS_CONF_KEYS = ("spark.databricks.clusterUsageTags.clusterId",)
+#: A Databricks cluster's runtime, e.g. ``15.4.x-scala2.12`` (``DATABRICKS_RUNTIME_VERSION``
+#: holds ``15.4`` in a notebook's or job's own process).
+DATABRICKS_RUNTIME_CONF_KEY = "spark.databricks.clusterUsageTags.sparkVersion"
 #: The keys `observe` reads, in one request.
 CONF_KEYS = (
     ENGINE_CONF_KEY,
@@ -36,6 +39,7 @@ CONF_KEYS = (
     "spark.sql.catalogImplementation",
     "spark.sql.warehouse.dir",
     *DATABRICKS_CONF_KEYS,
+    DATABRICKS_RUNTIME_CONF_KEY,
 )
 #: Workspace host names: an ``sc://`` URL to one of these is Databricks.
 DATABRICKS_HOST_SUFFIXES = (
@@ -82,6 +86,7 @@ class SessionFacts:
     current_catalog: the session's current catalog.
     ephemeral_catalog: the catalog lives only as long as the server (``in-memory``).
     databricks_client: the client is Databricks Connect.
+    databricks_runtime: the Databricks Runtime where the session tells it (``15.4``).
     """
 
     client: str
@@ -96,6 +101,7 @@ class SessionFacts:
     current_catalog: str = "spark_catalog"
     ephemeral_catalog: bool = False
     databricks_client: bool = False
+    databricks_runtime: str | None = None
 
     @property
     def runtime(self) -> str:
@@ -103,6 +109,8 @@ class SessionFacts:
         client = "Databricks Connect" if self.databricks_client else "PySpark"
         server = {"databricks": "Databricks", "spark": "Spark", "sail": "Sail"}[self.family]
         text = f"{self.client} {client} {self.client_version} / {server} {self.spark_version}"
+        if self.databricks_runtime:
+            text += f" (Databricks Runtime {self.databricks_runtime})"
         return text + (f" / Delta {self.delta_version}" if self.delta_version else "")
 
 
@@ -265,6 +273,9 @@ def observe(spark: Any, *, databricks: bool = False) -> SessionFacts:
         current_catalog=current_catalog,
         ephemeral_catalog=conf.get("spark.sql.catalogImplementation") == "in-memory",
         databricks_client=databricks_client,
+        databricks_runtime=conf.get(DATABRICKS_RUNTIME_CONF_KEY)
+        or (None if connect else os.environ.get("DATABRICKS_RUNTIME_VERSION"))
+        or None,
     )
 
 

@@ -110,11 +110,22 @@ def test_every_capability_has_a_meaning_and_every_fallback_a_capability():
 
 
 @pytest.mark.parametrize(
-    ("spark", "delta", "family"),
-    [("3.4.1", "2.4.0", "spark"), ("3.5.5", "3.1.0", "spark"), ("3.3.2", None, "databricks")],
+    ("spark", "delta", "family", "dbr"),
+    [
+        ("3.4.1", "2.4.0", "spark", None),
+        ("3.5.5", "3.1.0", "spark", None),
+        ("3.3.2", None, "databricks", None),
+        ("3.5.0", None, "databricks", "14.3.x-scala2.12"),  # 14.3 LTS: Spark 3.5, Delta 3.1
+    ],
 )
-def test_below_the_floor_is_refused_naming_runtime_and_minimum(spark, delta, family):
-    found = facts(client_version=spark, spark_version=spark, delta_version=delta, family=family)
+def test_below_the_floor_is_refused_naming_runtime_and_minimum(spark, delta, family, dbr):
+    found = facts(
+        client_version=spark,
+        spark_version=spark,
+        delta_version=delta,
+        family=family,
+        databricks_runtime=dbr,
+    )
     with pytest.raises(EngineError) as refused:
         check_supported(found)
     message = str(refused.value)
@@ -125,7 +136,8 @@ def test_below_the_floor_is_refused_naming_runtime_and_minimum(spark, delta, fam
 def test_the_floor_itself_and_sail_pass():
     check_supported(SPARK35)
     check_supported(facts(family="sail", spark_version="3.5.0"))
-    check_supported(facts(spark_version="15.4.x-scala2.12", family="databricks"))
+    check_supported(facts(spark_version="3.5.0", family="databricks", databricks_runtime="15.4"))
+    check_supported(facts(spark_version="4.0.0", family="databricks", databricks_runtime="17.3"))
 
 
 class _Conf:
@@ -167,8 +179,19 @@ def test_observe_reads_the_session_once_and_detect_caches_it(monkeypatch):
     monkeypatch.setenv("DATABRICKS_RUNTIME_VERSION", "15.4")
     assert detect_engine(ClassicStandIn()).name == "databricks"
     monkeypatch.delenv("DATABRICKS_RUNTIME_VERSION")
-    cluster = ClassicStandIn(conf={"spark.databricks.clusterUsageTags.clusterId": "0101-x"})
-    assert detect_engine(cluster).name == "databricks"
+    cluster = ClassicStandIn(
+        conf={
+            "spark.databricks.clusterUsageTags.clusterId": "0101-x",
+            "spark.databricks.clusterUsageTags.sparkVersion": "15.4.x-scala2.12",
+        }
+    )
+    engine = detect_engine(cluster)
+    assert engine.name == "databricks" and "(Databricks Runtime 15.4.x-scala2.12)" in engine.runtime
+    old = ClassicStandIn(
+        version="3.5.0", conf={"spark.databricks.clusterUsageTags.sparkVersion": "14.3.x-scala2.12"}
+    )
+    with pytest.raises(EngineError, match=r"Databricks Runtime 14\.3\.x-scala2\.12\).*minimum"):
+        detect_engine(old)
 
 
 def test_a_server_that_drops_parameters_is_learnt_without_an_error_log(caplog):
