@@ -23,7 +23,9 @@ P, L = "BENCH", "DAILY"
 
 
 def commits(root: str) -> int:
-    return len(list(Path(root).glob("**/ETLProcessingEvents/_delta_log/*.json")))
+    """Commits of the event log under `root` (a catalog may lower-case the table's folder)."""
+    logs = Path(root).glob("**/_delta_log/*.json")
+    return sum(1 for log in logs if log.parent.parent.name.lower() == "etlprocessingevents")
 
 
 def register(monitor: Any, tasks: int) -> None:
@@ -91,7 +93,7 @@ def parallel_stage(monitor: Any, tasks: int, threads: int) -> dict[str, str]:
 def measure(spark: Any, catalog: str, root: str, args: dict[str, Any]) -> dict[str, str]:
     from etl_monitor import ETLMonitorFramework
 
-    monitor = ETLMonitorFramework(spark, catalog, "bench")
+    monitor = ETLMonitorFramework(spark, catalog, args.get("schema", "bench"))
     monitor.setup()
     register(monitor, 16)
     for _ in range(args["history"]):

@@ -49,7 +49,9 @@ def run(module: str, args: dict[str, Any], engines: tuple[str, ...] = DEFAULT_EN
                 from etl_monitor.engine.local import JvmServer
 
                 server = JvmServer("connect", tempfile.mkdtemp(prefix="etlm-bench-server-"))
-            child_args.update(server=server.url, root=server.root)
+            # one schema per client: the server's catalog is shared
+            schema = "bench_" + engine.replace("-", "_").replace(".", "_")
+            child_args.update(server=server.url, root=server.root, schema=schema)
         proc = subprocess.run(
             [python, "-m", "benchmarks.side_by_side", module, engine, json.dumps(child_args)],
             capture_output=True,
