@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from etl_monitor.integrations import alerts
+from etl_monitor import alerts
 from tests.emulator import DatabricksEmulator
 from tests.emulator.alerts import DEFAULT_WAREHOUSE_ID
 

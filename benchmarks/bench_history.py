@@ -57,7 +57,7 @@ def _ms(action, repeat: int = 3) -> float:
 
 def floor(monitor: Any, runs: int) -> float:
     """One point read and two one-row appends on the event table: the least a task can cost."""
-    from etl_monitor.runs.events import append_events, step_event
+    from etl_monitor.tracking.events import append_events, step_event
 
     ctx, events = monitor._ctx, monitor.table_name("ETLProcessingEvents")
     state = {
@@ -121,8 +121,8 @@ def views(monitor: Any, day: date) -> dict[str, float]:
 
 
 def files(monitor: Any) -> int | None:
-    from etl_monitor.runs.maintenance import file_count
-    from etl_monitor.schema.tables import EVENTS
+    from etl_monitor.tracking.maintenance import file_count
+    from etl_monitor.tracking.tables import EVENTS
 
     return file_count(monitor._ctx, EVENTS)
 
@@ -143,7 +143,7 @@ def build_history(monitor: Any, processes: int, tasks_: int, days: int) -> int:
 
 def bulk_million(monitor: Any, days: int, events: int = 1_000_000) -> None:
     """`events` more events (16 per run of 4 tasks) in one INSERT: few large files."""
-    from etl_monitor.schema.tables import EVENTS
+    from etl_monitor.tracking.tables import EVENTS
 
     per_run = 16
     start = int(time.mktime(FIRST.timetuple()))

@@ -1,5 +1,6 @@
 """etl_monitor: ETL process monitoring in Delta tables and views on Unity Catalog."""
 
+from etl_monitor import _compat
 from etl_monitor.errors import (
     CatalogNotFoundError,
     ConcurrentWriteError,
@@ -14,6 +15,8 @@ from etl_monitor.errors import (
 from etl_monitor.framework import ETLMonitorFramework
 
 __version__ = "0.1.0"
+
+_compat.install()
 
 __all__ = [
     "CatalogNotFoundError",

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from etl_monitor.config import registry
-from etl_monitor.config.arguments import (
+from etl_monitor import alerts
+from etl_monitor.core.arguments import (
     EndArgs,
     FailArgs,
     GenerateArgs,
@@ -32,19 +32,26 @@ from etl_monitor.config.arguments import (
     TaskStatusArgs,
     UnskipArgs,
 )
-from etl_monitor.config.signatures import takes
+from etl_monitor.core.context import Context
+from etl_monitor.core.setup import SetupReport
+from etl_monitor.core.signatures import takes
 from etl_monitor.engine.capabilities import Engine, detect_engine
-from etl_monitor.engine.context import Context
 from etl_monitor.engine.executor import RetryPolicy, SqlExecutor, check_identifier
 from etl_monitor.integrations import guide as usage_guide
-from etl_monitor.runs import job_runs, lifecycle, maintenance, reporting, watermarks
-from etl_monitor.runs import queue as steps
-from etl_monitor.runs.lifecycle import TaskContext, TaskRun
-from etl_monitor.runs.maintenance import MaintainArgs, MaintenanceReport
-from etl_monitor.runs.reporting import ReceiptArgs, StaleArgs
-from etl_monitor.runs.views import ALL_VIEWS
-from etl_monitor.runs.watermarks import AdvanceArgs, FlagArgs, ModeArgs, ParameterKey, RestoreArgs
-from etl_monitor.schema.setup import SetupReport, run_setup, seed_sequences
+from etl_monitor.runs import job_runs
+from etl_monitor.tracking import lifecycle, maintenance, registry, reporting, watermarks
+from etl_monitor.tracking import queue as steps
+from etl_monitor.tracking.lifecycle import TaskContext, TaskRun
+from etl_monitor.tracking.maintenance import MaintainArgs, MaintenanceReport
+from etl_monitor.tracking.reporting import ReceiptArgs, StaleArgs
+from etl_monitor.tracking.setup import run_setup, seed_sequences
+from etl_monitor.tracking.watermarks import (
+    AdvanceArgs,
+    FlagArgs,
+    ModeArgs,
+    ParameterKey,
+    RestoreArgs,
+)
 
 
 class ETLMonitorFramework:
@@ -229,8 +236,8 @@ class ETLMonitorFramework:
         ``monitoring().create_unified_views()``); publishing an unchanged dashboard writes
         nothing (see `etl_monitor.integrations.dashboards.publish`).
         """
+        from etl_monitor.core.setup import existing_objects
         from etl_monitor.integrations.dashboards import optional_views_in, publish
-        from etl_monitor.schema.setup import existing_objects
 
         return publish(
             workspace_client,
@@ -259,7 +266,7 @@ class ETLMonitorFramework:
         breaches, stale runs, freshness), one drift alert per monitoring group once
         ``v_monitor_drift_alerts`` exists, and one e-mail notification destination per
         group with addresses; a re-run with nothing changed makes no mutating call (see
-        `etl_monitor.integrations.alerts`).
+        `etl_monitor.alerts`).
 
         Args:
             workspace_client: a ``databricks.sdk.WorkspaceClient``.
@@ -277,9 +284,8 @@ class ETLMonitorFramework:
             InvalidArgumentError: a bad or unknown warehouse id, parent path, schedule or
                 time zone; nothing was written.
         """
-        from etl_monitor.integrations import alerts
-        from etl_monitor.schema.setup import existing_objects
-        from etl_monitor.schema.tables import PROCESS
+        from etl_monitor.core.setup import existing_objects
+        from etl_monitor.tracking.tables import PROCESS
 
         existing = existing_objects(self._ctx)
         processes = [
@@ -322,7 +328,7 @@ class ETLMonitorFramework:
         Raises:
             CatalogNotFoundError: the catalog does not exist; nothing was written.
         """
-        return run_setup(self._ctx, ALL_VIEWS, seed=seed_data)
+        return run_setup(self._ctx, seed=seed_data)
 
     def seed_sequence_data(self) -> None:
         """Insert the seven framework stages (0-6) where missing; edited and custom stages stay."""

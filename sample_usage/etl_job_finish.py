@@ -33,7 +33,7 @@ import json
 from etl_monitor import ETLMonitorFramework
 from etl_monitor.errors import StepStateError
 from etl_monitor.integrations.jobs.gate import outcome
-from etl_monitor.runs.states import RUNNING
+from etl_monitor.tracking.states import RUNNING
 
 monitor = ETLMonitorFramework(spark, arg("catalog"), arg("schema"))
 execution_id, project, process = arg("execution_id"), arg("project_code"), arg("process_load")

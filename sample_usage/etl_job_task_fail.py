@@ -39,7 +39,7 @@ import json
 
 from etl_monitor import ETLMonitorFramework
 from etl_monitor.integrations.jobs.gate import step_status
-from etl_monitor.runs.states import FAILED, FINISHED_OK, RUNNING
+from etl_monitor.tracking.states import FAILED, FINISHED_OK, RUNNING
 
 monitor = ETLMonitorFramework(spark, arg("catalog"), arg("schema"))
 execution_id, project, process = arg("execution_id"), arg("project_code"), arg("process_load")

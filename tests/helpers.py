@@ -10,8 +10,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from etl_monitor import ETLMonitorFramework
+from etl_monitor.core import objects
 from etl_monitor.engine.timestamps import rows_from_spark
-from etl_monitor.schema.tables import ALL_TABLES
+from etl_monitor.tracking.tables import ALL_TABLES
+
+#: The views `setup()` creates: run tracking's and v_alerts, from the one registry.
+ALL_VIEWS = objects.views(objects.TRACKING)
 
 
 def snapshot(monitor: ETLMonitorFramework) -> dict[str, list[tuple]]:
@@ -44,7 +48,7 @@ def register_hr(monitor: ETLMonitorFramework, tasks: int = 3, frequency: str = "
     """
     import yaml
 
-    from etl_monitor.config import catalogue
+    from etl_monitor.tracking import catalogue
 
     loads = [
         {

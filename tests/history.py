@@ -13,7 +13,7 @@ import uuid
 from datetime import date, datetime, time, timedelta, timezone
 
 from etl_monitor import ETLMonitorFramework
-from etl_monitor.runs.events import append_events, step_event, watermark_event
+from etl_monitor.tracking.events import append_events, step_event, watermark_event
 
 
 def register_process(monitor: ETLMonitorFramework, project: str, process: str, tasks: int) -> None:

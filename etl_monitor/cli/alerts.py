@@ -11,8 +11,8 @@ from typing import Any
 
 import click
 
+from etl_monitor.alerts import DEFAULT_PARENT_PATH, DEFAULT_SCHEDULE, DEFAULT_TIMEZONE
 from etl_monitor.cli.common import _framework, console, emit, engine_options, workspace_for
-from etl_monitor.integrations.alerts import DEFAULT_PARENT_PATH, DEFAULT_SCHEDULE, DEFAULT_TIMEZONE
 
 ACTION_COLUMNS = ["kind", "name", "action", "reason", "id"]
 

@@ -11,11 +11,11 @@ from pathlib import Path
 import click
 
 from etl_monitor.cli.common import _framework, console, emit, engine_options
-from etl_monitor.config.catalogue import CataloguePlan
-from etl_monitor.config.catalogue import apply as apply_catalogue
-from etl_monitor.config.catalogue import export as export_catalogue
-from etl_monitor.config.catalogue import load as load_catalogue
-from etl_monitor.config.catalogue import plan as plan_catalogue
+from etl_monitor.tracking.catalogue import CataloguePlan
+from etl_monitor.tracking.catalogue import apply as apply_catalogue
+from etl_monitor.tracking.catalogue import export as export_catalogue
+from etl_monitor.tracking.catalogue import load as load_catalogue
+from etl_monitor.tracking.catalogue import plan as plan_catalogue
 
 PLAN_COLUMNS = ["kind", "key", "action", "changes", "path"]
 

@@ -13,8 +13,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, StrictBool, StringConstraints, field_validator, model_validator
 
-from etl_monitor.config.arguments import ShortText, _Args
-from etl_monitor.schema.tables import Column, Table, View, _audit
+from etl_monitor.core import objects
+from etl_monitor.core.arguments import ShortText, _Args
+from etl_monitor.core.objects import MONITORING, Column, Table, View, _audit
 
 TABLE_NAME_PATTERN = (
     r"^[A-Za-z0-9_][A-Za-z0-9_-]*\.[A-Za-z0-9_][A-Za-z0-9_-]*\.[A-Za-z_][A-Za-z0-9_]*$"
@@ -307,6 +308,8 @@ STATE = View(
 )
 
 MONITORING_TABLES = (GROUPS, TABLES, LOG)
+
+objects.register(MONITORING, tables=MONITORING_TABLES, views=(STATE,))
 
 
 def table_row(a: TableArgs) -> dict[str, Any]:

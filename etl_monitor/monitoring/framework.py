@@ -11,10 +11,11 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from etl_monitor.config import registry
-from etl_monitor.config.arguments import HINTS, validate
+from etl_monitor.core.arguments import HINTS, validate
+from etl_monitor.core.context import Context
+from etl_monitor.core.objects import MONITORING
+from etl_monitor.core.setup import SetupReport, build_group, create_schema
 from etl_monitor.engine.capabilities import Engine, detect_engine
-from etl_monitor.engine.context import Context
 from etl_monitor.engine.executor import RetryPolicy, SqlExecutor, check_identifier, qualified
 from etl_monitor.engine.timestamps import utcnow
 from etl_monitor.errors import InvalidArgumentError
@@ -24,7 +25,6 @@ from etl_monitor.monitoring.config import (
     GROUPS,
     LOG,
     MONITOR_HINTS,
-    MONITORING_TABLES,
     STATE,
     TABLES,
     GroupArgs,
@@ -39,8 +39,8 @@ from etl_monitor.monitoring.provision import (
     MonitoringPolicy,
     TableOutcome,
 )
-from etl_monitor.runs.events import new_event_id, spark_schema
-from etl_monitor.schema.setup import SetupReport, create_schema, ensure_objects
+from etl_monitor.tracking import registry
+from etl_monitor.tracking.events import new_event_id, spark_schema
 
 log = logging.getLogger("etl_monitor.monitoring")
 HINTS.update(MONITOR_HINTS)
@@ -121,7 +121,7 @@ class MonitoringFramework:
         started, before = time.perf_counter(), self.executor.stats["statements"]
         report = SetupReport(self.catalog, self.schema)
         create_schema(self._ctx)
-        ensure_objects(self._ctx, MONITORING_TABLES, (STATE,), report)
+        build_group(self._ctx, MONITORING, report)
         report.statements = self.executor.stats["statements"] - before
         report.seconds = time.perf_counter() - started
         return report

@@ -26,7 +26,7 @@ from typing import Any
 
 from pydantic import Field
 
-from etl_monitor.config.arguments import _Args
+from etl_monitor.core.arguments import _Args
 from etl_monitor.monitoring.api import (
     ACTIVE,
     BROKEN,

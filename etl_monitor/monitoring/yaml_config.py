@@ -33,7 +33,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator
 
-from etl_monitor.config.arguments import validate
+from etl_monitor.core.arguments import validate
 from etl_monitor.errors import InvalidArgumentError
 from etl_monitor.monitoring import discovery
 from etl_monitor.monitoring.config import DEFAULT_GROUP, GroupArgs, TableArgs

@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import logging
 
-from etl_monitor.engine.context import Context
+from etl_monitor.core.context import Context
+from etl_monitor.core.objects import View
 from etl_monitor.engine.executor import check_identifier, qualified
 from etl_monitor.errors import InvalidArgumentError, NotFoundError
-from etl_monitor.schema.tables import View
 
 log = logging.getLogger("etl_monitor.runs.job_runs")
 

@@ -270,7 +270,7 @@ def register_copies(monitor) -> None:
     """
     import yaml
 
-    from etl_monitor.config import catalogue
+    from etl_monitor.tracking import catalogue
 
     def task(n: int, stage: int, mandatory: bool = False) -> dict:
         return {

@@ -9,10 +9,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from etl_monitor import ETLMonitorFramework, InvalidArgumentError
+from etl_monitor import ETLMonitorFramework, InvalidArgumentError, alerts
+from etl_monitor.alerts.views import ALERT_COLUMNS
 from etl_monitor.engine.timestamps import rows_from_spark
-from etl_monitor.integrations import alerts
-from etl_monitor.runs.alert_views import ALERT_COLUMNS
 from tests import history
 from tests.emulator import DatabricksEmulator
 from tests.emulator.alerts import DEFAULT_WAREHOUSE_ID as WH

@@ -8,8 +8,8 @@ import pytest
 import yaml
 
 from etl_monitor import ETLMonitorFramework
-from etl_monitor.config.catalogue import apply, export, load, plan
 from etl_monitor.errors import InvalidArgumentError, NotFoundError
+from etl_monitor.tracking.catalogue import apply, export, load, plan
 from tests.helpers import rows, run_cli, snapshot
 from tests.unit.test_catalogue import CATALOGUE, _doc, _dump
 

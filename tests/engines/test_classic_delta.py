@@ -22,7 +22,7 @@ name = lambda t: f"{ARGS['catalog']}.{ARGS['schema']}.{t}"
 out = {"tz": os.environ.get("TZ"), "client": type(spark).__module__}
 monitor = ETLMonitorFramework(spark, ARGS["catalog"], ARGS["schema"])
 out["views_before_setup"] = spark.catalog.tableExists(name("v_taskDetail"))
-from etl_monitor.config import catalogue  # the bulk path: one MERGE per table
+from etl_monitor.tracking import catalogue  # the bulk path: one MERGE per table
 tasks = [{"task_id": n, "workflow_id": 1, "sequence_id": 2, "source_system_code": f"W{n}"}
          for n in range(1, 9)]
 params = [{"parameter_name": f"W{n}", "parameter_type": "DELTA_DATE"} for n in range(1, 9)]

@@ -11,8 +11,8 @@ import time
 import pytest
 
 from etl_monitor import ETLMonitorFramework
-from etl_monitor.runs.events import append_receipt
-from etl_monitor.schema.tables import EVENTS, PROCESS, SYSLOGS
+from etl_monitor.tracking.events import append_receipt
+from etl_monitor.tracking.tables import EVENTS, PROCESS, SYSLOGS
 from tests.helpers import Child, commit_count, register_hr, start_together
 
 #: The rounds of the provoked conflict: in each, the churner's UPDATE starts first and the

@@ -22,8 +22,7 @@ from etl_monitor import local
 from etl_monitor.engine import view_files
 from etl_monitor.errors import EngineError
 from etl_monitor.integrations import sql_files as sqlfiles
-from etl_monitor.runs.views import ALL_VIEWS
-from tests.helpers import register_hr
+from tests.helpers import ALL_VIEWS, register_hr
 
 PROBE = Path(__file__).resolve().parents[1] / "jdbc" / "JdbcProbe.java"
 #: Column type names the Hive JDBC driver may report for the scalar types consumers can map.

@@ -10,7 +10,7 @@ import pytest
 
 from etl_monitor import ETLMonitorFramework, InvalidArgumentError
 from etl_monitor.errors import StepStateError
-from etl_monitor.runs import lifecycle
+from etl_monitor.tracking import lifecycle
 from tests.helpers import commit_count, last_commit, register_hr, rows
 from tests.schemas import copied_with
 

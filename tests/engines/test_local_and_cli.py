@@ -8,9 +8,8 @@ from pathlib import Path
 from etl_monitor import __version__
 from etl_monitor.engine.capabilities import detect_engine
 from etl_monitor.local import delta_builder, spark_session
-from etl_monitor.runs.views import ALL_VIEWS
-from etl_monitor.schema.tables import ALL_TABLES
-from tests.helpers import run_cli
+from etl_monitor.tracking.tables import ALL_TABLES
+from tests.helpers import ALL_VIEWS, run_cli
 
 
 def test_local_session_engine_catalogs_and_locations(spark, warehouse, engine_name):

@@ -13,8 +13,8 @@ import pytest
 
 from etl_monitor import ETLMonitorFramework
 from etl_monitor.errors import StepStateError
-from etl_monitor.runs import lifecycle
-from etl_monitor.runs.events import append_events, watermark_event
+from etl_monitor.tracking import lifecycle
+from etl_monitor.tracking.events import append_events, watermark_event
 from tests.helpers import Child, rows, start_together, statuses
 
 P, L = "CORP", "HR_DAILY"

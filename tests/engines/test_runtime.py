@@ -92,7 +92,7 @@ def test_an_older_log_gains_the_column_and_values_land_in_their_columns(
     append on Sail), old rows read NULL, and new events put every id in its own column."""
     from dataclasses import replace
 
-    from etl_monitor.schema.tables import EVENTS
+    from etl_monitor.tracking.tables import EVENTS
 
     spark = fresh.spark
     spark.sql(f"CREATE SCHEMA IF NOT EXISTS {fresh.catalog}.{fresh.schema}")

@@ -9,9 +9,8 @@ from chispa import assert_df_equality
 
 from etl_monitor import CatalogNotFoundError, ETLMonitorFramework, InvalidIdentifierError
 from etl_monitor.errors import SchemaConflictError
-from etl_monitor.runs.views import ALL_VIEWS
-from etl_monitor.schema.tables import ALL_TABLES, PROCESS, SEQUENCE_SEEDS
-from tests.helpers import Child, commit_count, snapshot
+from etl_monitor.tracking.tables import ALL_TABLES, PROCESS, SEQUENCE_SEEDS
+from tests.helpers import ALL_VIEWS, Child, commit_count, snapshot
 
 
 def _objects(monitor: ETLMonitorFramework) -> set[str]:

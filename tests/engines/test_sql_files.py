@@ -58,7 +58,7 @@ def test_sqlserver_scripts_parse_as_tsql_and_their_openqueries_run(monitor, spar
                     if call.name.upper() == "OPENQUERY":
                         assert call.expressions[0].name == sqlfiles.LINKED_SERVER
                         inner_queries.append(call.expressions[1].this)
-    from etl_monitor.runs.views import ALL_VIEWS
+    from tests.helpers import ALL_VIEWS
 
     assert len(inner_queries) == len(ALL_VIEWS)
     for query in inner_queries:

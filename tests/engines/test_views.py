@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from etl_monitor import ETLMonitorFramework, InvalidArgumentError
-from etl_monitor.runs.views import ALL_VIEWS
-from tests.helpers import register_hr, rows
+from tests.helpers import ALL_VIEWS, register_hr, rows
 from tests.schemas import copied_with
 
 P, L = "CORP", "HR_DAILY"

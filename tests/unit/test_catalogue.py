@@ -9,8 +9,8 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from etl_monitor.config.catalogue import load
 from etl_monitor.errors import InvalidArgumentError
+from etl_monitor.tracking.catalogue import load
 
 CATALOGUE = """
 version: 1

@@ -13,16 +13,18 @@ PACKAGE = Path(__file__).resolve().parents[2] / "etl_monitor"
 LAYERS = (
     "errors",
     "engine",
-    "schema",
-    "config",
-    "runs",
+    "core",
+    "tracking",
     "monitoring",
+    "alerts",
+    "runs",
+    "jobs",
     "integrations",
     "framework",
     "cli",
 )
 #: Thin re-exports kept for the public import paths; they sit above everything they name.
-ENTRY_POINTS = {"__init__", "__main__", "local"}
+ENTRY_POINTS = {"__init__", "__main__", "local", "_compat", "_typing"}
 
 
 def _layer(module: str) -> int:

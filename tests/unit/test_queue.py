@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from etl_monitor.runs.periods import history_window, period_start, render_file_name, same_period
+from etl_monitor.tracking.periods import history_window, period_start, render_file_name, same_period
 
 P, L = "CORP", "HR_DAILY"
 

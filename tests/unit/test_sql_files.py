@@ -21,8 +21,8 @@ def test_committed_sql_matches_the_code():
 def test_rendering_covers_every_object():
     files = sqlfiles.rendered()
     from etl_monitor.monitoring.config import MONITORING_TABLES
-    from etl_monitor.runs.views import ALL_VIEWS
-    from etl_monitor.schema.tables import ALL_TABLES
+    from etl_monitor.tracking.tables import ALL_TABLES
+    from tests.helpers import ALL_VIEWS
 
     names = {Path(p).stem for p in files}
     assert {t.name for t in (*ALL_TABLES, *MONITORING_TABLES)} | {

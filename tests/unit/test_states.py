@@ -9,8 +9,8 @@ from __future__ import annotations
 import pytest
 
 from etl_monitor.errors import StepStateError
-from etl_monitor.runs import states
-from etl_monitor.runs.views import PENDING_TASKS, RUN_SUMMARY, TASK_DETAIL
+from etl_monitor.tracking import states
+from etl_monitor.tracking.views import PENDING_TASKS, RUN_SUMMARY, TASK_DETAIL
 
 ALL = (None, "NQUE", "RQUE", "RUNNING", "DONE", "FAIL", "SKIPPED", "CANCELLED")
 ACTIVE = {"NQUE", "RQUE", "RUNNING", "FAIL", "CANCELLED"}

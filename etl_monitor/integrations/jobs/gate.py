@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from etl_monitor.errors import StepStateError
-from etl_monitor.runs.states import FAILED, FINISHED_OK, RUNNING, sql_in
+from etl_monitor.tracking.states import FAILED, FINISHED_OK, RUNNING, sql_in
 
 #: Steps the job does not run: ADF and dataflow tasks left out of the rendering.
 NOT_IN_JOB = ("ADF_PIPELINE", "DATAFLOW")

@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from etl_monitor.config.arguments import renamed, validate
+from etl_monitor.core.arguments import renamed, validate
 from etl_monitor.errors import InvalidArgumentError
 
 M = TypeVar("M", bound=BaseModel)

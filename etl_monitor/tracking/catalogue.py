@@ -49,7 +49,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict
 
-from etl_monitor.config.arguments import (
+from etl_monitor.core.arguments import (
     OrganisationArgs,
     ParameterArgs,
     ProcessArgs,
@@ -61,9 +61,9 @@ from etl_monitor.config.arguments import (
     utc,
     validate,
 )
-from etl_monitor.config.registry import ROW_SPECS, RowSpec, upsert_many
 from etl_monitor.errors import InvalidArgumentError, NotFoundError
-from etl_monitor.schema.tables import SEQUENCE
+from etl_monitor.tracking.registry import ROW_SPECS, RowSpec, upsert_many
+from etl_monitor.tracking.tables import SEQUENCE
 
 __all__ = [
     "Catalogue",

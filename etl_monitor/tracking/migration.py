@@ -26,19 +26,13 @@ import logging
 import time
 from dataclasses import dataclass, field
 
-from etl_monitor.engine.context import Context
+from etl_monitor.core.context import Context
+from etl_monitor.core.objects import Table
 from etl_monitor.engine.executor import qualified, quote, sql_string_literal
 from etl_monitor.errors import SchemaConflictError
-from etl_monitor.schema.tables import (
-    ALL_TABLES,
-    EVENTS,
-    PARAMETERS,
-    SEQUENCE,
-    SYSLOGS,
-    Table,
-)
+from etl_monitor.tracking.tables import ALL_TABLES, EVENTS, PARAMETERS, SEQUENCE, SYSLOGS
 
-log = logging.getLogger("etl_monitor.schema.migration")
+log = logging.getLogger("etl_monitor.tracking.migration")
 
 PEER = "databricks-etl-monitor 1.0"
 STEPS, LOGS = "ETLProcessingSteps", SYSLOGS.name

@@ -1,23 +1,21 @@
-"""`setup()`: create or upgrade the schema, its tables and views, and seed the stages.
+"""Creating a schema's objects: the schema, missing tables (or their files re-attached),
+missing columns, and views replaced, for whatever a group of the registry holds.
 
 Idempotent by construction: tables are created only when missing, missing columns are
-added to older tables (rows intact), seed stages are inserted only where their
-SequenceID is absent (edited and custom stages survive), and views are replaced.
+added to older tables (rows intact), and views are replaced.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import time
 from dataclasses import dataclass, field
 
-from etl_monitor.engine.context import Context
+from etl_monitor.core import objects
+from etl_monitor.core.context import Context
+from etl_monitor.core.objects import Table, View
 from etl_monitor.engine.executor import qualified, quote
-from etl_monitor.engine.timestamps import utcnow
 from etl_monitor.errors import CatalogNotFoundError
-from etl_monitor.schema import migration
-from etl_monitor.schema.tables import ALL_TABLES, SEQUENCE, SEQUENCE_SEEDS, Table
 
 log = logging.getLogger("etl_monitor.setup")
 
@@ -38,7 +36,7 @@ class SetupReport:
     statements: int = 0
     seconds: float = 0.0
     #: Set when the schema was created by databricks-etl-monitor 1.0 and converted.
-    migration: migration.MigrationReport | None = None
+    migration: object | None = None
 
     def __str__(self) -> str:
         converted = f"; {self.migration}" if self.migration else ""
@@ -141,36 +139,10 @@ def _relax_not_null(ctx: Context, table: Table, fields: list, report: SetupRepor
     report.not_null_dropped[table.name] = strict
 
 
-def seed_sequences(ctx: Context, *, table_is_new: bool, report: SetupReport) -> None:
-    """Insert the framework stages whose SequenceID is absent; never touch existing rows."""
-    seed_ids = [s[0] for s in SEQUENCE_SEEDS]
-    if not table_is_new:
-        rows = ctx.executor.query(
-            f"SELECT SequenceID FROM {ctx.name(SEQUENCE)} WHERE SequenceID BETWEEN 0 AND 9"
-        )
-        present = {int(r[0]) for r in rows}
-        if set(seed_ids) <= present:
-            return
-    now, user = utcnow(), ctx.user
-    rows = [
-        (sid, code, name, desc, sid, True, True, now, user, now, user)
-        for sid, code, name, desc in SEQUENCE_SEEDS
-    ]
-    cols = SEQUENCE.column_names
-    with ctx.executor.temp_rows(rows, SEQUENCE.spark_schema()) as src:
-        ctx.executor.execute(
-            f"MERGE INTO {ctx.name(SEQUENCE)} AS t USING {src} AS s\n"
-            "ON t.SequenceID = s.SequenceID\n"
-            f"WHEN NOT MATCHED THEN INSERT ({', '.join(quote(c) for c in cols)})\n"
-            f"VALUES ({', '.join('s.' + quote(c) for c in cols)})"
-        )
-    report.stages_seeded = seed_ids
-
-
 def ensure_objects(
     ctx: Context,
     tables: tuple[Table, ...],
-    views: tuple,
+    views: tuple[View, ...],
     report: SetupReport,
     existing: set[str] | None = None,
 ) -> None:
@@ -194,36 +166,8 @@ def create_schema(ctx: Context) -> None:
     )
 
 
-def run_setup(ctx: Context, views: tuple, *, seed: bool = True) -> SetupReport:
-    """Create or upgrade every table, then (re)create `views`, in order; see the module docstring.
-
-    Args:
-        ctx: the framework's catalog, schema and executor.
-        views: the views to create after the tables (the run-tracking views, from the layer
-            above: this module knows tables only).
-        seed: insert the seven framework stages where they are missing.
-
-    Returns:
-        What was created, attached, added and seeded.
-
-    Raises:
-        CatalogNotFoundError: the catalog does not exist; nothing was created.
-    """
-    started, before = time.perf_counter(), ctx.executor.stats["statements"]
-    report = SetupReport(ctx.catalog, ctx.schema)
-    create_schema(ctx)
-    ctx.forget_fields()
-    existing = existing_objects(ctx)
-    if migration.inspect_schema(ctx, existing):  # raises before writing on a foreign schema
-        report.migration = migration.MigrationReport()
-        migration.set_aside(ctx, existing, report.migration)
-    ensure_objects(ctx, ALL_TABLES, views, report, existing)
-    if seed:
-        seed_sequences(ctx, table_is_new=SEQUENCE.name in report.tables_created, report=report)
-    if report.migration is not None:
-        migration.convert(ctx, existing, report.migration)
-    ctx.forget_fields()
-    report.statements = ctx.executor.stats["statements"] - before
-    report.seconds = time.perf_counter() - started
-    log.info("setup: %s", report)
-    return report
+def build_group(
+    ctx: Context, group: str, report: SetupReport, existing: set[str] | None = None
+) -> None:
+    """Create or upgrade every table, then replace every view, that `group` of the registry holds."""
+    ensure_objects(ctx, objects.tables(group), objects.views(group), report, existing)

@@ -18,7 +18,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, StrictBool, StrictInt, model_validator
 
-from etl_monitor.config.arguments import (
+from etl_monitor.core.arguments import (
     BIGINT_MAX,
     BIGINT_MIN,
     Code,
@@ -28,12 +28,12 @@ from etl_monitor.config.arguments import (
     _Args,
     utc,
 )
-from etl_monitor.engine.context import Context
+from etl_monitor.core.context import Context
 from etl_monitor.engine.timestamps import utcnow
 from etl_monitor.errors import InvalidArgumentError, NotFoundError
-from etl_monitor.runs.events import append_events, watermark_event
+from etl_monitor.tracking.events import append_events, watermark_event
 
-log = logging.getLogger("etl_monitor.runs.watermarks")
+log = logging.getLogger("etl_monitor.tracking.watermarks")
 
 #: task() blocks open in this thread / task: advances inside them are written with the DONE.
 active_runs: ContextVar[tuple[Any, ...]] = ContextVar("etl_monitor_active_runs", default=())

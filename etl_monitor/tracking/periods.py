@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
-from etl_monitor.config.arguments import FILE_MASK_TOKEN
+from etl_monitor.core.arguments import FILE_MASK_TOKEN
 
 
 def period_start(day: date, frequency: str) -> date:

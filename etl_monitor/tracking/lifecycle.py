@@ -17,7 +17,7 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Any, TypeVar
 
-from etl_monitor.config.arguments import (
+from etl_monitor.core.arguments import (
     EndArgs,
     EventArgs,
     StepKeyArgs,
@@ -25,13 +25,13 @@ from etl_monitor.config.arguments import (
     utc,
     validate,
 )
-from etl_monitor.engine.context import Context
+from etl_monitor.core.context import Context
 from etl_monitor.engine.executor import RetryPolicy
 from etl_monitor.engine.runtime import databricks_ids
 from etl_monitor.engine.timestamps import utcnow
 from etl_monitor.errors import InvalidArgumentError, StepStateError
-from etl_monitor.runs import states
-from etl_monitor.runs.events import (
+from etl_monitor.tracking import states
+from etl_monitor.tracking.events import (
     append_events,
     attempts_of,
     claim_events,
@@ -40,11 +40,11 @@ from etl_monitor.runs.events import (
     step_seq,
     watermark_event,
 )
-from etl_monitor.runs.queue import check_step, read_step
-from etl_monitor.runs.states import CANCELLED, DONE, FAIL, FAILED, INACTIVE, SKIPPED
-from etl_monitor.runs.watermarks import AdvanceArgs, active_runs, advance_watermark, is_forward
+from etl_monitor.tracking.queue import check_step, read_step
+from etl_monitor.tracking.states import CANCELLED, DONE, FAIL, FAILED, INACTIVE, SKIPPED
+from etl_monitor.tracking.watermarks import AdvanceArgs, active_runs, advance_watermark, is_forward
 
-log = logging.getLogger("etl_monitor.runs.lifecycle")
+log = logging.getLogger("etl_monitor.tracking.lifecycle")
 
 T = TypeVar("T")
 BOOKKEEPING_RETRY = RetryPolicy(max_attempts=5, base_delay=0.2, max_delay=3.0)

@@ -11,7 +11,7 @@ import logging
 import uuid
 from typing import Any
 
-from etl_monitor.config.arguments import (
+from etl_monitor.core.arguments import (
     STEP_FACTS,
     GenerateArgs,
     PendingArgs,
@@ -22,11 +22,12 @@ from etl_monitor.config.arguments import (
     TaskStatusArgs,
     UnskipArgs,
 )
-from etl_monitor.engine.context import Context
+from etl_monitor.core.context import Context
+from etl_monitor.core.objects import spark_type
 from etl_monitor.engine.timestamps import iso_text, utc, utcnow
 from etl_monitor.errors import InvalidArgumentError, NotFoundError, StepStateError
-from etl_monitor.runs import states
-from etl_monitor.runs.events import (
+from etl_monitor.tracking import states
+from etl_monitor.tracking.events import (
     HIGHEST_VALUE,
     VIEW_NAMES,
     attempts_of,
@@ -35,13 +36,13 @@ from etl_monitor.runs.events import (
     state_columns,
     step_event,
 )
-from etl_monitor.runs.periods import history_window, render_file_name, same_period
-from etl_monitor.runs.states import DONE, INACTIVE, QUEUED, RUNNING
-from etl_monitor.runs.views import PENDING_COLUMNS
-from etl_monitor.runs.watermarks import default_processing_date
-from etl_monitor.schema.tables import PARAMETERS, PROCESS, SEQUENCE, TASKS, spark_type
+from etl_monitor.tracking.periods import history_window, render_file_name, same_period
+from etl_monitor.tracking.states import DONE, INACTIVE, QUEUED, RUNNING
+from etl_monitor.tracking.tables import PARAMETERS, PROCESS, SEQUENCE, TASKS
+from etl_monitor.tracking.views import PENDING_COLUMNS
+from etl_monitor.tracking.watermarks import default_processing_date
 
-log = logging.getLogger("etl_monitor.runs.queue")
+log = logging.getLogger("etl_monitor.tracking.queue")
 
 _TASK_COLUMNS = (
     "TaskID",

@@ -6,11 +6,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, StrictInt, StringConstraints
 
-from etl_monitor.config.arguments import Code, Day, ExecutionId, ShortText, StatusArgs, _Args
-from etl_monitor.engine.context import Context
-from etl_monitor.runs.events import append_receipt
-from etl_monitor.runs.queue import run_filter
-from etl_monitor.runs.watermarks import default_processing_date
+from etl_monitor.core.arguments import Code, Day, ExecutionId, ShortText, StatusArgs, _Args
+from etl_monitor.core.context import Context
+from etl_monitor.tracking.events import append_receipt
+from etl_monitor.tracking.queue import run_filter
+from etl_monitor.tracking.watermarks import default_processing_date
 
 
 def get_status(ctx: Context, a: StatusArgs) -> Any:

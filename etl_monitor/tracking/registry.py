@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from etl_monitor.config.arguments import (
+from etl_monitor.core.arguments import (
     OrganisationArgs,
     ParameterArgs,
     ProcessArgs,
@@ -23,21 +23,14 @@ from etl_monitor.config.arguments import (
     TaskKeyArgs,
     _Args,
 )
-from etl_monitor.engine.context import Context
+from etl_monitor.core.context import Context
+from etl_monitor.core.objects import Table
 from etl_monitor.engine.executor import quote
 from etl_monitor.engine.timestamps import utcnow
 from etl_monitor.errors import NotFoundError
-from etl_monitor.schema.tables import (
-    ORGANISATION,
-    PARAMETERS,
-    PROCESS,
-    PROJECT,
-    SEQUENCE,
-    TASKS,
-    Table,
-)
+from etl_monitor.tracking.tables import ORGANISATION, PARAMETERS, PROCESS, PROJECT, SEQUENCE, TASKS
 
-log = logging.getLogger("etl_monitor.config.registry")
+log = logging.getLogger("etl_monitor.tracking.registry")
 
 _AUDIT = ("CreatedOn", "CreatedBy", "LastUpdatedOn", "LastUpdatedBy")
 

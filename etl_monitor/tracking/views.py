@@ -8,16 +8,17 @@ that a later execution retried successfully is no longer reported.
 
 from __future__ import annotations
 
+from etl_monitor.core import objects
+from etl_monitor.core.objects import TRACKING, View
 from etl_monitor.engine.timestamps import utc_date, utc_iso_text
-from etl_monitor.runs.alert_views import ALERTS
-from etl_monitor.runs.events import (
+from etl_monitor.tracking.events import (
     HIGHEST_VALUE,
     STEP_COLUMNS,
     STEP_KEY,
     VIEW_NAMES,
     latest_first,
 )
-from etl_monitor.runs.states import (
+from etl_monitor.tracking.states import (
     CANCELLED,
     DONE,
     FAIL,
@@ -33,7 +34,7 @@ from etl_monitor.runs.states import (
     rollup_status_sql,
     sql_in,
 )
-from etl_monitor.schema.tables import EVENTS, EVENTS_ARCHIVE, View
+from etl_monitor.tracking.tables import ALL_TABLES, EVENTS, EVENTS_ARCHIVE
 
 #: Settings rendered into the view text (framework-owned integers).
 DEFAULT_SETTINGS = {"stale_after_seconds": 12 * 3600}
@@ -342,5 +343,6 @@ ALL_VIEWS = (
     MANDATORY_BLOCKERS,
     WATERMARKS,
     PENDING_TASKS,
-    ALERTS,
 )
+
+objects.register(TRACKING, tables=ALL_TABLES, views=ALL_VIEWS)

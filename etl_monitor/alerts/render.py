@@ -12,10 +12,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from etl_monitor.alerts.views import ALERTS_VIEW
 from etl_monitor.engine.executor import qualified
 from etl_monitor.errors import InvalidArgumentError
 from etl_monitor.monitoring.unified import DRIFT_ALERTS_VIEW
-from etl_monitor.runs.alert_views import ALERTS_VIEW
 
 DEFAULT_PARENT_PATH = "/Shared/etl_monitor/alerts"
 #: Every 15 minutes (quartz: second minute hour day-of-month month day-of-week).

@@ -1,6 +1,6 @@
 """`v_alerts`: one row per problem of a process that should page its owner, as data.
 
-The SQL alerts published by `etl_monitor.integrations.alerts` read this view filtered by
+The SQL alerts published by `etl_monitor.alerts` read this view filtered by
 one process (``WHERE ProjectCode = :project_code AND ProcessLoad = :process_load``), so
 what fires is defined here, once, on the same views the rest of the library reports
 from, and tested on every engine. Five kinds of rows (``AlertType``):
@@ -31,8 +31,10 @@ evaluations. Only scalar column types: the view is a public interface.
 
 from __future__ import annotations
 
-from etl_monitor.runs.states import RUNNING
-from etl_monitor.schema.tables import View
+from etl_monitor.core import objects
+from etl_monitor.core.objects import TRACKING, View
+from etl_monitor.tracking import views as _reads  # noqa: F401  (registered before v_alerts)
+from etl_monitor.tracking.states import RUNNING
 
 ALERTS_VIEW = "v_alerts"
 ALERT_TYPES = ("FAILURE", "MANDATORY_BLOCKER", "SLA_BREACH", "STALE_RUN", "FRESHNESS")
@@ -242,3 +244,6 @@ ALERTS = View(
         (_FAILURES, _BLOCKERS, _SLA, _STALE, _PROCESS_FRESHNESS, _WATERMARK_FRESHNESS)
     ),
 )
+
+# v_alerts is part of run tracking's setup, after the views it reads.
+objects.register(TRACKING, views=(ALERTS,))

@@ -1,7 +1,7 @@
 """Databricks SQL alerts that page a process's owner and its monitoring group, through databricks-sdk.
 
 One alert per active process (``etl_monitor: <ProjectCode>/<ProcessLoad>``) reads
-``v_alerts`` (`etl_monitor.runs.alert_views`) filtered by the process, and fires when the
+``v_alerts`` (`etl_monitor.alerts.views`) filtered by the process, and fires when the
 query returns a row: a failure, a mandatory blocker, an SLA breach, a stale run or a
 freshness problem. One drift alert per monitoring group (``etl_monitor drift: <group>``)
 reads ``v_monitor_drift_alerts`` filtered by the group, once that view exists. One query
@@ -26,13 +26,13 @@ changed fields; a destination is found by display name and updated only when its
 addresses differ. An unchanged re-run makes no mutating call.
 """
 
-from etl_monitor.integrations.alerts.publish import (
+from etl_monitor.alerts.publish import (
     AlertAction,
     AlertsReport,
     publish,
     targets_from,
 )
-from etl_monitor.integrations.alerts.render import (
+from etl_monitor.alerts.render import (
     DEFAULT_PARENT_PATH,
     DEFAULT_SCHEDULE,
     DEFAULT_TIMEZONE,

@@ -31,14 +31,15 @@ from typing import Annotated, Any
 
 from pydantic import Field, StrictBool, StrictInt
 
-from etl_monitor.config.arguments import HINTS, _Args
-from etl_monitor.engine.context import Context
+from etl_monitor.core.arguments import HINTS, _Args
+from etl_monitor.core.context import Context
+from etl_monitor.core.objects import Table
 from etl_monitor.engine.timestamps import utcnow
 from etl_monitor.errors import InvalidArgumentError
-from etl_monitor.runs.states import OPEN, sql_in
-from etl_monitor.schema.tables import ALL_TABLES, EVENTS, EVENTS_ARCHIVE, Table
+from etl_monitor.tracking.states import OPEN, sql_in
+from etl_monitor.tracking.tables import ALL_TABLES, EVENTS, EVENTS_ARCHIVE
 
-log = logging.getLogger("etl_monitor.runs.maintenance")
+log = logging.getLogger("etl_monitor.tracking.maintenance")
 
 #: Delta's default: removed files younger than this stay for readers of older snapshots.
 VACUUM_RETENTION_HOURS = 168

@@ -7,9 +7,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from etl_monitor.engine.executor import check_identifier
-from etl_monitor.errors import InvalidArgumentError
-from etl_monitor.integrations.alerts.render import (
+from etl_monitor.alerts.render import (
     DEFAULT_PARENT_PATH,
     DEFAULT_SCHEDULE,
     DEFAULT_TIMEZONE,
@@ -28,8 +26,10 @@ from etl_monitor.integrations.alerts.render import (
     is_email,
     process_alert,
 )
+from etl_monitor.engine.executor import check_identifier
+from etl_monitor.errors import InvalidArgumentError
 
-log = logging.getLogger("etl_monitor.integrations.alerts")
+log = logging.getLogger("etl_monitor.alerts")
 
 
 @dataclass

@@ -24,9 +24,10 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from etl_monitor.engine.context import Context
+from etl_monitor.core.context import Context
+from etl_monitor.core.objects import Table
 from etl_monitor.engine.timestamps import epoch_micros, utcnow
-from etl_monitor.schema.tables import EVENTS, SYSLOGS, Table
+from etl_monitor.tracking.tables import EVENTS, SYSLOGS
 
 _NAMESPACE = uuid.UUID("5f1d8a4e-1c55-4a36-9a8e-6a0c7e0f2b11")
 

@@ -1,1 +1,0 @@
-"""Configuration: argument models, register_*(), and the catalogue as code."""

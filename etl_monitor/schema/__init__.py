@@ -1,1 +1,0 @@
-"""Tables as data, and setup(): creating, attaching and migrating the schema."""
