@@ -59,7 +59,7 @@ def floor(monitor: Any, runs: int) -> float:
     """One point read and two one-row appends on the event table: the least a task can cost."""
     from etl_monitor.tracking.events import append_events, step_event
 
-    ctx, events = monitor._ctx, monitor.table_name("ETLProcessingEvents")
+    ctx, events = monitor.context, monitor.table_name("ETLProcessingEvents")
     state = {
         "ExecutionID": "floor",
         "ProjectCode": P,
@@ -124,7 +124,7 @@ def files(monitor: Any) -> int | None:
     from etl_monitor.tracking.maintenance import file_count
     from etl_monitor.tracking.tables import EVENTS
 
-    return file_count(monitor._ctx, EVENTS)
+    return file_count(monitor.context, EVENTS)
 
 
 def build_history(monitor: Any, processes: int, tasks_: int, days: int) -> int:

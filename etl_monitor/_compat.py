@@ -63,7 +63,9 @@ class _Alias(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     def create_module(self, spec: importlib.machinery.ModuleSpec) -> types.ModuleType:
         if spec.name in MOVED:
             return importlib.import_module(MOVED[spec.name])
-        module = types.ModuleType(spec.name, f"Earlier path of {spec.name}: see etl_monitor._compat.")
+        module = types.ModuleType(
+            spec.name, f"Earlier path of {spec.name}: see etl_monitor._compat."
+        )
         module.__path__ = []
         return module
 

@@ -103,6 +103,11 @@ class ETLMonitorFramework:
             stale_after_minutes=stale_after_minutes,
         )
 
+    @property
+    def context(self) -> Context:
+        """What the features below the facade take: the names, the executor, the engine, the user."""
+        return self._ctx
+
     def __repr__(self) -> str:
         return f"ETLMonitorFramework(catalog={self.catalog!r}, schema={self.schema!r}, engine={self.engine.name!r})"
 
@@ -114,8 +119,14 @@ class ETLMonitorFramework:
         """The data profiling submodule on the same catalog and schema (see etl_monitor.monitoring)."""
         from etl_monitor.monitoring import MonitoringFramework
 
+        shared = {
+            "engine": self.engine,
+            "user": self._ctx.user_override,
+            "retry": self.executor.retry,
+            **options,
+        }
         return MonitoringFramework(
-            self.spark, self.catalog, self.schema, workspace_client, engine=self.engine, **options
+            self.spark, self.catalog, self.schema, workspace_client, **shared
         )
 
     def sample_usage(

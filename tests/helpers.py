@@ -97,7 +97,7 @@ def register_hr(monitor: ETLMonitorFramework, tasks: int = 3, frequency: str = "
         ],
     }
     doc = yaml.safe_dump({"version": 1, "processes": [process]}, sort_keys=False)
-    catalogue.apply(monitor, catalogue.load(doc))
+    catalogue.apply(monitor.context, catalogue.load(doc))
 
 
 def rows(monitor: ETLMonitorFramework, view: str, **filters) -> list[dict]:

@@ -48,7 +48,7 @@ def build(
     task); N > 0 writes the events of N runs per commit (a quicker build of very long
     histories: the same rows, fewer and larger files).
     """
-    ctx, user = monitor._ctx, "history"
+    ctx, user = monitor.context, "history"
     commits, pending = 0, []
     for d in range(days):
         day = first_day + timedelta(days=d)

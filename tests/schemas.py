@@ -59,9 +59,9 @@ def copy_schema(template: ETLMonitorFramework, schema: str) -> ETLMonitorFramewo
     target = Path(engine.warehouse_root) / catalog / schema
     # The user as the template resolved it: a copy asks the engine no more than the
     # framework that built the rows would (tests count statements).
-    user = template._ctx.user
+    user = template.context.user
     monitor = ETLMonitorFramework(template.spark, catalog, schema, engine=engine, user=user)
-    ctx = monitor._ctx
+    ctx = monitor.context
     ctx.executor.execute(f"CREATE SCHEMA IF NOT EXISTS {qualified(catalog, schema)}", kind="ddl")
     for log in sorted(source.glob("*/_delta_log")):
         table = log.parent.name

@@ -65,11 +65,6 @@ class AlertsReport:
     def count(self, kind: str, action: str) -> int:
         return sum(1 for a in self.actions if a.kind == kind and a.action == action)
 
-    @property
-    def alert_ids(self) -> dict[str, str]:
-        """Alert display name -> id (empty ids in a plan for alerts still to create)."""
-        return {a.name: a.id or "" for a in self.actions if a.kind == "alert"}
-
     def as_dict(self) -> dict[str, Any]:
         return {
             "parent_path": self.parent_path,

@@ -42,7 +42,7 @@ def plan(yaml_file: str, warehouse, catalog, schema, engine, remote, profile, fm
     monitor = _framework(
         warehouse, catalog, schema, engine, remote=remote, profile=profile, existing=True
     )
-    _show(plan_catalogue(monitor, document), fmt, "catalogue plan")
+    _show(plan_catalogue(monitor.context, document), fmt, "catalogue plan")
 
 
 @catalogue.command()
@@ -61,7 +61,7 @@ def apply(
     monitor = _framework(
         warehouse, catalog, schema, engine, remote=remote, profile=profile, existing=True
     )
-    _show(apply_catalogue(monitor, document), fmt, "catalogue apply")
+    _show(apply_catalogue(monitor.context, document), fmt, "catalogue apply")
 
 
 @catalogue.command()
@@ -77,7 +77,7 @@ def export(out: str | None, warehouse, catalog, schema, engine, remote, profile,
     text = export_catalogue(
         _framework(
             warehouse, catalog, schema, engine, remote=remote, profile=profile, existing=True
-        )
+        ).context
     )
     if out is None:
         if fmt == "json":

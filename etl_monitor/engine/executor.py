@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import itertools
 import logging
-import random
 import re
 import threading
-import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -21,7 +19,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from etl_monitor.engine import retry
 from etl_monitor.engine.probe import UNBOUND_PARAMETER_MARKER, quiet_client
+from etl_monitor.engine.retry import RetryPolicy
 from etl_monitor.engine.timestamps import rows_from_spark
 from etl_monitor.errors import ConcurrentWriteError, InvalidIdentifierError
 
@@ -201,18 +201,6 @@ class Statement:
         return self.kind not in ("append", "schema-merge", "merge", "catalog")
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
-    """Bounded exponential backoff with full jitter for Delta commit conflicts."""
-
-    max_attempts: int = 10
-    base_delay: float = 0.05
-    max_delay: float = 2.0
-
-    def delay(self, attempt: int) -> float:
-        return random.uniform(0, min(self.max_delay, self.base_delay * 2 ** (attempt - 1)))
-
-
 _WRITE_TARGET = re.compile(r"^\s*(?:MERGE\s+INTO|UPDATE|DELETE\s+FROM)\s+(\S+)", re.IGNORECASE)
 _table_locks: dict[str, threading.Lock] = {}
 _table_locks_guard = threading.Lock()
@@ -289,25 +277,29 @@ class SqlExecutor:
         action: Callable[[], Any],
         transient: Callable[[BaseException], bool] = is_transient_conflict,
     ) -> Any:
-        attempt = 1
-        while True:
+        def attempt() -> Any:
             self._record(statement)
-            try:
-                return action()
-            except Exception as error:
-                if not transient(error):
-                    raise
-                if attempt >= self.retry.max_attempts:
-                    raise ConcurrentWriteError(
-                        f"gave up after {attempt} attempts on a concurrent writer "
-                        f"({statement.kind} {statement.table or statement.text[:80]!r}): {error}"
-                    ) from error
-                with self._lock:
-                    self.stats["retries"] += 1
-                delay = self.retry.delay(attempt)
-                log.info("concurrent writer, retry %d in %.3fs: %s", attempt, delay, error)
-                time.sleep(delay)
-                attempt += 1
+            return action()
+
+        def counted(_attempt: int, _error: BaseException) -> None:
+            with self._lock:
+                self.stats["retries"] += 1
+
+        try:
+            return retry.call(
+                attempt,
+                policy=self.retry,
+                transient=transient,
+                what=f"concurrent writer ({statement.kind} {statement.table or statement.text[:80]!r})",
+                on_retry=counted,
+            )
+        except Exception as error:
+            if not transient(error):
+                raise
+            raise ConcurrentWriteError(
+                f"gave up after {self.retry.max_attempts} attempts on a concurrent writer "
+                f"({statement.kind} {statement.table or statement.text[:80]!r}): {error}"
+            ) from error
 
     # -- statements ----------------------------------------------------------------------
     def query(self, text: str, args: Mapping[str, Any] | None = None) -> list[Any]:

@@ -75,11 +75,6 @@ def display_url(url: str) -> str:
     return f"{SCHEME}{match.group('host')}" + (f":{port}" if port else "")
 
 
-def url_host(url: str) -> str:
-    """The host part of a valid Spark Connect URL."""
-    return check_url(url) and _URL.match(url).group("host")  # type: ignore[union-attr]
-
-
 def remote_session(url: str) -> Any:
     """A Spark Connect session on the server at `url`, contacted once.
 

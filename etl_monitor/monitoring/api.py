@@ -16,12 +16,14 @@ in place (`recreate_reasons`) are not updates: the plan reports them as delete +
 from __future__ import annotations
 
 import logging
-import random
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
+
+from etl_monitor.engine import retry
+from etl_monitor.engine.retry import RetryPolicy
 
 log = logging.getLogger("etl_monitor.monitoring.api")
 
@@ -317,18 +319,8 @@ def with_retries(
     Raises:
         Exception: the last error, once it is not transient or the attempts are used up.
     """
-    for attempt in range(1, attempts + 1):
-        try:
-            return action()
-        except Exception as error:
-            if attempt == attempts or not transient(error):
-                raise
-            delay = random.uniform(base / 2, min(10.0, base * 2 ** (attempt - 1)))
-            log.info(
-                "%s: transient %s, retry %d in %.2fs", what, type(error).__name__, attempt, delay
-            )
-            sleep(delay)
-    raise AssertionError("unreachable")  # pragma: no cover
+    policy = RetryPolicy(max_attempts=attempts, base_delay=base, max_delay=10.0, min_delay=base / 2)
+    return retry.call(action, policy=policy, transient=transient, what=what, sleep=sleep)
 
 
 def _value(enum_or_str: Any) -> str | None:

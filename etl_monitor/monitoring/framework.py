@@ -95,6 +95,11 @@ class MonitoringFramework:
 
     # -- plumbing ----------------------------------------------------------------------------
     @property
+    def context(self) -> Context:
+        """What the features below the facade take: the names, the executor, the engine, the user."""
+        return self._ctx
+
+    @property
     def workspace_client(self) -> Any:
         """The databricks-sdk WorkspaceClient (created from the environment on first use)."""
         if self._workspace_client is None:

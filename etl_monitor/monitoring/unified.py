@@ -83,16 +83,6 @@ PROFILE_COLUMNS: tuple[tuple[str, tuple[str, ...], str], ...] = (
 
 
 @dataclass
-class MetricSource:
-    """One monitored table and its metric tables (when they exist)."""
-
-    table_name: str
-    group: str
-    profile_table: str | None
-    drift_table: str | None
-
-
-@dataclass
 class UnifiedViewsReport:
     drift_views: dict[str, str] = field(default_factory=dict)
     profile_views: dict[str, str] = field(default_factory=dict)

@@ -61,6 +61,7 @@ from etl_monitor.core.arguments import (
     utc,
     validate,
 )
+from etl_monitor.core.context import Context
 from etl_monitor.errors import InvalidArgumentError, NotFoundError
 from etl_monitor.tracking.registry import ROW_SPECS, RowSpec, upsert_many
 from etl_monitor.tracking.tables import SEQUENCE
@@ -367,13 +368,8 @@ class CataloguePlan:
         return {"counts": self.counts, "changes": [c.as_dict() for c in self.changes]}
 
 
-def _ctx(monitor: Any) -> Any:
-    return monitor._ctx
-
-
-def _read(monitor: Any) -> dict[Kind, dict[tuple[Any, ...], dict[str, Any]]]:
+def _read(ctx: Context) -> dict[Kind, dict[tuple[Any, ...], dict[str, Any]]]:
     """Current config rows per kind, keyed like the catalogue (framework stages left out)."""
-    ctx = _ctx(monitor)
     out: dict[Kind, dict[tuple[Any, ...], dict[str, Any]]] = {}
     for kind in ORDER:
         spec = SPECS[kind]
@@ -392,25 +388,24 @@ def _key_text(key: Iterable[Any]) -> str:
     return "/".join(str(k) for k in key)
 
 
-def _all_stages(monitor: Any) -> set[int]:
-    ctx = _ctx(monitor)
+def _all_stages(ctx: Context) -> set[int]:
     return {
         r["SequenceID"] for r in ctx.executor.query(f"SELECT SequenceID FROM {ctx.name(SEQUENCE)}")
     }
 
 
-def plan(monitor: Any, catalogue: Catalogue) -> CataloguePlan:
+def plan(ctx: Context, catalogue: Catalogue) -> CataloguePlan:
     """Compare a catalogue with the config tables; writes nothing.
 
     Raises NotFoundError when a task or parameter refers to a process, or a task to a
     stage, that is neither in the file nor in the tables.
     """
     entries = list(catalogue.entries())
-    current = _read(monitor)
+    current = _read(ctx)
     processes = set(current["process"]) | {
         (a.project_code, a.process_load) for k, _, a in entries if k == "process"
     }
-    stages = _all_stages(monitor) | {a.sequence_id for a in catalogue.sequences}
+    stages = _all_stages(ctx) | {a.sequence_id for a in catalogue.sequences}
     for i, p in enumerate(catalogue.processes):
         if p.external and (p.project_code, p.process_load) not in current["process"]:
             raise NotFoundError(
@@ -451,14 +446,13 @@ def plan(monitor: Any, catalogue: Catalogue) -> CataloguePlan:
     return CataloguePlan(changes)
 
 
-def apply(monitor: Any, catalogue: Catalogue) -> CataloguePlan:
+def apply(ctx: Context, catalogue: Catalogue) -> CataloguePlan:
     """Write the catalogue's adds and updates (one MERGE per table); deletes nothing.
 
     The rows are the registry's rows for the same arguments, merged by the registry's
     upsert, so CreatedOn / CreatedBy survive an update. Returns the plan it carried out.
     """
-    result = plan(monitor, catalogue)
-    ctx = _ctx(monitor)
+    result = plan(ctx, catalogue)
     for kind in ORDER:
         spec = SPECS[kind]
         rows = [
@@ -488,9 +482,9 @@ def _yaml_entry(
     return out
 
 
-def export(monitor: Any) -> str:
+def export(ctx: Context) -> str:
     """The config tables as catalogue YAML (framework stages left out), in key order."""
-    current = _read(monitor)
+    current = _read(ctx)
     keyed = ("project_code", "process_load")
     doc: dict[str, Any] = {"version": FORMAT_VERSION}
     for section, kind in (

@@ -11,7 +11,6 @@ recorded as FAIL. Which transitions are allowed is `states`' business.
 from __future__ import annotations
 
 import logging
-import time
 import traceback
 from collections.abc import Callable
 from types import TracebackType
@@ -26,7 +25,8 @@ from etl_monitor.core.arguments import (
     validate,
 )
 from etl_monitor.core.context import Context
-from etl_monitor.engine.executor import RetryPolicy
+from etl_monitor.engine import retry
+from etl_monitor.engine.retry import RetryPolicy
 from etl_monitor.engine.runtime import databricks_ids
 from etl_monitor.engine.timestamps import utcnow
 from etl_monitor.errors import InvalidArgumentError, StepStateError
@@ -140,17 +140,13 @@ class TaskRun:
 
 def _retry(action: Callable[[], T], what: str, policy: RetryPolicy = BOOKKEEPING_RETRY) -> T:
     """Retry bookkeeping writes on any error but bad input; the last error propagates."""
-    for attempt in range(1, policy.max_attempts + 1):
-        try:
-            return action()
-        except (InvalidArgumentError, StepStateError):
-            raise
-        except Exception as error:
-            if attempt == policy.max_attempts:
-                raise
-            log.warning("%s failed (attempt %d), retrying: %s", what, attempt, error)
-            time.sleep(policy.delay(attempt))
-    raise AssertionError("unreachable")  # pragma: no cover
+    return retry.call(
+        action,
+        policy=policy,
+        transient=lambda error: not isinstance(error, InvalidArgumentError | StepStateError),
+        what=what,
+        level=logging.WARNING,
+    )
 
 
 def _inactive_reason(state: dict[str, Any] | None) -> str | None:

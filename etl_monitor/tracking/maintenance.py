@@ -34,6 +34,7 @@ from pydantic import Field, StrictBool, StrictInt
 from etl_monitor.core.arguments import HINTS, _Args
 from etl_monitor.core.context import Context
 from etl_monitor.core.objects import Table
+from etl_monitor.engine import retry
 from etl_monitor.engine.timestamps import utcnow
 from etl_monitor.errors import InvalidArgumentError
 from etl_monitor.tracking.states import OPEN, sql_in
@@ -208,15 +209,12 @@ def _compact_files(ctx: Context, table: Table, *, vacuum: bool) -> None:
     location = _local_location(ctx, table)
     if location is None:
         return
-    attempts = ctx.executor.retry.max_attempts
-    for attempt in range(1, attempts + 1):
-        try:
-            metrics = _delta_table(location).optimize.compact()
-            break
-        except Exception as error:  # a concurrent commit: rebase and try again
-            if attempt == attempts or "commit" not in str(error).lower():
-                raise
-            time.sleep(ctx.executor.retry.delay(attempt))
+    metrics = retry.call(  # a concurrent commit: rebase and try again
+        lambda: _delta_table(location).optimize.compact(),
+        policy=ctx.executor.retry,
+        transient=lambda error: "commit" in str(error).lower(),
+        what=f"compaction of {table.name}",
+    )
     log.info(
         "compacted %s: %s files removed, %s added",
         table.name,

@@ -315,7 +315,7 @@ def register_copies(monitor) -> None:
         ],
     }
     doc = yaml.safe_dump({"version": 1, "processes": [process]}, sort_keys=False)
-    catalogue.apply(monitor, catalogue.load(doc))
+    catalogue.apply(monitor.context, catalogue.load(doc))
 
 
 @pytest.fixture

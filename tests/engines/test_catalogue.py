@@ -21,13 +21,13 @@ def _actions(report) -> dict[tuple[str, str], str]:
 
 
 def test_round_trip_export_load_plan_unchanged(monitor: ETLMonitorFramework) -> None:
-    first = apply(monitor, load(CATALOGUE))
+    first = apply(monitor.context, load(CATALOGUE))
     assert first.counts["add"] == 14 and first.counts["not_in_file"] == 0
-    text = export(monitor)
-    report = plan(monitor, load(text))
+    text = export(monitor.context)
+    report = plan(monitor.context, load(text))
     assert report.counts == {"add": 0, "update": 0, "unchanged": 14, "not_in_file": 0}
-    assert export(monitor) == text
-    assert plan(monitor, load(CATALOGUE)).counts["unchanged"] == 14
+    assert export(monitor.context) == text
+    assert plan(monitor.context, load(CATALOGUE)).counts["unchanged"] == 14
     exported = yaml.safe_load(text)
     hr = exported["processes"][1]
     assert hr["process_load"] == "HR_DAILY" and hr["tasks"][1]["file_extension"] == ".csv"
@@ -58,7 +58,7 @@ def test_round_trip_export_load_plan_unchanged(monitor: ETLMonitorFramework) -> 
 
 
 def test_plan_and_apply_changes_only(monitor: ETLMonitorFramework) -> None:
-    apply(monitor, load(CATALOGUE))
+    apply(monitor.context, load(CATALOGUE))
     monitor.register_process("OPS", "LEGACY", name="registered by hand")
     created = rows(monitor, "ETLconfigTasks", ProcessLoad="HR_DAILY", TaskID=1)[0]["CreatedOn"]
     doc = _doc()
@@ -68,7 +68,7 @@ def test_plan_and_apply_changes_only(monitor: ETLMonitorFramework) -> None:
     hr["tasks"].append({"task_id": 3, "workflow_id": 1, "sequence_id": 3})
     del hr["parameters"][3]
     text = _dump(doc)
-    report = plan(monitor, load(text))
+    report = plan(monitor.context, load(text))
     actions = _actions(report)
     assert actions[("task", "CORP/HR_DAILY/1/1")] == "update"
     assert actions[("task", "CORP/HR_DAILY/3/1")] == "add"
@@ -81,7 +81,7 @@ def test_plan_and_apply_changes_only(monitor: ETLMonitorFramework) -> None:
     assert report.counts == {"add": 1, "update": 1, "unchanged": 12, "not_in_file": 2}
 
     before = snapshot(monitor)
-    apply(monitor, load(text))
+    apply(monitor.context, load(text))
     after = snapshot(monitor)
     for table in ("ETLOrganisation", "ETLconfigProject", "ETLconfigProcess", "ETLconfigParameters"):
         assert after[table] == before[table], table  # nothing deleted, nothing rewritten
@@ -91,11 +91,15 @@ def test_plan_and_apply_changes_only(monitor: ETLMonitorFramework) -> None:
     untouched = rows(monitor, "ETLconfigTasks", ProcessLoad="HR_DAILY", TaskID=2)[0]
     assert untouched["LastUpdatedOn"] == untouched["CreatedOn"]
     assert rows(monitor, "ETLconfigParameters", ParameterName="Bulk")  # kept
-    assert plan(monitor, load(text)).counts["add"] + plan(monitor, load(text)).counts["update"] == 0
+    assert (
+        plan(monitor.context, load(text)).counts["add"]
+        + plan(monitor.context, load(text)).counts["update"]
+        == 0
+    )
 
 
 def test_invalid_files_write_nothing(monitor: ETLMonitorFramework) -> None:
-    apply(monitor, load(CATALOGUE))
+    apply(monitor.context, load(CATALOGUE))
     before = snapshot(monitor)
     with pytest.raises(InvalidArgumentError, match="duplicate key 'name' at line 4"):
         load("organisations:\n  - org_code: A\n    name: x\n    name: y\n")
@@ -103,15 +107,15 @@ def test_invalid_files_write_nothing(monitor: ETLMonitorFramework) -> None:
     doc["processes"][0]["tasks"][2]["load_frequency"] = "X"
     doc["organisations"][0]["name"] = "changed"
     with pytest.raises(InvalidArgumentError, match=r"processes\[0\]\.tasks\[2\]\.load_frequency"):
-        apply(monitor, load(_dump(doc)))
+        apply(monitor.context, load(_dump(doc)))
     doc = _doc()
     doc["organisations"][0]["name"] = "changed"
     doc["processes"][0]["tasks"][2]["sequence_id"] = 11
     with pytest.raises(NotFoundError, match=r"processes\[0\]\.tasks\[2\]\.sequence_id: stage 11"):
-        apply(monitor, load(_dump(doc)))
+        apply(monitor.context, load(_dump(doc)))
     orphan = "processes:\n  - {project_code: NOPE, process_load: GONE, external: true, tasks: [{task_id: 0, workflow_id: 0, sequence_id: 0}]}\n"
     with pytest.raises(NotFoundError, match=r"processes\[0\]: external process NOPE/GONE"):
-        apply(monitor, load(orphan))
+        apply(monitor.context, load(orphan))
     assert snapshot(monitor) == before
 
 
@@ -122,15 +126,15 @@ def test_tricky_values_round_trip(monitor: ETLMonitorFramework) -> None:
     doc["processes"][0]["parameters"][0]["description"] = (
         "NO"  # YAML 1.1 would read a bare NO as false
     )
-    apply(monitor, load(_dump(doc)))
+    apply(monitor.context, load(_dump(doc)))
     org = rows(monitor, "ETLOrganisation", OrganisationCode="ACME")[0]
     assert org["OrganisationDescription"] == TRICKY
-    text = export(monitor)
+    text = export(monitor.context)
     again = load(text)
     assert again.organisations[0].organisation_description == TRICKY
     assert again.processes[1].tasks[1].in_file_path == "C:\\data\\in 'x' \"y\"\n--; DROP TABLE t"
     assert again.processes[1].parameters[3].description == "NO"
-    assert plan(monitor, again).counts["unchanged"] == 14
+    assert plan(monitor.context, again).counts["unchanged"] == 14
 
 
 def test_cli_plan_apply_export(tmp_path) -> None:

@@ -29,7 +29,7 @@ params = [{"parameter_name": f"W{n}", "parameter_type": "DELTA_DATE"} for n in r
 process = {"project_code": P, "process_load": L, "name": "classic py4j", "tasks": tasks,
            "parameters": [*params, {"parameter_name": "SYSDT", "parameter_type": "SYSTEM"}]}
 import yaml
-catalogue.apply(monitor, catalogue.load(yaml.safe_dump({"version": 1, "processes": [process]})))
+catalogue.apply(monitor.context, catalogue.load(yaml.safe_dump({"version": 1, "processes": [process]})))
 e = monitor.generate_execution_id()
 monitor.generate_execution_steps(e, P, L, "2026-04-09")
 monitor.start_task(e, P, L, task_id=1, workflow_id=1)

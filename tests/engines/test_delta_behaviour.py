@@ -102,7 +102,7 @@ def test_provoked_commit_conflict_is_retried_then_succeeds(
 
 def test_append_only_receipts_refuse_update(monitor: ETLMonitorFramework, spark):
     # The event log is no longer append-only (maintain() archives old events); receipts are.
-    append_receipt(monitor._ctx, {"ProjectCode": "CORP", "LogMessage": "kept"})
+    append_receipt(monitor.context, {"ProjectCode": "CORP", "LogMessage": "kept"})
     receipts = monitor.table_name(SYSLOGS.name)
     with pytest.raises(Exception, match=r"(?i)append"):
         spark.sql(f"UPDATE {receipts} SET CreatedBy = 'tamper'").collect()

@@ -140,7 +140,7 @@ def test_an_advance_read_before_a_set_does_not_undo_the_set(hr: ETLMonitorFramew
     late = watermark_event(
         P, L, "MAXID", "DELTA_ID", value_int=900, generation=1, reason="late", user="other"
     )
-    append_events(hr._ctx, [late])
+    append_events(hr.context, [late])
     assert hr.get_active_watermark(P, L, "MAXID") == 0
     hr.advance_watermark(P, L, "MAXID", new_int_value=7)  # reads after the reset: moves on
     assert hr.get_active_watermark(P, L, "MAXID") == 7
