@@ -192,7 +192,7 @@ class ETLMonitorFramework:
 
         settings = {"catalog": self.catalog, "schema": self.schema, **options}
         return jobs.definitions(
-            self, jobs.JobOptions(notebook_folder, **settings), project_code, process_load
+            self._ctx, jobs.JobOptions(notebook_folder, **settings), project_code, process_load
         )
 
     def publish_jobs(

@@ -30,6 +30,7 @@ from etl_monitor.errors import (
     InvalidArgumentError,
     ValidationFailedError,
 )
+from etl_monitor.tracking import store
 
 
 @click.group()
@@ -218,11 +219,7 @@ def demo(fmt: str, **where: Any) -> None:
 
 
 def _view(monitor: Any, view: str, project_code: str, process_load: str) -> list[dict[str, Any]]:
-    df = monitor.executor.dataframe(
-        f"SELECT * FROM {monitor.table_name(view)} WHERE ProjectCode = :p AND ProcessLoad = :l",
-        {"p": project_code, "l": process_load},
-    )
-    return _rows(df)
+    return _rows(store.process_rows(monitor.context, view, project_code, process_load))
 
 
 @main.command()

@@ -97,3 +97,17 @@ class Context:
             return getpass.getuser()
         except Exception:
             return "unknown"
+
+
+class HasContext(Protocol):
+    """Anything that carries a `Context`: the facades (``monitor.context``)."""
+
+    @property
+    def context(self) -> Context:
+        """The context."""
+        ...
+
+
+def context_of(source: Context | HasContext) -> Context:
+    """`source` itself when it is a Context, else its ``context``."""
+    return source if isinstance(source, Context) else source.context

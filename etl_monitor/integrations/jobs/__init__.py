@@ -8,11 +8,10 @@ rows and renders them.
 
 from __future__ import annotations
 
-from typing import Any
-
-from etl_monitor.errors import NotFoundError
+from etl_monitor.core.context import Context, HasContext, context_of
 from etl_monitor.integrations.jobs import gate, publish, render
 from etl_monitor.integrations.jobs.render import JobOptions, RenderedJob
+from etl_monitor.tracking.store import active_catalogue as read_catalogue
 
 __all__ = [
     "JobOptions",
@@ -25,57 +24,8 @@ __all__ = [
 ]
 
 
-def read_catalogue(
-    monitor: Any, project_code: str | None = None, process_load: str | None = None
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """The active processes and their active tasks, optionally of one project or process.
-
-    Args:
-        monitor: the ETLMonitorFramework.
-        project_code: only this project (None: all).
-        process_load: only this process (None: all).
-
-    Returns:
-        (ETLconfigProcess rows, ETLconfigTasks rows) as dicts.
-
-    Raises:
-        NotFoundError: a project or process was named and nothing active matches.
-    """
-    ctx = monitor._ctx
-    where, args = ["IsActive <=> TRUE"], {}
-    if project_code is not None:
-        where.append("ProjectCode = :project_code")
-        args["project_code"] = project_code
-    if process_load is not None:
-        where.append("ProcessLoad = :process_load")
-        args["process_load"] = process_load
-    condition = " AND ".join(where)
-    processes = [
-        r.asDict()
-        for r in ctx.executor.query(
-            f"SELECT * FROM {ctx.name('ETLconfigProcess')} WHERE {condition}"
-            " ORDER BY ProjectCode, ProcessLoad",
-            args or None,
-        )
-    ]
-    if not processes and (project_code or process_load):
-        raise NotFoundError(
-            f"no active process {project_code or '*'}/{process_load or '*'} in "
-            f"{monitor.catalog}.{monitor.schema}.ETLconfigProcess"
-        )
-    tasks = [
-        r.asDict()
-        for r in ctx.executor.query(
-            f"SELECT * FROM {ctx.name('ETLconfigTasks')} WHERE {condition}"
-            " ORDER BY ProjectCode, ProcessLoad, SequenceID, WorkFlowID, TaskID",
-            args or None,
-        )
-    ]
-    return processes, tasks
-
-
 def definitions(
-    monitor: Any,
+    source: Context | HasContext,
     options: JobOptions,
     project_code: str | None = None,
     process_load: str | None = None,
@@ -83,7 +33,7 @@ def definitions(
     """The jobs of the active processes (optionally one project or process).
 
     Args:
-        monitor: the ETLMonitorFramework.
+        source: the framework (``monitor``) or its context.
         options: how to render (see `JobOptions`).
         project_code: only this project.
         process_load: only this process.
@@ -95,5 +45,5 @@ def definitions(
         NotFoundError: nothing active matches the filter.
         InvalidArgumentError: a process cannot be rendered (see `render.render_process`).
     """
-    processes, tasks = read_catalogue(monitor, project_code, process_load)
+    processes, tasks = read_catalogue(context_of(source), project_code, process_load)
     return render.render(processes, tasks, options)

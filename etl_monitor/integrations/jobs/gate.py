@@ -12,8 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from etl_monitor.core.arguments import SkipArgs, validate
+from etl_monitor.core.context import Context, HasContext, context_of
 from etl_monitor.errors import StepStateError
-from etl_monitor.tracking.states import FAILED, FINISHED_OK, RUNNING, sql_in
+from etl_monitor.tracking import queue, store
+from etl_monitor.tracking.states import FAILED, FINISHED_OK, RUNNING
 
 #: Steps the job does not run: ADF and dataflow tasks left out of the rendering.
 NOT_IN_JOB = ("ADF_PIPELINE", "DATAFLOW")
@@ -60,7 +63,7 @@ def _label(row: Any) -> str:
 
 
 def outcome(
-    monitor: Any,
+    source: Context | HasContext,
     execution_id: str,
     project_code: str,
     process_load: str,
@@ -69,7 +72,7 @@ def outcome(
     """The execution's state for a gate.
 
     Args:
-        monitor: the ETLMonitorFramework.
+        source: the framework (``monitor``) or its context.
         execution_id: the execution (the job's run id).
         project_code: the process's project.
         process_load: the process.
@@ -79,21 +82,9 @@ def outcome(
     Returns:
         The initiation step's status, the failed and the unfinished mandatory steps.
     """
-    ctx = monitor._ctx
-    args: dict[str, Any] = {"e": execution_id, "p": project_code, "l": process_load}
-    detail = ctx.name("v_taskDetail")
-    rows = ctx.executor.query(
-        "SELECT TaskID, WorkFlowID, SequenceID, TaskName, TaskMandatory, EffectiveStatus\n"
-        f"FROM {detail}\nWHERE ExecutionID = :e AND ProjectCode = :p AND ProcessLoad = :l\n"
-        "ORDER BY SequenceID, WorkFlowID, TaskID",
-        args,
-    )
-    blockers = ctx.executor.query(
-        f"SELECT TaskID, WorkFlowID, TaskName FROM {ctx.name('v_mandatoryBlockers')}\n"
-        "WHERE ExecutionID = :e AND ProjectCode = :p AND ProcessLoad = :l\n"
-        "ORDER BY TaskID, WorkFlowID",
-        args,
-    )
+    ctx = context_of(source)
+    rows = store.execution_steps(ctx, execution_id, project_code, process_load)
+    blockers = store.execution_blockers(ctx, execution_id, project_code, process_load)
     init = [r for r in rows if r["TaskID"] == 0 and r["WorkFlowID"] == 0]
     done = set(FINISHED_OK) | set(FAILED)
     unfinished = [
@@ -113,12 +104,16 @@ def outcome(
 
 
 def check_stage(
-    monitor: Any, execution_id: str, project_code: str, process_load: str, stage: int
+    source: Context | HasContext,
+    execution_id: str,
+    project_code: str,
+    process_load: str,
+    stage: int,
 ) -> ExecutionOutcome:
     """Raise unless stage `stage` may run.
 
     Args:
-        monitor: the ETLMonitorFramework.
+        source: the framework (``monitor``) or its context.
         execution_id: the execution (the job's run id).
         project_code: the process's project.
         process_load: the process.
@@ -130,7 +125,7 @@ def check_stage(
     Raises:
         StepStateError: the stage may not run; the message says why.
     """
-    result = outcome(monitor, execution_id, project_code, process_load, before_stage=stage)
+    result = outcome(source, execution_id, project_code, process_load, before_stage=stage)
     if not result.ok:
         raise StepStateError(
             f"stage {stage} of {project_code}/{process_load} blocked: {result.reason()}"
@@ -139,7 +134,7 @@ def check_stage(
 
 
 def skip_not_in_job(
-    monitor: Any,
+    source: Context | HasContext,
     execution_id: str,
     project_code: str,
     process_load: str,
@@ -148,7 +143,7 @@ def skip_not_in_job(
     """Skip, for this execution, the queued steps a Databricks job does not run (ADF, dataflow).
 
     Args:
-        monitor: the ETLMonitorFramework.
+        source: the framework (``monitor``) or its context.
         execution_id: the execution.
         project_code: the process's project.
         process_load: the process.
@@ -157,31 +152,34 @@ def skip_not_in_job(
     Returns:
         The skipped steps, as ``task/workflow name``.
     """
-    ctx = monitor._ctx
-    rows = ctx.executor.query(
-        f"SELECT TaskID, WorkFlowID, SequenceID, TaskName FROM {ctx.name('v_taskDetail')}\n"
-        "WHERE ExecutionID = :e AND ProjectCode = :p AND ProcessLoad = :l\n"
-        f"  AND SourceType IN {sql_in(NOT_IN_JOB)} AND EffectiveStatus NOT IN "
-        f"{sql_in(tuple(FINISHED_OK) + tuple(FAILED) + (RUNNING,))}\n"
-        "ORDER BY TaskID, WorkFlowID",
-        {"e": execution_id, "p": project_code, "l": process_load},
+    ctx = context_of(source)
+    rows = store.open_steps_of_types(
+        ctx,
+        execution_id,
+        project_code,
+        process_load,
+        NOT_IN_JOB,
+        closed=(*FINISHED_OK, *FAILED, RUNNING),
     )
     for r in rows:
-        monitor.skip_task(
-            execution_id,
-            project_code,
-            process_load,
+        skip = validate(
+            SkipArgs,
+            "skip_task",
+            execution_id=execution_id,
+            project_code=project_code,
+            process_load=process_load,
             task_id=r["TaskID"],
             workflow_id=r["WorkFlowID"],
             sequence_id=r["SequenceID"],
             processing_date=processing_date,
             reason="not run by the Databricks job (ADF or dataflow task)",
         )
+        queue.skip_task(ctx, skip)
     return [_label(r) for r in rows]
 
 
 def step_status(
-    monitor: Any,
+    source: Context | HasContext,
     execution_id: str,
     project_code: str,
     process_load: str,
@@ -191,7 +189,7 @@ def step_status(
     """The effective status of one step of the execution (None: not generated).
 
     Args:
-        monitor: the ETLMonitorFramework.
+        source: the framework (``monitor``) or its context.
         execution_id: the execution.
         project_code: the process's project.
         process_load: the process.
@@ -201,11 +199,7 @@ def step_status(
     Returns:
         ``EffectiveStatus`` from ``v_taskDetail`` (RUNNING, DONE, FAIL, NQUE...), or None.
     """
-    ctx = monitor._ctx
-    rows = ctx.executor.query(
-        f"SELECT EffectiveStatus FROM {ctx.name('v_taskDetail')}\n"
-        "WHERE ExecutionID = :e AND ProjectCode = :p AND ProcessLoad = :l\n"
-        "  AND TaskID = :t AND WorkFlowID = :w",
-        {"e": execution_id, "p": project_code, "l": process_load, "t": task_id, "w": workflow_id},
+    ctx = context_of(source)
+    return store.effective_status(
+        ctx, execution_id, project_code, process_load, task_id, workflow_id
     )
-    return rows[0]["EffectiveStatus"] if rows else None
