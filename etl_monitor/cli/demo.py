@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from etl_monitor.framework import ETLMonitorFramework
+from etl_monitor.tracking import views
 
 P, L = "DEMO", "SALES_DAILY"
 LOADS = ["Customers", "Products", "Orders", "Returns", "Stores", "Prices"]
@@ -111,7 +112,9 @@ def run_execution(
         say(f"  stage {stage}: " + "; ".join(outcomes))
         blockers = [
             r
-            for r in monitor.spark.table(monitor.table_name("v_mandatoryBlockers")).collect()
+            for r in monitor.spark.table(
+                monitor.table_name(views.MANDATORY_BLOCKERS.name)
+            ).collect()
             if r.ExecutionID == execution_id
         ]
         if blockers:

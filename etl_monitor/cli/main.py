@@ -30,7 +30,8 @@ from etl_monitor.errors import (
     InvalidArgumentError,
     ValidationFailedError,
 )
-from etl_monitor.tracking import store
+from etl_monitor.tracking import store, tables
+from etl_monitor.tracking import views as reporting_views
 
 
 @click.group()
@@ -85,8 +86,8 @@ def maintain(fmt: str, archive_after_days: int | None, vacuum: bool, **where: An
             "method": report.method,
             "archived_events": report.archived_events,
             "archive_cutoff": report.archive_cutoff,
-            "event_files_before": report.files_before.get("ETLProcessingEvents"),
-            "event_files_after": report.files_after.get("ETLProcessingEvents"),
+            "event_files_before": report.files_before.get(tables.EVENTS.name),
+            "event_files_after": report.files_after.get(tables.EVENTS.name),
             "statements": report.statements,
             "seconds": round(report.seconds, 3),
         },
@@ -179,7 +180,7 @@ def demo(fmt: str, **where: Any) -> None:
     say = (lambda _: None) if fmt == "json" else console.print
     result = run_demo(monitor, say)
     views = {
-        "v_runSummary": (
+        reporting_views.RUN_SUMMARY.name: (
             [
                 r
                 for r in _rows(
@@ -193,10 +194,22 @@ def demo(fmt: str, **where: Any) -> None:
             _rows(monitor.get_status(P, L, execution_id=result["retry"])),
             DETAIL_COLUMNS,
         ),
-        "v_processStatus": (_view(monitor, "v_processStatus", P, L), PROCESS_COLUMNS),
-        "v_currentFailures": (_view(monitor, "v_currentFailures", P, L), FAILURE_COLUMNS),
-        "v_mandatoryBlockers": (_view(monitor, "v_mandatoryBlockers", P, L), FAILURE_COLUMNS),
-        "v_watermarks": (_view(monitor, "v_watermarks", P, L), WATERMARK_COLUMNS),
+        reporting_views.PROCESS_STATUS.name: (
+            _view(monitor, reporting_views.PROCESS_STATUS.name, P, L),
+            PROCESS_COLUMNS,
+        ),
+        reporting_views.CURRENT_FAILURES.name: (
+            _view(monitor, reporting_views.CURRENT_FAILURES.name, P, L),
+            FAILURE_COLUMNS,
+        ),
+        reporting_views.MANDATORY_BLOCKERS.name: (
+            _view(monitor, reporting_views.MANDATORY_BLOCKERS.name, P, L),
+            FAILURE_COLUMNS,
+        ),
+        reporting_views.WATERMARKS.name: (
+            _view(monitor, reporting_views.WATERMARKS.name, P, L),
+            WATERMARK_COLUMNS,
+        ),
     }
     if fmt == "json":
         emit({"result": result, "views": {k: v[0] for k, v in views.items()}}, fmt)
@@ -251,7 +264,7 @@ def status(
     emit(
         records,
         fmt,
-        "v_runSummary" if summary else "v_taskDetail",
+        reporting_views.RUN_SUMMARY.name if summary else reporting_views.TASK_DETAIL.name,
         SUMMARY_COLUMNS if summary else DETAIL_COLUMNS,
     )
 
@@ -290,9 +303,9 @@ def watermarks(project_code, process_load, fmt, **where) -> None:
     """Current watermarks and flags of a process, with their ActiveValue."""
     monitor = _framework(**where, existing=True)
     emit(
-        _view(monitor, "v_watermarks", project_code, process_load),
+        _view(monitor, reporting_views.WATERMARKS.name, project_code, process_load),
         fmt,
-        "v_watermarks",
+        reporting_views.WATERMARKS.name,
         WATERMARK_COLUMNS,
     )
 

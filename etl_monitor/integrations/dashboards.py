@@ -26,6 +26,7 @@ from typing import Any
 from etl_monitor.engine.executor import check_identifier, qualified
 from etl_monitor.errors import InvalidArgumentError
 from etl_monitor.monitoring.unified import DRIFT_ALERTS_VIEW
+from etl_monitor.tracking import views
 
 DISPLAY_NAME = "ETL Monitor"
 DEFAULT_PARENT_PATH = "/Shared/etl_monitor"
@@ -55,7 +56,7 @@ Columns = list[tuple[str, str]]
 #: dataset name -> (view, columns shown with their Lakeview column type, ORDER BY)
 DATASETS: dict[str, tuple[str, Columns, str]] = {
     "process_status": (
-        "v_processStatus",
+        views.PROCESS_STATUS.name,
         [
             ("ProjectCode", "string"),
             ("ProcessLoad", "string"),
@@ -71,7 +72,7 @@ DATASETS: dict[str, tuple[str, Columns, str]] = {
         "ProcessingDate DESC, ProjectCode, ProcessLoad",
     ),
     "run_summary": (
-        "v_runSummary",
+        views.RUN_SUMMARY.name,
         [
             ("ExecutionID", "string"),
             ("ProjectCode", "string"),
@@ -89,7 +90,7 @@ DATASETS: dict[str, tuple[str, Columns, str]] = {
         "CreatedOn DESC",
     ),
     "current_failures": (
-        "v_currentFailures",
+        views.CURRENT_FAILURES.name,
         [
             ("ProjectCode", "string"),
             ("ProcessLoad", "string"),
@@ -105,7 +106,7 @@ DATASETS: dict[str, tuple[str, Columns, str]] = {
         "LastUpdatedOn DESC",
     ),
     "mandatory_blockers": (
-        "v_mandatoryBlockers",
+        views.MANDATORY_BLOCKERS.name,
         [
             ("ProjectCode", "string"),
             ("ProcessLoad", "string"),
@@ -118,7 +119,7 @@ DATASETS: dict[str, tuple[str, Columns, str]] = {
         "ProcessingDate DESC",
     ),
     "sla_breaches": (
-        "v_taskDetail",
+        views.TASK_DETAIL.name,
         [
             ("ProjectCode", "string"),
             ("ProcessLoad", "string"),
@@ -132,7 +133,7 @@ DATASETS: dict[str, tuple[str, Columns, str]] = {
         "ProcessingDate DESC",
     ),
     "watermarks": (
-        "v_watermarks",
+        views.WATERMARKS.name,
         [
             ("ProjectCode", "string"),
             ("ProcessLoad", "string"),

@@ -439,8 +439,8 @@ class DataQualityApi(_Base):
             )
         return config
 
-    def _actual(self, monitor: Any, output_schema_name: str | None) -> Actual:
-        c = monitor.data_profiling_config
+    def _actual(self, found: Any, output_schema_name: str | None) -> Actual:
+        c = found.data_profiling_config
         fields: dict[str, Any] = {
             "profile_type": "INFERENCE"
             if c.inference_log
@@ -487,14 +487,14 @@ class DataQualityApi(_Base):
                 or None,
             )
         return Actual(
-            monitor.object_id,
+            found.object_id,
             fields,
             _value(c.status),
             c.profile_metrics_table_name,
             c.drift_metrics_table_name,
             c.dashboard_id,
             c.monitor_version,
-            raw=monitor,
+            raw=found,
         )
 
     def _get(self, table_name: str) -> Any:
