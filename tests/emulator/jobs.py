@@ -15,7 +15,10 @@ The rules follow the real service; each names its reference:
   outside the known namespaces stays literal);
 * terraform-provider-databricks ``jobs/resource_job.go`` (task_key ``^[\\w\\-\\_]+$`` up to
   100 characters, ``job_cluster_key`` references, one task type per task);
-* https://docs.databricks.com/jobs/limits (1000 tasks per job, 25 tags).
+* https://docs.databricks.com/jobs/limits (1000 tasks per job, 25 tags);
+* databricks/cli pull requests 4363 and 4990, terraform-provider-databricks pull request
+  3000 (``jobs/get`` and ``jobs/list`` show each task's ``depends_on`` sorted by
+  ``task_key``, whatever order the client sent).
 
 Assumptions (marked ``assumption`` below) where no reference says: a ``tasks.<key>``
 reference must name an upstream task; condition and run-job tasks take no compute;
@@ -23,7 +26,10 @@ reference must name an upstream task; condition and run-job tasks take no comput
 this emulator's. What the service fills in on create is stored the way ``jobs/get``
 shows it (``format`` MULTI_TASK, ``timeout_seconds`` 0, empty notification blocks,
 ``run_as``, a task's ``run_if`` ALL_SUCCESS when it has dependencies, ``source``
-WORKSPACE on a notebook task), so clients must normalise before they compare.
+WORKSPACE on a notebook task, ``depends_on`` sorted by ``task_key``), so clients must
+normalise before they compare. ``jobs/list`` with ``name`` matches the whole name without
+regard to case, so ``Daily`` also finds ``DAILY``: a client must pick its own job by the
+exact name.
 """
 
 from __future__ import annotations
@@ -131,6 +137,14 @@ def _strings(value: Any) -> list[str]:
     if isinstance(value, list):
         return [s for v in value for s in _strings(v)]
     return []
+
+
+def _sort_depends_on(task: JSON) -> None:
+    """Order a task's ``depends_on`` (and its for-each task's) by ``task_key``, as the
+    service stores and shows it."""
+    for holder in (task, (task.get("for_each_task") or {}).get("task") or {}):
+        if holder.get("depends_on"):
+            holder["depends_on"] = sorted(holder["depends_on"], key=lambda d: d["task_key"])
 
 
 class JobsService:
@@ -321,6 +335,7 @@ class JobsService:
         out.setdefault("webhook_notifications", {})
         out.setdefault("run_as", {"user_name": self.user_name})
         for task in out.get("tasks") or []:
+            _sort_depends_on(task)
             task.setdefault("timeout_seconds", 0)
             task.setdefault("email_notifications", {})
             if task.get("depends_on"):
@@ -376,7 +391,7 @@ class JobsService:
         expand = query.get("expand_tasks", "false").lower() == "true"
         name = query.get("name")
         jobs = sorted(self.jobs.values(), key=lambda j: -j["job_id"])  # newest first
-        if name is not None:
+        if name is not None:  # REST jobs/list: "the exact (case insensitive) job name"
             jobs = [j for j in jobs if j["settings"].get("name", "").lower() == name.lower()]
         start = int(query.get("page_token") or 0)
         page = jobs[start : start + limit]

@@ -1,7 +1,9 @@
 """Create or update the rendered jobs by name through databricks-sdk, idempotently.
 
 For each job: ``jobs.list(name=<exact name>, expand_tasks=True)`` (the service filters on
-the exact name, case-insensitively, and shows up to 100 tasks). None: ``jobs.create``. One:
+the exact name, case-insensitively, and shows up to 100 tasks), of which only the jobs whose
+name equals ours exactly, case included, are ours: ``etl_monitor CORP hr_daily`` never
+takes over the job of ``etl_monitor CORP HR_DAILY``. None: ``jobs.create``. One:
 compare its settings with the rendering, both normalised (read in full with ``jobs.get``,
 following ``next_page_token``, only when the listing says ``has_more``); ``jobs.reset`` with the full settings only when they differ.
 Several: an error naming their ids. Every name is looked up before anything is written,
@@ -10,7 +12,8 @@ so a duplicate stops the whole publish with nothing half-written.
 Normalising drops what the service fills in when a client leaves it out (``format``
 MULTI_TASK, ``timeout_seconds`` 0, ``run_as``, an empty ``email_notifications`` and
 ``webhook_notifications``, a task's ``run_if`` ALL_SUCCESS, a notebook's ``source``
-WORKSPACE), empty values, and the order of tasks (compared by ``task_key``). A re-run with
+WORKSPACE), empty values, the order of tasks (compared by ``task_key``) and the order of a
+task's ``depends_on`` (the service returns it sorted by ``task_key``). A re-run with
 an unchanged catalogue therefore makes no mutating call. Retries of 429 and 5xx answers
 are the SDK's own.
 """
@@ -85,8 +88,14 @@ def _drop_empty(value: Any) -> Any:
     return value
 
 
+def _by_task_key(dependencies: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A ``depends_on`` list in the service's order: by ``task_key`` (then ``outcome``)."""
+    return sorted(dependencies, key=lambda d: (str(d.get("task_key")), str(d.get("outcome"))))
+
+
 def normalise(settings: Mapping[str, Any]) -> dict[str, Any]:
-    """Settings as compared: server defaults, server fields and empty values dropped, tasks by key.
+    """Settings as compared: server defaults, server fields and empty values dropped, tasks
+    and each task's ``depends_on`` by key.
 
     Args:
         settings: job settings as JSON (a rendering, or ``Job.settings.as_dict()``).
@@ -106,6 +115,11 @@ def normalise(settings: Mapping[str, Any]) -> dict[str, Any]:
         for key, default in TASK_DEFAULTS.items():
             if task.get(key) == default:
                 task.pop(key)
+        if task.get("depends_on"):
+            task["depends_on"] = _by_task_key(task["depends_on"])
+        inner = (task.get("for_each_task") or {}).get("task")
+        if isinstance(inner, dict) and inner.get("depends_on"):
+            inner["depends_on"] = _by_task_key(inner["depends_on"])
         notebook = task.get("notebook_task")
         if isinstance(notebook, dict) and notebook.get("source") == "WORKSPACE":
             notebook = {k: v for k, v in notebook.items() if k != "source"}
@@ -159,6 +173,11 @@ def _full_settings(w: Any, job_id: int, calls: _Calls) -> dict[str, Any]:
     return settings
 
 
+def _listed_name(job: Any) -> str | None:
+    """The name of a job ``jobs.list`` answered with (``None`` when it shows no settings)."""
+    return job.settings.name if job.settings is not None else None
+
+
 def publish(w: Any, jobs: Iterable[RenderedJob]) -> PublishReport:
     """Create or update each job by its name; an unchanged job is not written.
 
@@ -170,8 +189,8 @@ def publish(w: Any, jobs: Iterable[RenderedJob]) -> PublishReport:
         What was done per job, with the number of SDK calls and of mutating calls.
 
     Raises:
-        ValidationFailedError: several jobs carry one of the names (their ids are named);
-            nothing was written.
+        ValidationFailedError: several jobs carry one of the names, case included (their
+            ids are named); nothing was written.
         databricks.sdk.errors.DatabricksError: the service refused a call (after the
             SDK's retries of 429 and 5xx).
     """
@@ -183,7 +202,9 @@ def publish(w: Any, jobs: Iterable[RenderedJob]) -> PublishReport:
     found: dict[str, list[Any]] = {}
     for job in jobs:
         calls.read()
-        found[job.name] = list(w.jobs.list(name=job.name, expand_tasks=True))
+        answered = w.jobs.list(name=job.name, expand_tasks=True)
+        # The service's name filter ignores case: only an exact match is this job.
+        found[job.name] = [j for j in answered if _listed_name(j) == job.name]
     duplicates = {name: [j.job_id for j in same] for name, same in found.items() if len(same) > 1}
     if duplicates:
         raise ValidationFailedError(

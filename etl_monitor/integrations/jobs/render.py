@@ -57,6 +57,8 @@ The Asset Bundle form (``resources: {jobs: {<key>: settings}}``) carries the sam
 from __future__ import annotations
 
 import copy
+import hashlib
+import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -64,8 +66,8 @@ from typing import Any
 
 import yaml
 
+from etl_monitor.alerts.render import is_email
 from etl_monitor.errors import InvalidArgumentError
-from etl_monitor.integrations.alerts.render import is_email
 
 #: Task kinds a Databricks job runs; the others are refused or left out.
 RUNNABLE = ("DBX_NOTEBOOK", "DBX_JOB")
@@ -84,6 +86,9 @@ PARAMETERS = ("catalog", "schema", "processing_date")
 RUN_ID, TASK_RUN_ID = "{{job.run_id}}", "{{task.run_id}}"
 _JOB_ID = re.compile(r"^[0-9]{1,19}$")
 _KEY_PART = re.compile(r"[^a-z0-9_]+")
+#: Codes whose resource key is the plain form alone: it gives them back exactly.
+_PLAIN_PROJECT = re.compile(r"[A-Z0-9]+")
+_PLAIN_PROCESS = re.compile(r"[A-Z0-9]+(?:_[A-Z0-9]+)*")
 
 
 @dataclass(frozen=True)
@@ -157,9 +162,34 @@ def job_name(project_code: str, process_load: str, prefix: str = "etl_monitor") 
 
 
 def resource_key(project_code: str, process_load: str) -> str:
-    """The bundle resource key: lower case letters, digits and underscores."""
-    raw = f"etl_monitor_{project_code}_{process_load}".lower()
-    return _KEY_PART.sub("_", raw).strip("_")
+    """The bundle resource key, distinct for distinct codes: lower case letters, digits,
+    underscores and at most one dash.
+
+    The plain form is ``etl_monitor_<project>_<process>`` in lower case, each run of other
+    characters made one underscore. That alone is the key of a usual catalogue name: a
+    project code of upper case letters and digits, a process load of such words joined by
+    single underscores (``DEMO`` / ``SALES_DAILY``: ``etl_monitor_demo_sales_daily``), as
+    both codes can be read back from it. Any other name loses something in the plain form
+    (``HR_DAILY``, ``hr_daily``, ``HR-DAILY`` and ``HR.DAILY`` all give
+    ``etl_monitor_corp_hr_daily``; so do ``A_B`` / ``C`` and ``A`` / ``B_C``), so a dash and
+    the first 8 hex digits of the SHA-256 of its exact codes follow:
+    ``etl_monitor_corp_hr_daily-<hash>``. The plain form has no dash, so the two forms never
+    meet. Keys differ in more than case (their files do not collide on a case-insensitive
+    disk either), and a bundle can name each one in ``${resources.jobs.<key>.id}`` (a letter
+    first, a letter or digit last).
+
+    Args:
+        project_code: the process's ProjectCode, exactly as stored.
+        process_load: its ProcessLoad, exactly as stored.
+
+    Returns:
+        The key; the same for the same codes in every run.
+    """
+    plain = _KEY_PART.sub("_", f"etl_monitor_{project_code}_{process_load}".lower()).strip("_")
+    if _PLAIN_PROJECT.fullmatch(project_code) and _PLAIN_PROCESS.fullmatch(process_load):
+        return plain
+    exact = json.dumps([project_code, process_load], ensure_ascii=False).encode("utf-8")
+    return f"{plain}-{hashlib.sha256(exact).hexdigest()[:8]}"
 
 
 def _step_key(task: Mapping[str, Any]) -> str:
