@@ -38,7 +38,7 @@ from etl_monitor.core.signatures import takes
 from etl_monitor.engine.capabilities import Engine, detect_engine
 from etl_monitor.engine.executor import RetryPolicy, SqlExecutor, check_identifier
 from etl_monitor.integrations import guide as usage_guide
-from etl_monitor.runs import job_runs
+from etl_monitor.jobs import runs as job_runs
 from etl_monitor.tracking import lifecycle, maintenance, registry, reporting, watermarks
 from etl_monitor.tracking import queue as steps
 from etl_monitor.tracking.lifecycle import TaskContext, TaskRun
@@ -176,7 +176,7 @@ class ETLMonitorFramework:
                 ``sample_usage()`` put them).
             project_code: only this project's processes.
             process_load: only this process.
-            **options: the rest of `etl_monitor.integrations.jobs.JobOptions` (name_prefix,
+            **options: the rest of `etl_monitor.jobs.JobOptions` (name_prefix,
                 existing_cluster_id, job_cluster, leave_out_unsupported, queue); the job
                 parameters default to this framework's catalog and schema.
 
@@ -188,7 +188,7 @@ class ETLMonitorFramework:
                 unless left out, a notebook task without an absolute path, no initiation task).
             NotFoundError: nothing active matches the filter.
         """
-        from etl_monitor.integrations import jobs
+        from etl_monitor import jobs
 
         settings = {"catalog": self.catalog, "schema": self.schema, **options}
         return jobs.definitions(
@@ -221,8 +221,8 @@ class ETLMonitorFramework:
             ValidationFailedError: several workspace jobs share a name; nothing was written.
             InvalidArgumentError: a process cannot run as a job (see `job_definitions`).
         """
-        from etl_monitor.integrations.jobs.publish import publish
         from etl_monitor.integrations.samples import user_folder
+        from etl_monitor.jobs.publish import publish
 
         if notebook_folder is None:
             notebook_folder = user_folder(workspace_client.current_user.me().user_name)

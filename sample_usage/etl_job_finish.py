@@ -32,7 +32,7 @@ import json
 
 from etl_monitor import ETLMonitorFramework
 from etl_monitor.errors import StepStateError
-from etl_monitor.integrations.jobs.gate import outcome
+from etl_monitor.jobs.gate import outcome
 from etl_monitor.tracking.states import RUNNING
 
 monitor = ETLMonitorFramework(spark, arg("catalog"), arg("schema"))

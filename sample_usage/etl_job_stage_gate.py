@@ -31,7 +31,7 @@ arg = dbutils.widgets.get
 import json
 
 from etl_monitor import ETLMonitorFramework
-from etl_monitor.integrations.jobs.gate import check_stage
+from etl_monitor.jobs.gate import check_stage
 
 monitor = ETLMonitorFramework(spark, arg("catalog"), arg("schema"))
 outcome = check_stage(

@@ -32,7 +32,7 @@ import json
 
 from etl_monitor import ETLMonitorFramework
 from etl_monitor.errors import StepStateError
-from etl_monitor.integrations.jobs.gate import skip_not_in_job
+from etl_monitor.jobs.gate import skip_not_in_job
 
 monitor = ETLMonitorFramework(spark, arg("catalog"), arg("schema"))
 execution_id, project, process = arg("execution_id"), arg("project_code"), arg("process_load")

@@ -38,7 +38,7 @@ arg = dbutils.widgets.get
 import json
 
 from etl_monitor import ETLMonitorFramework
-from etl_monitor.integrations.jobs.gate import step_status
+from etl_monitor.jobs.gate import step_status
 from etl_monitor.tracking.states import FAILED, FINISHED_OK, RUNNING
 
 monitor = ETLMonitorFramework(spark, arg("catalog"), arg("schema"))

@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from etl_monitor.cli.common import _framework, emit, engine_options
-from etl_monitor.runs.job_runs import DEFAULT_SOURCE
+from etl_monitor.jobs.runs import DEFAULT_SOURCE
 
 
 @click.command("job-runs-view")

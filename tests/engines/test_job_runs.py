@@ -13,7 +13,7 @@ import pytest
 
 from etl_monitor import ETLMonitorFramework, InvalidArgumentError
 from etl_monitor.errors import NotFoundError
-from etl_monitor.runs.job_runs import COLUMNS, VIEW_NAME
+from etl_monitor.jobs.runs import COLUMNS, VIEW_NAME
 from tests.helpers import register_hr, rows
 
 P, L = "CORP", "HR_DAILY"

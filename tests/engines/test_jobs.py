@@ -19,7 +19,7 @@ from click.testing import CliRunner
 from databricks.sdk.service.jobs import JobSettings
 
 from etl_monitor.errors import InvalidArgumentError, StepStateError
-from etl_monitor.integrations.jobs import gate
+from etl_monitor.jobs import gate
 from tests.emulator.server import DatabricksEmulator
 from tests.jobs_runner import run_job
 from tests.schemas import copied

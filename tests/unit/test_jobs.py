@@ -11,8 +11,8 @@ import json
 import pytest
 
 from etl_monitor.errors import ValidationFailedError
-from etl_monitor.integrations.jobs import JobOptions, render
-from etl_monitor.integrations.jobs.publish import differences, publish
+from etl_monitor.jobs import JobOptions, render
+from etl_monitor.jobs.publish import differences, publish
 from tests.emulator.server import DatabricksEmulator
 
 FOLDER = "/Workspace/Users/someone@example.com/etl_monitor/sample_usage"

@@ -15,9 +15,9 @@ from typing import Any
 import yaml
 from click.testing import CliRunner
 
-from etl_monitor.integrations.jobs import JobOptions, render
-from etl_monitor.integrations.jobs.publish import differences, normalise, publish
-from etl_monitor.integrations.jobs.render import resource_key
+from etl_monitor.jobs import JobOptions, render
+from etl_monitor.jobs.publish import differences, normalise, publish
+from etl_monitor.jobs.render import resource_key
 from tests.emulator.server import DatabricksEmulator
 from tests.unit.test_jobs import FOLDER, _tasks
 

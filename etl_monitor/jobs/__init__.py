@@ -9,8 +9,8 @@ rows and renders them.
 from __future__ import annotations
 
 from etl_monitor.core.context import Context, HasContext, context_of
-from etl_monitor.integrations.jobs import gate, publish, render
-from etl_monitor.integrations.jobs.render import JobOptions, RenderedJob
+from etl_monitor.jobs import gate, publish, render
+from etl_monitor.jobs.render import JobOptions, RenderedJob
 from etl_monitor.tracking.store import active_catalogue as read_catalogue
 
 __all__ = [

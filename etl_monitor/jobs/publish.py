@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from etl_monitor.errors import ValidationFailedError
-from etl_monitor.integrations.jobs.render import RenderedJob
+from etl_monitor.jobs.render import RenderedJob
 
 log = logging.getLogger(__name__)
 
