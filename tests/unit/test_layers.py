@@ -185,6 +185,7 @@ def test_earlier_import_paths_name_the_same_modules():
     for old, new in _compat.MOVED.items():
         assert importlib.import_module(old) is importlib.import_module(new), old
     from etl_monitor.integrations.jobs.gate import check_stage
+
     from etl_monitor.jobs import gate
 
     assert check_stage is gate.check_stage
