@@ -329,8 +329,13 @@ def render_signature(
     *,
     bound: bool,
     indent: str = INDENT,
+    ellipsis: bool | None = None,
 ) -> str:
-    """``def name(...) -> R:`` as ruff formats it; `bound` leaves the first parameter bare."""
+    """``def name(...) -> R:`` as ruff formats it; `bound` leaves the first parameter bare.
+
+    `ellipsis`: the line ends with `` ...`` (default: when the function has no docstring).
+    A parameter whose default is None admits None (``x: T = None`` means ``T | None``).
+    """
     signature = inspect.signature(function)
     annotations = {p.name: p.annotation for p in signature.parameters.values()}
     annotations = {k: v for k, v in annotations.items() if v is not inspect.Parameter.empty}
@@ -350,6 +355,8 @@ def render_signature(
         text = {p.VAR_POSITIONAL: "*", p.VAR_KEYWORD: "**"}.get(p.kind, "") + p.name
         if p.name in hints and not (bound and index == 0):
             members = [render_type(m, imports) for m in _union_members(hints[p.name])]
+            if p.default is None and "None" not in members and "Any" not in members:
+                members.append("None")
             members = _unique(members)
             default = f" = {render_default(p.default)}" if p.default is not p.empty else ""
             flat = f"{text}: {' | '.join(members)}{default}"
@@ -370,21 +377,27 @@ def render_signature(
         returns = " -> None"
     else:
         returns = ""
-    return _wrap_def(name, parts, returns, indent)
+    if ellipsis is None:
+        ellipsis = not render_docstring(getattr(function, "__doc__", None), "")
+    keyword = "async def" if inspect.iscoroutinefunction(function) else "def"
+    reserve = len(" ...") if ellipsis else 0
+    return _wrap_def(f"{keyword} {name}", parts, returns, indent, reserve)
 
 
-def _wrap_def(name: str, parts: list[tuple[str, str]], returns: str, indent: str) -> str:
+def _wrap_def(
+    head: str, parts: list[tuple[str, str]], returns: str, indent: str, reserve: int
+) -> str:
     """The ``def`` line as ruff formats it: on one line when it fits, else one parameter a
     line with a trailing comma, a parameter too long for its line split before each ``|``."""
-    one_line = f"{indent}def {name}({', '.join(flat for flat, _ in parts)}){returns}:"
-    if len(one_line) <= LINE_LENGTH:
+    one_line = f"{indent}{head}({', '.join(flat for flat, _ in parts)}){returns}:"
+    if len(one_line) + reserve <= LINE_LENGTH:
         return one_line
     inner = indent + INDENT
     lines = []
     for flat, split in parts:
         text = flat if len(f"{inner}{flat},") <= LINE_LENGTH else split.replace("\0", inner)
         lines.append(f"{inner}{text},\n")
-    return f"{indent}def {name}(\n{''.join(lines)}{indent}){returns}:"
+    return f"{indent}{head}(\n{''.join(lines)}{indent}){returns}:"
 
 
 # -- docstrings ---------------------------------------------------------------------------
@@ -430,8 +443,8 @@ class _AttributeInference:
     """
 
     def __init__(self, cls: type, module: types.ModuleType):
-        self.cls, self.module = cls, module
-        self.globals = vars(_defining_module(cls, module))
+        self.cls, self.module = cls, _defining_module(cls, module)
+        self.globals = vars(self.module)
         self.found: dict[str, list[Any]] = {}
         self.annotated: dict[str, Any] = {}
         init = inspect.unwrap(cls.__dict__["__init__"])
@@ -630,6 +643,8 @@ def render_class(
         blocks.append(attributes)
 
     for name, value in _class_members(cls):
+        if name in declared and not callable(value):
+            continue  # written above from its annotation
         block = _render_member(cls, name, value, imports, module, inner)
         if block:
             blocks.append(block)
@@ -681,12 +696,12 @@ def _render_member(
         out = [f"{indent}@property", *_with_body(head, getter.__doc__, indent)]
         if isinstance(value, property) and value.fset is not None:
             setter = render_signature(
-                name, value.fset, imports, module, cls, bound=True, indent=indent
+                name, value.fset, imports, module, cls, bound=True, indent=indent, ellipsis=True
             )
             out += [f"{indent}@{name}.setter", f"{setter} ..."]
         if isinstance(value, property) and value.fdel is not None:
             deleter = render_signature(
-                name, value.fdel, imports, module, cls, bound=True, indent=indent
+                name, value.fdel, imports, module, cls, bound=True, indent=indent, ellipsis=True
             )
             out += [f"{indent}@{name}.deleter", f"{deleter} ..."]
         return out
@@ -694,9 +709,16 @@ def _render_member(
         overloads = getattr(typing, "get_overloads", lambda _: [])(value)
         out: list[str] = []
         for variant in overloads or [value]:
-            head = render_signature(name, variant, imports, module, cls, bound=True, indent=indent)
-            if inspect.iscoroutinefunction(variant):
-                head = head.replace(f"{indent}def ", f"{indent}async def ", 1)
+            head = render_signature(
+                name,
+                variant,
+                imports,
+                module,
+                cls,
+                bound=True,
+                indent=indent,
+                ellipsis=bool(overloads) or None,
+            )
             if overloads:
                 out += [f"{indent}@{imports.name('typing', 'overload')}", f"{head} ..."]
             else:
@@ -726,8 +748,6 @@ def render_function(
     name: str, function: Any, imports: Imports, module: types.ModuleType
 ) -> list[str]:
     head = render_signature(name, function, imports, module, None, bound=False, indent="")
-    if inspect.iscoroutinefunction(function):
-        head = f"async {head}"
     return _with_body(head, function.__doc__, "")
 
 

@@ -26,6 +26,7 @@ from etl_monitor.alerts.render import (
     is_email,
     process_alert,
 )
+from etl_monitor.core.reconcile import CallCounter, Reconciliation
 from etl_monitor.engine.executor import check_identifier
 from etl_monitor.errors import InvalidArgumentError
 
@@ -48,7 +49,7 @@ class AlertAction:
 
 
 @dataclass
-class AlertsReport:
+class AlertsReport(Reconciliation, CallCounter):
     """What `publish` did, or with ``dry_run`` would do, and what it cost."""
 
     parent_path: str
@@ -62,8 +63,13 @@ class AlertsReport:
     calls: int = 0
     mutating_calls: int = 0
 
+    def decided(self) -> list[AlertAction]:
+        """Every folder, destination and alert, in the order they were decided."""
+        return self.actions
+
     def count(self, kind: str, action: str) -> int:
-        return sum(1 for a in self.actions if a.kind == kind and a.action == action)
+        """How many objects of `kind` have `action`."""
+        return self.tally(action, kind)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -106,9 +112,7 @@ class _Publisher:
         self.report = report
 
     def call(self, function: Any, *args: Any, mutating: bool = False, **kwargs: Any) -> Any:
-        self.report.calls += 1
-        if mutating:
-            self.report.mutating_calls += 1
+        (self.report.write if mutating else self.report.read)()
         return function(*args, **kwargs)
 
     def check_warehouse(self, warehouse_id: str) -> None:

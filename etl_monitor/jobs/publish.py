@@ -27,6 +27,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from etl_monitor.core.reconcile import CallCounter, Reconciliation
 from etl_monitor.errors import ValidationFailedError
 from etl_monitor.jobs.render import RenderedJob
 
@@ -56,19 +57,16 @@ class JobResult:
 
 
 @dataclass
-class PublishReport:
+class PublishReport(Reconciliation, CallCounter):
     """Every job's result, with the SDK calls made and how many of them wrote."""
 
     jobs: list[JobResult] = field(default_factory=list)
     calls: int = 0
     mutating_calls: int = 0
 
-    @property
-    def counts(self) -> dict[str, int]:
-        out: dict[str, int] = {}
-        for job in self.jobs:
-            out[job.action] = out.get(job.action, 0) + 1
-        return out
+    def decided(self) -> list[JobResult]:
+        """Every job's result, in publishing order."""
+        return self.jobs
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -144,19 +142,7 @@ def differences(current: Mapping[str, Any], wanted: Mapping[str, Any]) -> list[s
     return changed
 
 
-class _Calls:
-    def __init__(self, report: PublishReport):
-        self.report = report
-
-    def read(self) -> None:
-        self.report.calls += 1
-
-    def write(self) -> None:
-        self.report.calls += 1
-        self.report.mutating_calls += 1
-
-
-def _full_settings(w: Any, job_id: int, calls: _Calls) -> dict[str, Any]:
+def _full_settings(w: Any, job_id: int, calls: CallCounter) -> dict[str, Any]:
     """``jobs.get`` with every page of its arrays merged."""
     calls.read()
     job = w.jobs.get(job_id)
@@ -197,7 +183,7 @@ def publish(w: Any, jobs: Iterable[RenderedJob]) -> PublishReport:
     from databricks.sdk.service.jobs import JobSettings
 
     report = PublishReport()
-    calls = _Calls(report)
+    calls = report
     jobs = list(jobs)
     found: dict[str, list[Any]] = {}
     for job in jobs:

@@ -17,7 +17,6 @@ import logging
 import re
 import time
 import uuid
-from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -27,6 +26,7 @@ from typing import Any
 from pydantic import Field
 
 from etl_monitor.core.arguments import _Args
+from etl_monitor.core.reconcile import Reconciliation
 from etl_monitor.monitoring.api import (
     ACTIVE,
     BROKEN,
@@ -96,15 +96,20 @@ class TableOutcome:
 
 
 @dataclass
-class ImpactReport:
+class ImpactReport(Reconciliation):
     """The plan: one outcome per configured table, and the quota it would use."""
 
     outcomes: list[TableOutcome]
     monitors_after: int
     quota: int
 
+    def decided(self) -> list[TableOutcome]:
+        """One outcome per configured table."""
+        return self.outcomes
+
     def count(self, action: str) -> int:
-        return sum(1 for o in self.outcomes if o.action == action)
+        """How many tables have `action`."""
+        return self.tally(action)
 
     @property
     def ok(self) -> bool:
@@ -112,7 +117,7 @@ class ImpactReport:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "counts": dict(Counter(o.action for o in self.outcomes)),
+            "counts": self.counts,
             "monitors_after": self.monitors_after,
             "quota": self.quota,
             "tables": [o.as_dict() for o in self.outcomes],
@@ -120,7 +125,7 @@ class ImpactReport:
 
 
 @dataclass
-class ApplyReport:
+class ApplyReport(Reconciliation):
     """What apply() did."""
 
     run_id: str
@@ -136,6 +141,10 @@ class ApplyReport:
     unified_drift_views: dict[str, str] = field(default_factory=dict)
     unified_profile_views: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
+
+    def decided(self) -> list[TableOutcome]:
+        """One outcome per configured table."""
+        return self.outcomes
 
     def as_dict(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if k != "outcomes"} | {

@@ -62,6 +62,7 @@ from etl_monitor.core.arguments import (
     validate,
 )
 from etl_monitor.core.context import Context
+from etl_monitor.core.reconcile import Reconciliation
 from etl_monitor.errors import InvalidArgumentError, NotFoundError
 from etl_monitor.tracking.registry import ROW_SPECS, RowSpec, upsert_many
 from etl_monitor.tracking.tables import SEQUENCE
@@ -344,25 +345,16 @@ def _show(value: Any) -> str:
 
 
 @dataclass
-class CataloguePlan:
+class CataloguePlan(Reconciliation):
     """The changes a catalogue makes, in write order."""
+
+    ACTIONS = ("add", "update", "unchanged", "not_in_file")
 
     changes: list[CatalogueChange]
 
-    def of(self, action: Action, kind: Kind | None = None) -> list[CatalogueChange]:
-        return [c for c in self.changes if c.action == action and kind in (None, c.kind)]
-
-    @property
-    def counts(self) -> dict[str, int]:
-        out = dict.fromkeys(("add", "update", "unchanged", "not_in_file"), 0)
-        for c in self.changes:
-            out[c.action] += 1
-        return out
-
-    @property
-    def pending(self) -> bool:
-        """True when apply would write something."""
-        return any(c.action in ("add", "update") for c in self.changes)
+    def decided(self) -> list[CatalogueChange]:
+        """Every row's change, in write order."""
+        return self.changes
 
     def as_dict(self) -> dict[str, Any]:
         return {"counts": self.counts, "changes": [c.as_dict() for c in self.changes]}

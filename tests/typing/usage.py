@@ -6,6 +6,9 @@ call whose argument name, order or type the public API no longer accepts, or a r
 used as a type it no longer has, fails the suite. The argument order is
 databricks-etl-monitor 1.0's: positional where 1.0 took it positionally, by name where
 the API makes it keyword-only. Nothing here runs: the functions only take a session.
+
+The framework is always ``monitor`` and the monitoring submodule ``mon``: the test checks
+that every public member of each is named on them here.
 """
 
 from __future__ import annotations

@@ -13,12 +13,14 @@ from __future__ import annotations
 import ast
 import collections
 import difflib
+import importlib
 import inspect
 import json
 import os
 import shutil
 import subprocess
 import sys
+import typing
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -171,6 +173,128 @@ def test_usage_calls_every_public_method():
     assert not missing, f"usage.py calls no monitor.{sorted(missing)}"
     missing = _public_names(MonitoringFramework) - used["mon"]
     assert not missing, f"usage.py calls no mon.{sorted(missing)}"
+
+
+#: A module with what the generator must render: forward references, a TYPE_CHECKING
+#: import, positional-only and keyword-only parameters, Literal, Callable, ClassVar, an
+#: implicit Optional, a property with a setter, static, class, async and overloaded
+#: methods, a nested class, a method that shadows a builtin, instance attributes.
+SAMPLE = """\
+\"\"\"A sample module.\"\"\"
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, overload
+
+if TYPE_CHECKING:
+    from decimal import Decimal
+
+LIMIT = 10
+
+
+def helper(x: int, /, y: str = "it's", *args: float, z: bool = False, **kw: Any) -> dict[str, int]:
+    \"\"\"Help.\"\"\"
+    return {}
+
+
+class Thing:
+    \"\"\"A thing.\"\"\"
+
+    kind: ClassVar[str] = "thing"
+
+    def __init__(self, name: str, when: dt.date | None = None, amount: Decimal | None = None):
+        self.name = name
+        self.when = when or dt.date(2000, 1, 1)
+        self.label = f"{name}"
+        self.count: int = 0
+        self._hidden = object()
+
+    @property
+    def list(self) -> list[str]:
+        \"\"\"Shadows a builtin.\"\"\"
+        return []
+
+    @list.setter
+    def list(self, value: list[str]) -> None: ...
+
+    @staticmethod
+    def make(color: Literal["a", 'b"c'] = "a", limit: float = 1.5) -> Thing:
+        return Thing("x")
+
+    @classmethod
+    def build(cls, f: Callable[[int, str], None] | None = None, g: Callable[..., Any] = print) -> Iterator[Mapping[str, tuple[int, ...]]]:
+        return iter([])
+
+    @overload
+    def pick(self, a: int) -> int: ...
+    @overload
+    def pick(self, a: str) -> str: ...
+    def pick(self, a: int | str) -> int | str:
+        return a
+
+    async def run(self, at: dt.datetime = None) -> None:  # noqa: RUF013
+        \"\"\"Run.\"\"\"
+
+    class Inner:
+        x: tuple[()] = ()
+"""
+EXPECTED = [
+    "from collections.abc import Callable, Iterator, Mapping",
+    "from datetime import date, datetime",
+    "from decimal import Decimal",
+    "LIMIT: int",
+    'def helper(x: int, /, y: str = "it\'s", *args: float, z: bool = False, **kw: Any) -> dict[str, int]:',
+    "    kind: ClassVar[str]",
+    "    when: date",
+    "    label: str",
+    "    count: int",
+    "        amount: Decimal | None = None,",
+    "    def list(self) -> builtins.list[str]:",
+    "    @list.setter",
+    '    def make(color: Literal["a", \'b"c\'] = "a", limit: float = 1.5) -> Thing: ...',
+    "        f: Callable[[int, str], None] | None = None,",
+    "        g: Callable[..., Any] = ...,",
+    "    ) -> Iterator[Mapping[str, tuple[int, ...]]]: ...",
+    "    def pick(self, a: str) -> str: ...",
+    "    async def run(self, at: datetime | None = None) -> None:",
+    "        x: tuple[()]",
+]
+
+
+def test_generator_renders_annotations(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    (tmp_path / "stubgen_sample.py").write_text(SAMPLE, encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    module = importlib.import_module("stubgen_sample")
+    try:
+        text = stubgen.render_module(module)
+    finally:
+        sys.modules.pop("stubgen_sample", None)
+    ast.parse(text)
+    expected = (
+        EXPECTED
+        if hasattr(typing, "get_overloads")
+        else [  # Python 3.11+
+            line for line in EXPECTED if "pick" not in line
+        ]
+    )
+    missing = [line for line in expected if line not in text.splitlines()]
+    assert not missing, f"not in the stub: {missing}\n{text}"
+    assert "_hidden" not in text and "def pick(self, a: int | str)" not in text
+    # As ruff format (with the project's settings, when ruff is installed) writes it.
+    assert stubgen.format_stub(text, stubgen.stub_path(stubgen.target_module())) == text
+
+
+def test_generator_asks_for_an_annotation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    source = "import datetime\nclass Thing:\n    def __init__(self):\n        self.day = datetime.date.today()\n"
+    (tmp_path / "stubgen_sample_untyped.py").write_text(source, encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    module = importlib.import_module("stubgen_sample_untyped")
+    try:
+        with pytest.raises(stubgen.StubError, match=r"Thing\.day .*annotate it"):
+            stubgen.render_module(module)
+    finally:
+        sys.modules.pop("stubgen_sample_untyped", None)
 
 
 # -- the type check -----------------------------------------------------------------------
