@@ -1,7 +1,7 @@
 """`ETLMonitorFramework`: the one entry point users see. It binds arguments and delegates.
 
-Each public call's signature is its argument model (`config.arguments`, `runs.watermarks`,
-`runs.reporting`): ``@takes(Model)`` shows the model's fields as the method's parameters,
+Each public call's signature is its argument model (`core.arguments`, `tracking.watermarks`,
+`tracking.reporting`): ``@takes(Model)`` shows the model's fields as the method's parameters,
 validates a call into one model instance and hands it to the module function. The
 positional order and the argument names are those of databricks-etl-monitor 1.0, so its
 notebooks run unchanged; earlier names of this library's arguments are still accepted.
@@ -39,6 +39,7 @@ from etl_monitor.engine.capabilities import Engine, detect_engine
 from etl_monitor.engine.executor import RetryPolicy, SqlExecutor, check_identifier
 from etl_monitor.integrations import guide as usage_guide
 from etl_monitor.jobs import runs as job_runs
+from etl_monitor.monitoring import MonitoringFramework
 from etl_monitor.tracking import lifecycle, maintenance, registry, reporting, watermarks
 from etl_monitor.tracking import queue as steps
 from etl_monitor.tracking.lifecycle import TaskContext, TaskRun
@@ -115,10 +116,8 @@ class ETLMonitorFramework:
         """Back-quoted three-part name of one of the framework's tables or views."""
         return self._ctx.name(check_identifier(name, "table"))
 
-    def monitoring(self, workspace_client: Any = None, **options: Any) -> Any:
+    def monitoring(self, workspace_client: Any = None, **options: Any) -> MonitoringFramework:
         """The data profiling submodule on the same catalog and schema (see etl_monitor.monitoring)."""
-        from etl_monitor.monitoring import MonitoringFramework
-
         shared = {
             "engine": self.engine,
             "user": self._ctx.user_override,

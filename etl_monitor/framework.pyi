@@ -2,8 +2,8 @@
 # Type checkers read this file instead of the module's source.
 """`ETLMonitorFramework`: the one entry point users see. It binds arguments and delegates.
 
-Each public call's signature is its argument model (`config.arguments`, `runs.watermarks`,
-`runs.reporting`): ``@takes(Model)`` shows the model's fields as the method's parameters,
+Each public call's signature is its argument model (`core.arguments`, `tracking.watermarks`,
+`tracking.reporting`): ``@takes(Model)`` shows the model's fields as the method's parameters,
 validates a call into one model instance and hands it to the module function. The
 positional order and the argument names are those of databricks-etl-monitor 1.0, so its
 notebooks run unchanged; earlier names of this library's arguments are still accepted.
@@ -17,6 +17,7 @@ from etl_monitor.core.setup import SetupReport
 from etl_monitor.engine.capabilities import Engine
 from etl_monitor.engine.executor import SqlExecutor
 from etl_monitor.engine.retry import RetryPolicy
+from etl_monitor.monitoring.framework import MonitoringFramework
 from etl_monitor.tracking.lifecycle import TaskContext, TaskRun
 from etl_monitor.tracking.maintenance import MaintenanceReport
 
@@ -64,7 +65,7 @@ class ETLMonitorFramework:
     def table_name(self, name: str) -> str:
         """Back-quoted three-part name of one of the framework's tables or views."""
 
-    def monitoring(self, workspace_client: Any = None, **options: Any) -> Any:
+    def monitoring(self, workspace_client: Any = None, **options: Any) -> MonitoringFramework:
         """The data profiling submodule on the same catalog and schema (see etl_monitor.monitoring)."""
 
     def sample_usage(
@@ -360,7 +361,7 @@ class ETLMonitorFramework:
         execution_id: str,
         project_code: str,
         process_load: str,
-        processing_date: date | None = None,
+        processing_date: date | str | None = None,
     ) -> int:
         """Queue one step per active task (not those already DONE in their period); returns the count.
 
@@ -374,7 +375,7 @@ class ETLMonitorFramework:
         execution_id: str,
         project_code: str,
         process_load: str,
-        processing_date: date | None = None,
+        processing_date: date | str | None = None,
         sequence_id: int | None = None,
         workflow_id: int | None = None,
         task_id: int | None = None,
@@ -391,7 +392,7 @@ class ETLMonitorFramework:
         execution_id: str,
         project_code: str,
         process_load: str,
-        processing_date: date | None = None,
+        processing_date: date | str | None = None,
         workflow_id: int | None = None,
         sequence_id: int | None = None,
         task_id: int | None = None,
@@ -406,7 +407,7 @@ class ETLMonitorFramework:
         task_id: int,
         workflow_id: int,
         sequence_id: int | None = None,
-        processing_date: date | None = None,
+        processing_date: date | str | None = None,
         *,
         reason: str | None = None,
     ) -> None:
@@ -420,7 +421,7 @@ class ETLMonitorFramework:
         task_id: int,
         workflow_id: int,
         sequence_id: int | None = None,
-        processing_date: date | None = None,
+        processing_date: date | str | None = None,
     ) -> None:
         """Queue a skipped step again."""
 
@@ -428,7 +429,7 @@ class ETLMonitorFramework:
         self,
         project_code: str,
         process_load: str,
-        processing_date: date | None = None,
+        processing_date: date | str | None = None,
         execution_id: str | None = None,
         workflow_id: int | None = None,
         sequence_id: int | None = None,
@@ -448,7 +449,7 @@ class ETLMonitorFramework:
         task_id: int,
         sequence_id: int | None = None,
         workflow_id: int | None = None,
-        processing_date: date | None = None,
+        processing_date: date | str | None = None,
         source_type: Literal["ADF_PIPELINE", "DBX_NOTEBOOK", "DBX_JOB", "DATAFLOW"] | None = None,
         log_message: str | None = None,
         log_type: Literal["INFO", "WARN", "ERROR"] | None = None,
@@ -479,7 +480,7 @@ class ETLMonitorFramework:
         task_id: int,
         sequence_id: int | None = None,
         workflow_id: int | None = None,
-        processing_date: date | None = None,
+        processing_date: date | str | None = None,
         attempts: int | None = None,
         source_type: Literal["ADF_PIPELINE", "DBX_NOTEBOOK", "DBX_JOB", "DATAFLOW"] | None = None,
         source_run_id: str | None = None,
@@ -499,7 +500,7 @@ class ETLMonitorFramework:
         task_id: int,
         sequence_id: int | None = None,
         workflow_id: int | None = None,
-        processing_date: date | None = None,
+        processing_date: date | str | None = None,
         attempts: int | None = None,
         status: Literal["DONE", "FAIL"] = "DONE",
         log_message: str | None = None,
@@ -519,7 +520,7 @@ class ETLMonitorFramework:
         task_id: int,
         sequence_id: int | None = None,
         workflow_id: int | None = None,
-        processing_date: date | None = None,
+        processing_date: date | str | None = None,
         attempts: int | None = None,
         log_message: str | None = None,
         log_code: str | None = None,
@@ -581,13 +582,13 @@ class ETLMonitorFramework:
         process_load: str,
         is_bulk_mode: bool = False,
         is_historic_mode: bool = False,
-        processing_date: date | None = None,
+        processing_date: date | str | None = None,
         parameter_name: str | None = None,
         value_datetime: datetime | date | None = None,
         value_int: int | None = None,
         value_bit: bool | None = None,
         *,
-        historic_date: date | None = None,
+        historic_date: date | str | None = None,
     ) -> int:
         """Bulk (full reload), historic (a past processing date) or, with no flags, live mode.
 
@@ -626,7 +627,7 @@ class ETLMonitorFramework:
         self,
         project_code: str,
         process_load: str,
-        processing_date: date | None = None,
+        processing_date: date | str | None = None,
         execution_id: str | None = None,
         workflow_id: int | None = None,
         sequence_id: int | None = None,
@@ -679,7 +680,7 @@ class ETLMonitorFramework:
         log_type: Literal["INFO", "WARN", "ERROR"] | None = None,
         log_code: str | None = None,
         log_message: str | None = None,
-        processing_date: date | None = None,
+        processing_date: date | str | None = None,
         correlation_id: str | None = None,
         pipeline_name: str | None = None,
         activity_name: str | None = None,

@@ -30,7 +30,7 @@ from etl_monitor.core.reconcile import CallCounter, Reconciliation
 from etl_monitor.engine.executor import check_identifier
 from etl_monitor.errors import InvalidArgumentError
 
-log = logging.getLogger("etl_monitor.alerts")
+log: logging.Logger = logging.getLogger("etl_monitor.alerts")
 
 
 @dataclass

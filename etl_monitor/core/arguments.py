@@ -8,6 +8,7 @@ what is allowed, and leaves the tables untouched.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any, ClassVar, Literal, TypeVar
 
@@ -78,7 +79,7 @@ class _Args(BaseModel):
     databricks-etl-monitor 1.0, whose defaults were ``''``.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config: ClassVar[ConfigDict] = ConfigDict(extra="forbid", frozen=True)
     KEYWORD_ONLY: ClassVar[tuple[str, ...]] = ()
     RENAMED: ClassVar[dict[str, str]] = {}
 
@@ -102,8 +103,8 @@ class OrganisationArgs(_Args):
     organisation_description: Text | None = None
     is_active: StrictBool = True
 
-    KEYWORD_ONLY = ("is_active",)
-    RENAMED = {
+    KEYWORD_ONLY: ClassVar[tuple[str, ...]] = ("is_active",)
+    RENAMED: ClassVar[dict[str, str]] = {
         "org_code": "organisation_code",
         "name": "organisation_name",
         "description": "organisation_description",
@@ -118,8 +119,8 @@ class ProjectArgs(_Args):
     owner: ShortText | None = None
     is_active: StrictBool = True
 
-    KEYWORD_ONLY = ("owner", "is_active")
-    RENAMED = {
+    KEYWORD_ONLY: ClassVar[tuple[str, ...]] = ("owner", "is_active")
+    RENAMED: ClassVar[dict[str, str]] = {
         "org_code": "organisation_code",
         "name": "project_name",
         "description": "project_description",
@@ -158,7 +159,13 @@ class ProcessArgs(_Args):
     lineage_url: Url | None = None
     freshness_minutes: Annotated[StrictInt, Field(gt=0, le=5_256_000)] | None = None
 
-    KEYWORD_ONLY = ("is_active", "monitor_group", "runbook_url", "lineage_url", "freshness_minutes")
+    KEYWORD_ONLY: ClassVar[tuple[str, ...]] = (
+        "is_active",
+        "monitor_group",
+        "runbook_url",
+        "lineage_url",
+        "freshness_minutes",
+    )
 
     @field_validator("runbook_url", "lineage_url")
     @classmethod
@@ -175,7 +182,7 @@ class SequenceArgs(_Args):
     sequence_name: ShortText | None = None
     sort_order: StrictInt | None = None
 
-    KEYWORD_ONLY = ("sequence_name", "sort_order")
+    KEYWORD_ONLY: ClassVar[tuple[str, ...]] = ("sequence_name", "sort_order")
 
 
 class TaskKeyArgs(_Args):
@@ -207,8 +214,8 @@ class TaskArgs(_Args):
     is_active: StrictBool = True
     sla_minutes: Annotated[StrictInt, Field(gt=0, le=525_600)] | None = None
 
-    KEYWORD_ONLY = ("is_active", "sla_minutes")
-    RENAMED = {
+    KEYWORD_ONLY: ClassVar[tuple[str, ...]] = ("is_active", "sla_minutes")
+    RENAMED: ClassVar[dict[str, str]] = {
         "file_mask": "file_name_mask",
         "source_path": "in_file_path",
         "target_path": "out_file_path",
@@ -261,8 +268,15 @@ def _to_date(value: Any) -> Any:
     return value
 
 
+@dataclass(frozen=True)
+class Accepts:
+    """What a caller may pass where a validator converts to the field's narrower type."""
+
+    type: Any
+
+
 #: A processing date: a date, a datetime (its date) or an ISO string.
-Day = Annotated[date, BeforeValidator(_to_date)]
+Day = Annotated[date, BeforeValidator(_to_date), Accepts(date | str)]
 Attempts = Annotated[StrictInt, Field(ge=0, le=2**31 - 1)]
 HINTS["attempts"] = "the execution's retry counter (0 for the first execution), or None"
 Message = Annotated[str, StringConstraints(strict=True, max_length=1_000_000)]
@@ -368,7 +382,7 @@ class SkipArgs(_StepCall):
     processing_date: Day | None = None
     reason: ShortText | None = None
 
-    KEYWORD_ONLY = ("reason",)
+    KEYWORD_ONLY: ClassVar[tuple[str, ...]] = ("reason",)
 
 
 class UnskipArgs(_StepCall):
@@ -396,7 +410,7 @@ class StartArgs(_Lifecycle):
     log_type: LogType | None = None
     log_code: ShortText | None = None
 
-    KEYWORD_ONLY = ("log_message", "log_type", "log_code")
+    KEYWORD_ONLY: ClassVar[tuple[str, ...]] = ("log_message", "log_type", "log_code")
 
 
 class EndArgs(_Lifecycle):
@@ -408,7 +422,7 @@ class EndArgs(_Lifecycle):
     timestamp: datetime | None = None
     source_run_id: ShortText | None = None
 
-    KEYWORD_ONLY = ("source_run_id",)
+    KEYWORD_ONLY: ClassVar[tuple[str, ...]] = ("source_run_id",)
 
 
 class FailArgs(_Lifecycle):
@@ -419,7 +433,7 @@ class FailArgs(_Lifecycle):
     log_type: LogType = "ERROR"
     source_run_id: ShortText | None = None
 
-    KEYWORD_ONLY = ("log_type", "source_run_id")
+    KEYWORD_ONLY: ClassVar[tuple[str, ...]] = ("log_type", "source_run_id")
 
 
 class TaskCallArgs(_Lifecycle):
@@ -430,7 +444,7 @@ class TaskCallArgs(_Lifecycle):
     attempts: Attempts | None = None
     source_run_id: ShortText | None = None
 
-    KEYWORD_ONLY = ("attempts", "source_run_id")
+    KEYWORD_ONLY: ClassVar[tuple[str, ...]] = ("attempts", "source_run_id")
 
 
 class EventArgs(_Args):
@@ -469,7 +483,7 @@ class ResetArgs(_ProcessRuns):
     remark: ShortText | None = None
     force: StrictBool = False
 
-    KEYWORD_ONLY = ("force",)
+    KEYWORD_ONLY: ClassVar[tuple[str, ...]] = ("force",)
 
 
 class StatusArgs(_ProcessRuns):
@@ -487,7 +501,7 @@ class ParameterArgs(_Args):
     value_bit: StrictBool | None = None
     is_active: StrictBool = True
 
-    KEYWORD_ONLY = ("is_active",)
+    KEYWORD_ONLY: ClassVar[tuple[str, ...]] = ("is_active",)
 
     @field_validator("value_datetime")
     @classmethod

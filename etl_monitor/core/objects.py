@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from etl_monitor.engine.capabilities import Engine
 from etl_monitor.engine.executor import qualified, quote, sql_string_literal
+
+if TYPE_CHECKING:  # pyspark is not a dependency: it is imported when a schema is built
+    from pyspark.sql.types import DataType, StructType
 
 #: 2: the config tables, audit columns and views carry the names of databricks-etl-monitor 1.0.
 SCHEMA_VERSION = 2
@@ -31,7 +35,7 @@ class Column:
         return f"{quote(self.name)} {self.type}{null} COMMENT {sql_string_literal(self.comment)}"
 
 
-def spark_type(sql_type: str):  # -> DataType
+def spark_type(sql_type: str) -> DataType:
     """The pyspark DataType of a column's SQL type, resolved here, not by a server round trip.
 
     Raises:
@@ -106,7 +110,7 @@ class Table:
         cols = ", ".join(c.ddl().replace(" NOT NULL", "") for c in missing)
         return f"ALTER TABLE {qualified(catalog, schema, self.name)} ADD COLUMNS ({cols})"
 
-    def spark_schema(self, columns: list[str] | None = None):  # -> StructType
+    def spark_schema(self, columns: list[str] | None = None) -> StructType:
         """The pyspark StructType of this table (optionally a subset, in the given order)."""
         from pyspark.sql.types import StructField, StructType
 

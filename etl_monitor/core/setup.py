@@ -17,7 +17,7 @@ from etl_monitor.core.objects import Table, View
 from etl_monitor.engine.executor import qualified, quote
 from etl_monitor.errors import CatalogNotFoundError
 
-log = logging.getLogger("etl_monitor.setup")
+log: logging.Logger = logging.getLogger("etl_monitor.setup")
 
 
 @dataclass

@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from etl_monitor.core.arguments import renamed, validate
+from etl_monitor.core.arguments import Accepts, renamed, validate
 from etl_monitor.errors import InvalidArgumentError
 
 M = TypeVar("M", bound=BaseModel)
@@ -38,7 +38,9 @@ def _plain(annotation: Any) -> Any:
     """The annotation without its validation metadata: ``Annotated[int, ...] | None`` -> ``int | None``."""
     origin = typing.get_origin(annotation)
     if origin is typing.Annotated:
-        return _plain(typing.get_args(annotation)[0])
+        base, *metadata = typing.get_args(annotation)
+        accepts = [m.type for m in metadata if isinstance(m, Accepts)]
+        return accepts[0] if accepts else _plain(base)
     if origin in (typing.Union, types.UnionType):
         return functools.reduce(operator.or_, (_plain(a) for a in typing.get_args(annotation)))
     return annotation

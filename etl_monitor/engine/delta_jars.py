@@ -19,7 +19,7 @@ from pathlib import Path
 
 from etl_monitor.errors import EngineError
 
-log = logging.getLogger("etl_monitor.engine.delta_jars")
+log: logging.Logger = logging.getLogger("etl_monitor.engine.delta_jars")
 
 JARS_ENV = "ETL_MONITOR_DELTA_JARS"
 CACHE_ENV = "ETL_MONITOR_CACHE"

@@ -25,7 +25,7 @@ from etl_monitor.engine.retry import RetryPolicy
 from etl_monitor.engine.timestamps import rows_from_spark
 from etl_monitor.errors import ConcurrentWriteError, InvalidIdentifierError
 
-log = logging.getLogger("etl_monitor.engine.executor")
+log: logging.Logger = logging.getLogger("etl_monitor.engine.executor")
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,254}$")
 _CATALOG_OR_SCHEMA = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]{0,254}$")
@@ -243,7 +243,7 @@ class SqlExecutor:
                 None: parameters are tried and the DataFrame MERGE is used.
         """
         self.spark = spark
-        self.retry = retry or RetryPolicy()
+        self.retry: RetryPolicy = retry or RetryPolicy()
         self.engine = engine
         self.stats: Counter[str] = Counter()
         self._lock = threading.Lock()

@@ -36,7 +36,7 @@ from etl_monitor.engine.executor import SqlExecutor, check_identifier, qualified
 from etl_monitor.engine.remote import without_reattach
 from etl_monitor.errors import EngineError
 
-log = logging.getLogger("etl_monitor.engine.local")
+log: logging.Logger = logging.getLogger("etl_monitor.engine.local")
 
 DEFAULT_WAREHOUSE = "etl_monitor_warehouse"
 WAREHOUSE_ENV = "ETL_MONITOR_WAREHOUSE"

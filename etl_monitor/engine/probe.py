@@ -23,7 +23,7 @@ from typing import Any
 
 from etl_monitor.engine.runtime import read_conf
 
-log = logging.getLogger("etl_monitor.engine.probe")
+log: logging.Logger = logging.getLogger("etl_monitor.engine.probe")
 
 ENGINE_CONF_KEY = "etl_monitor.engine"
 WAREHOUSE_CONF_KEY = "etl_monitor.warehouse"

@@ -16,7 +16,7 @@ from typing import Any
 
 from etl_monitor.errors import EngineError, InvalidArgumentError
 
-log = logging.getLogger("etl_monitor.engine.remote")
+log: logging.Logger = logging.getLogger("etl_monitor.engine.remote")
 
 SCHEME = "sc://"
 #: ``sc://host[:port][/;param=value;...]``, as the Spark Connect client parses it.

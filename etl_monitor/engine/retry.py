@@ -17,7 +17,7 @@ from typing import TypeVar
 import tenacity
 
 T = TypeVar("T")
-log = logging.getLogger("etl_monitor.retry")
+log: logging.Logger = logging.getLogger("etl_monitor.retry")
 
 
 @dataclass(frozen=True)

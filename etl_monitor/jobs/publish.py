@@ -31,7 +31,7 @@ from etl_monitor.core.reconcile import CallCounter, Reconciliation
 from etl_monitor.errors import ValidationFailedError
 from etl_monitor.jobs.render import RenderedJob
 
-log = logging.getLogger(__name__)
+log: logging.Logger = logging.getLogger(__name__)
 
 #: Top-level fields the service fills in with these values when a create leaves them out.
 JOB_DEFAULTS: dict[str, Any] = {"format": "MULTI_TASK", "timeout_seconds": 0}

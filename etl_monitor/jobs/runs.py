@@ -23,7 +23,7 @@ from etl_monitor.core.objects import View
 from etl_monitor.engine.executor import check_identifier, qualified
 from etl_monitor.errors import InvalidArgumentError, NotFoundError
 
-log = logging.getLogger("etl_monitor.jobs.runs")
+log: logging.Logger = logging.getLogger("etl_monitor.jobs.runs")
 
 VIEW_NAME = "v_stepJobRuns"
 DEFAULT_SOURCE = "system.lakeflow"

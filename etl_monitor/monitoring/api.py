@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 from etl_monitor.engine import retry
 from etl_monitor.engine.retry import RetryPolicy
 
-log = logging.getLogger("etl_monitor.monitoring.api")
+log: logging.Logger = logging.getLogger("etl_monitor.monitoring.api")
 
 T = TypeVar("T")
 

@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-log = logging.getLogger("etl_monitor.monitoring")
+log: logging.Logger = logging.getLogger("etl_monitor.monitoring")
 
 #: ``entity_type`` of a table in the entity tag assignments API (also catalogs, schemas,
 #: columns, volumes).

@@ -42,7 +42,7 @@ from etl_monitor.monitoring.provision import (
 from etl_monitor.tracking import registry
 from etl_monitor.tracking.events import new_event_id, spark_schema
 
-log = logging.getLogger("etl_monitor.monitoring")
+log: logging.Logger = logging.getLogger("etl_monitor.monitoring")
 HINTS.update(MONITOR_HINTS)
 RESERVED_GROUPS = {"all", "alerts"}
 

@@ -39,7 +39,7 @@ from etl_monitor.monitoring.api import (
 )
 from etl_monitor.monitoring.config import TableArgs
 
-log = logging.getLogger("etl_monitor.monitoring")
+log: logging.Logger = logging.getLogger("etl_monitor.monitoring")
 
 CREATE, UPDATE, UNCHANGED, SKIP, ERROR, DEACTIVATED, DELETE, RECREATE, BLOCKED = (
     "create",

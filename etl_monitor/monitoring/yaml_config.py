@@ -29,7 +29,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator
 
@@ -55,7 +55,7 @@ _NOT_IMPORTED = {
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config: ClassVar[ConfigDict] = ConfigDict(extra="forbid")
 
 
 class TableSettings(_Strict):
@@ -173,7 +173,7 @@ class Policy(_Strict):
 class Document(BaseModel):
     """The whole YAML document; top-level keys not listed here are the orchestrator's own."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config: ClassVar[ConfigDict] = ConfigDict(extra="ignore")
 
     catalog_name: str | None = None
     warehouse_id: Any = None

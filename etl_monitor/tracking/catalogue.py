@@ -44,7 +44,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict
@@ -104,7 +104,7 @@ def _norm(value: Any) -> Any:
 class CatalogueProcess(BaseModel):
     """A process with its tasks and parameters; ``process`` is None for an external one."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config: ClassVar[ConfigDict] = ConfigDict(frozen=True)
 
     project_code: str
     process_load: str
@@ -120,7 +120,7 @@ class CatalogueProcess(BaseModel):
 class Catalogue(BaseModel):
     """A validated catalogue document (build it with `load` or `Catalogue.from_document`)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config: ClassVar[ConfigDict] = ConfigDict(frozen=True)
 
     organisations: tuple[OrganisationArgs, ...] = ()
     projects: tuple[ProjectArgs, ...] = ()

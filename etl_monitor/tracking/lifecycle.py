@@ -44,7 +44,7 @@ from etl_monitor.tracking.queue import check_step, read_step
 from etl_monitor.tracking.states import CANCELLED, DONE, FAIL, FAILED, INACTIVE, SKIPPED
 from etl_monitor.tracking.watermarks import AdvanceArgs, active_runs, advance_watermark, is_forward
 
-log = logging.getLogger("etl_monitor.tracking.lifecycle")
+log: logging.Logger = logging.getLogger("etl_monitor.tracking.lifecycle")
 
 T = TypeVar("T")
 BOOKKEEPING_RETRY = RetryPolicy(max_attempts=5, base_delay=0.2, max_delay=3.0)

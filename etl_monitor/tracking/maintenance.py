@@ -40,7 +40,7 @@ from etl_monitor.errors import InvalidArgumentError
 from etl_monitor.tracking.states import OPEN, sql_in
 from etl_monitor.tracking.tables import ALL_TABLES, EVENTS, EVENTS_ARCHIVE
 
-log = logging.getLogger("etl_monitor.tracking.maintenance")
+log: logging.Logger = logging.getLogger("etl_monitor.tracking.maintenance")
 
 #: Delta's default: removed files younger than this stay for readers of older snapshots.
 VACUUM_RETENTION_HOURS = 168

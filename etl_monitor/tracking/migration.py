@@ -32,7 +32,7 @@ from etl_monitor.engine.executor import qualified, quote, sql_string_literal
 from etl_monitor.errors import SchemaConflictError
 from etl_monitor.tracking.tables import ALL_TABLES, EVENTS, PARAMETERS, SEQUENCE, SYSLOGS
 
-log = logging.getLogger("etl_monitor.tracking.migration")
+log: logging.Logger = logging.getLogger("etl_monitor.tracking.migration")
 
 PEER = "databricks-etl-monitor 1.0"
 STEPS, LOGS = "ETLProcessingSteps", SYSLOGS.name

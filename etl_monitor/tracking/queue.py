@@ -42,7 +42,7 @@ from etl_monitor.tracking.tables import PARAMETERS, PROCESS, SEQUENCE, TASKS
 from etl_monitor.tracking.views import PENDING_COLUMNS
 from etl_monitor.tracking.watermarks import default_processing_date
 
-log = logging.getLogger("etl_monitor.tracking.queue")
+log: logging.Logger = logging.getLogger("etl_monitor.tracking.queue")
 
 _TASK_COLUMNS = (
     "TaskID",

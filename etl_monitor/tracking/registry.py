@@ -30,7 +30,7 @@ from etl_monitor.engine.timestamps import utcnow
 from etl_monitor.errors import NotFoundError
 from etl_monitor.tracking.tables import ORGANISATION, PARAMETERS, PROCESS, PROJECT, SEQUENCE, TASKS
 
-log = logging.getLogger("etl_monitor.tracking.registry")
+log: logging.Logger = logging.getLogger("etl_monitor.tracking.registry")
 
 _AUDIT = ("CreatedOn", "CreatedBy", "LastUpdatedOn", "LastUpdatedBy")
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, StrictInt, StringConstraints
 
@@ -89,7 +89,7 @@ class ReceiptArgs(_Args):
     operation_name: ShortText | None = None
     level: Annotated[StrictInt, Field(ge=0, le=3)] | None = None
 
-    KEYWORD_ONLY = tuple(
+    KEYWORD_ONLY: ClassVar[tuple[str, ...]] = tuple(
         n
         for n in (
             "execution_id",

@@ -19,7 +19,7 @@ from etl_monitor.engine.timestamps import utcnow
 from etl_monitor.tracking import migration
 from etl_monitor.tracking.tables import SEQUENCE, SEQUENCE_SEEDS
 
-log = logging.getLogger("etl_monitor.setup")
+log: logging.Logger = logging.getLogger("etl_monitor.setup")
 
 
 def seed_sequences(ctx: Context, *, table_is_new: bool, report: SetupReport) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from contextvars import ContextVar
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, StrictBool, StrictInt, model_validator
 
@@ -33,7 +33,7 @@ from etl_monitor.engine.timestamps import utcnow
 from etl_monitor.errors import InvalidArgumentError, NotFoundError
 from etl_monitor.tracking.events import append_events, watermark_event
 
-log = logging.getLogger("etl_monitor.tracking.watermarks")
+log: logging.Logger = logging.getLogger("etl_monitor.tracking.watermarks")
 
 #: task() blocks open in this thread / task: advances inside them are written with the DONE.
 active_runs: ContextVar[tuple[Any, ...]] = ContextVar("etl_monitor_active_runs", default=())
@@ -71,7 +71,7 @@ class ModeArgs(_Args):
     value_bit: StrictBool | None = None
     historic_date: Day | None = None
 
-    KEYWORD_ONLY = ("historic_date",)
+    KEYWORD_ONLY: ClassVar[tuple[str, ...]] = ("historic_date",)
 
     @model_validator(mode="after")
     def _one_date(self) -> ModeArgs:
