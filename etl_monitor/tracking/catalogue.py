@@ -348,7 +348,7 @@ def _show(value: Any) -> str:
 class CataloguePlan(Reconciliation):
     """The changes a catalogue makes, in write order."""
 
-    ACTIONS = ("add", "update", "unchanged", "not_in_file")
+    ACTIONS: ClassVar[tuple[str, ...]] = ("add", "update", "unchanged", "not_in_file")
 
     changes: list[CatalogueChange]
 

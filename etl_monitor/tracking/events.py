@@ -64,7 +64,7 @@ VIEW_NAMES = {
 }
 
 
-def attempts_of(state: Mapping[str, Any]) -> Any:
+def attempts_of(state: Mapping[str, Any]) -> int | None:
     """A step's Attempts; for steps queued before that column existed, AttemptNo - 1."""
     if state.get("Attempts") is None and state.get("AttemptNo"):
         return state["AttemptNo"] - 1

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import traceback
 from collections.abc import Callable
+from datetime import date, datetime
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -71,23 +72,59 @@ class TaskRun:
         #: Watermark advances held until DONE: name -> (type, value, generation).
         self.staged: dict[str, tuple[str, Any, int]] = {}
 
-    execution_id = property(lambda self: self.key.execution_id)
-    project_code = property(lambda self: self.key.project_code)
-    process_load = property(lambda self: self.key.process_load)
-    task_id = property(lambda self: self.key.task_id)
-    workflow_id = property(lambda self: self.key.workflow_id)
-    processing_date = property(lambda self: self.state.get("ProcessingDate"))
-    attempt = property(lambda self: self.state.get("AttemptNo"))
-    #: The execution's retry counter (0 first), what databricks-etl-monitor's start_task returned.
-    attempts = property(lambda self: attempts_of(self.state))
-    file_name = property(lambda self: self.state.get("FileName"))
-    watermark = property(
-        lambda self: (
+    @property
+    def execution_id(self) -> str:
+        """The execution the step belongs to."""
+        return self.key.execution_id
+
+    @property
+    def project_code(self) -> str:
+        """The process's project."""
+        return self.key.project_code
+
+    @property
+    def process_load(self) -> str:
+        """The process."""
+        return self.key.process_load
+
+    @property
+    def task_id(self) -> int:
+        """The task."""
+        return self.key.task_id
+
+    @property
+    def workflow_id(self) -> int:
+        """The task's workflow."""
+        return self.key.workflow_id
+
+    @property
+    def processing_date(self) -> date | None:
+        """The step's processing date."""
+        return self.state.get("ProcessingDate")
+
+    @property
+    def attempt(self) -> int | None:
+        """The step's attempt number (1 first)."""
+        return self.state.get("AttemptNo")
+
+    @property
+    def attempts(self) -> int | None:
+        """The execution's retry counter (0 first), what databricks-etl-monitor's start_task returned."""
+        return attempts_of(self.state)
+
+    @property
+    def file_name(self) -> str | None:
+        """The file name the step loaded, when it names one."""
+        return self.state.get("FileName")
+
+    @property
+    def watermark(self) -> datetime | int | None:
+        """The step's watermark: a DELTA_DATE's instant (UTC), else the integer watermark."""
+        return (
             self.state.get("WatermarkDateTime")
             if self.state.get("WatermarkType") == "DELTA_DATE"
             else self.state.get("WatermarkInt")
         )
-    )
 
     def __repr__(self) -> str:
         why = "" if self.active else f", inactive: {self.inactive_reason}"
