@@ -294,24 +294,7 @@ class ETLMonitorFramework:
             InvalidArgumentError: a bad or unknown warehouse id, parent path, schedule or
                 time zone; nothing was written.
         """
-        from etl_monitor.core.setup import existing_objects
-        from etl_monitor.tracking.tables import PROCESS
-
-        existing = existing_objects(self._ctx)
-        processes = [
-            r.asDict() for r in self.executor.query(f"SELECT * FROM {self._ctx.name(PROCESS)}")
-        ]
-        groups = (
-            [
-                r.asDict()
-                for r in self.executor.query(f"SELECT * FROM {self._ctx.name('ETLmonitorGroups')}")
-            ]
-            if "etlmonitorgroups" in existing
-            else []
-        )
-        targets = alerts.targets_from(
-            self._ctx, processes, groups, alerts.DRIFT_ALERTS_VIEW.lower() in existing
-        )
+        targets = alerts.read_targets(self._ctx)
         return alerts.publish(
             workspace_client,
             targets,

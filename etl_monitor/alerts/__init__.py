@@ -30,6 +30,7 @@ from etl_monitor.alerts.publish import (
     AlertAction,
     AlertsReport,
     publish,
+    read_targets,
     targets_from,
 )
 from etl_monitor.alerts.render import (
@@ -79,5 +80,6 @@ __all__ = [
     "process_query",
     "publish",
     "quartz_problem",
+    "read_targets",
     "targets_from",
 ]

@@ -26,9 +26,13 @@ from etl_monitor.alerts.render import (
     is_email,
     process_alert,
 )
+from etl_monitor.core.context import Context
 from etl_monitor.core.reconcile import CallCounter, Reconciliation
+from etl_monitor.core.setup import existing_objects
 from etl_monitor.engine.executor import check_identifier
 from etl_monitor.errors import InvalidArgumentError
+from etl_monitor.monitoring.config import GROUPS
+from etl_monitor.tracking import store
 
 log: logging.Logger = logging.getLogger("etl_monitor.alerts")
 
@@ -339,7 +343,7 @@ def publish(
 
 
 def targets_from(
-    ctx: Any,
+    ctx: Context,
     processes: Iterable[Mapping[str, Any]],
     groups: Iterable[Mapping[str, Any]],
     drift_view: bool,
@@ -367,3 +371,22 @@ def targets_from(
         ),
         drift_view,
     )
+
+
+def read_targets(ctx: Context) -> Targets:
+    """What the alerts cover, read from the schema: the processes, the monitoring groups
+    (once their table exists) and whether the drift-alerts view exists.
+
+    Args:
+        ctx: the framework's context.
+
+    Returns:
+        The targets of `publish`.
+    """
+    existing = existing_objects(ctx)
+    groups = (
+        [r.asDict() for r in ctx.executor.query(f"SELECT * FROM {ctx.name(GROUPS.name)}")]
+        if GROUPS.name.lower() in existing
+        else []
+    )
+    return targets_from(ctx, store.processes(ctx), groups, DRIFT_ALERTS_VIEW.lower() in existing)

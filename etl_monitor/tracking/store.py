@@ -163,3 +163,8 @@ def active_catalogue(
         )
     ]
     return processes, tasks
+
+
+def processes(ctx: Context) -> list[dict[str, Any]]:
+    """Every row of the process config (active or not), as dicts."""
+    return [r.asDict() for r in ctx.executor.query(f"SELECT * FROM {ctx.name(PROCESS.name)}")]
