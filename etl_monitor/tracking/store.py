@@ -141,30 +141,26 @@ def active_catalogue(
         where.append("ProcessLoad = :process_load")
         args["process_load"] = process_load
     condition = " AND ".join(where)
-    processes = [
-        r.asDict()
-        for r in ctx.executor.query(
-            f"SELECT * FROM {ctx.name(PROCESS.name)} WHERE {condition}"
-            " ORDER BY ProjectCode, ProcessLoad",
-            args or None,
-        )
-    ]
+    processes = _dicts(ctx, PROCESS.name, condition, args, "ProjectCode, ProcessLoad")
     if not processes and (project_code or process_load):
         raise NotFoundError(
             f"no active process {project_code or '*'}/{process_load or '*'} in "
             f"{ctx.catalog}.{ctx.schema}.{PROCESS.name}"
         )
-    tasks = [
-        r.asDict()
-        for r in ctx.executor.query(
-            f"SELECT * FROM {ctx.name(TASKS.name)} WHERE {condition}"
-            " ORDER BY ProjectCode, ProcessLoad, SequenceID, WorkFlowID, TaskID",
-            args or None,
-        )
-    ]
+    tasks = _dicts(
+        ctx, TASKS.name, condition, args, "ProjectCode, ProcessLoad, SequenceID, WorkFlowID, TaskID"
+    )
     return processes, tasks
 
 
 def processes(ctx: Context) -> list[dict[str, Any]]:
     """Every row of the process config (active or not), as dicts."""
-    return [r.asDict() for r in ctx.executor.query(f"SELECT * FROM {ctx.name(PROCESS.name)}")]
+    return _dicts(ctx, PROCESS.name, "TRUE", {}, "ProjectCode, ProcessLoad")
+
+
+def _dicts(
+    ctx: Context, table: str, condition: str, args: dict[str, Any], order: str
+) -> list[dict[str, Any]]:
+    """Rows of one config table as dicts; `condition` and `order` are the library's own text."""
+    text = f"SELECT * FROM {ctx.name(table)} WHERE {condition} ORDER BY {order}"
+    return [r.asDict() for r in ctx.executor.query(text, args or None)]
