@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.history, t
 
 from etl_monitor import ETLMonitorFramework
 from etl_monitor.engine import local
-from etl_monitor.engine.capabilities import remote_engine
+from etl_monitor.engine.capabilities import detect_engine
 from etl_monitor.engine.remote import close, remote_session, without_reattach
 from tests.emulator import DatabricksEmulator
 from tests.history import build, register_process
@@ -139,7 +139,7 @@ def main() -> None:
             emulator.add_table(name, COLUMNS)
         started = time.perf_counter()
         fill(
-            ETLMonitorFramework(session, "spark_catalog", SCHEMA, engine=remote_engine(session)),
+            ETLMonitorFramework(session, "spark_catalog", SCHEMA, engine=detect_engine(session)),
             args,
             remote_names,
         )
@@ -152,7 +152,7 @@ def main() -> None:
         jvm = remote_session(jvm_url)
         started = time.perf_counter()
         fill(
-            ETLMonitorFramework(jvm, "spark_catalog", SCHEMA, engine=remote_engine(jvm)),
+            ETLMonitorFramework(jvm, "spark_catalog", SCHEMA, engine=detect_engine(jvm)),
             args,
             remote_names,
         )

@@ -121,16 +121,16 @@ def remote_engine(remote: str | None, profile: str | None) -> tuple[Any, Any]:
     the profile (with --remote, the profile only picks the workspace API's credentials).
     """
     from etl_monitor.engine import remote as remote_engines
-    from etl_monitor.engine.capabilities import remote_engine as capabilities_of
+    from etl_monitor.engine.capabilities import detect_engine
 
     key = (remote, None if remote else profile)
     if key not in _REMOTE:
         if remote:
             spark = remote_engines.remote_session(remote)
-            _REMOTE[key] = (spark, capabilities_of(spark))
+            _REMOTE[key] = (spark, detect_engine(spark))
         else:
             spark = remote_engines.databricks_session(str(profile))
-            _REMOTE[key] = (spark, capabilities_of(spark, databricks=True))
+            _REMOTE[key] = (spark, detect_engine(spark, databricks=True))
     return _REMOTE[key]
 
 

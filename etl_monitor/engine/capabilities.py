@@ -40,7 +40,6 @@ __all__ = [
     "detect_engine",
     "engine_for",
     "local_delta",
-    "remote_engine",
     "sail",
     "server_family",
 ]
@@ -220,9 +219,10 @@ def check_supported(facts: SessionFacts) -> None:
         or (delta and delta < MINIMUM["delta"])
         or (runtime and runtime < MINIMUM["databricks"])
     ):
+        floor = {name: ".".join(map(str, v)) for name, v in MINIMUM.items()}
         raise EngineError(
-            f"unsupported runtime {facts.runtime}: the minimum is Spark 3.5 with Delta 3.2 "
-            "(Databricks Runtime 15.4 LTS)"
+            f"unsupported runtime {facts.runtime}: the minimum is Spark {floor['spark']} with "
+            f"Delta {floor['delta']} (Databricks Runtime {floor['databricks']} LTS)"
         )
 
 
@@ -295,11 +295,3 @@ def detect_engine(spark: Any, *, databricks: bool = False) -> Engine:
         except TypeError:
             _engines_by_id[id(spark)] = (spark, engine)
     return engine
-
-
-def remote_engine(spark: Any, *, databricks: bool = False) -> Engine:
-    """The capabilities of the server behind a Spark Connect session (Sail, JVM Spark, Databricks).
-
-    The same as `detect_engine`: kept for the CLI's ``--remote`` / ``--profile`` callers.
-    """
-    return detect_engine(spark, databricks=databricks)

@@ -1,7 +1,7 @@
 """Remote engines: any Spark Connect server (``sc://``) or Databricks Connect with a config profile.
 
 Both return a Spark Connect ``SparkSession`` whose tables live on the server; the engine's
-capabilities are then worked out by `etl_monitor.engine.capabilities.remote_engine`. The
+capabilities are then worked out by `etl_monitor.engine.capabilities.detect_engine`. The
 first contact is made here, with a short retry budget, so that a server that cannot be
 reached fails in seconds with an `EngineError` naming it, instead of the Spark Connect
 client's default of retrying for ten minutes.

@@ -21,7 +21,7 @@ import pytest
 
 from etl_monitor import ETLMonitorFramework
 from etl_monitor.engine import local
-from etl_monitor.engine.capabilities import remote_engine
+from etl_monitor.engine.capabilities import detect_engine
 from etl_monitor.engine.remote import (
     close,
     display_url,
@@ -102,7 +102,7 @@ def remote(engine_name, spark, warehouse, sail_server, tmp_path_factory):
     else:
         url = local.server_of(spark).url
         viewer = remote_session(url)
-    yield url, viewer, remote_engine(viewer)
+    yield url, viewer, detect_engine(viewer)
     close(viewer)
 
 
