@@ -194,22 +194,15 @@ def demo(fmt: str, **where: Any) -> None:
             _rows(monitor.get_status(P, L, execution_id=result["retry"])),
             DETAIL_COLUMNS,
         ),
-        reporting_views.PROCESS_STATUS.name: (
-            _view(monitor, reporting_views.PROCESS_STATUS.name, P, L),
-            PROCESS_COLUMNS,
-        ),
-        reporting_views.CURRENT_FAILURES.name: (
-            _view(monitor, reporting_views.CURRENT_FAILURES.name, P, L),
-            FAILURE_COLUMNS,
-        ),
-        reporting_views.MANDATORY_BLOCKERS.name: (
-            _view(monitor, reporting_views.MANDATORY_BLOCKERS.name, P, L),
-            FAILURE_COLUMNS,
-        ),
-        reporting_views.WATERMARKS.name: (
-            _view(monitor, reporting_views.WATERMARKS.name, P, L),
-            WATERMARK_COLUMNS,
-        ),
+        **{
+            view.name: (_view(monitor, view.name, P, L), columns)
+            for view, columns in (
+                (reporting_views.PROCESS_STATUS, PROCESS_COLUMNS),
+                (reporting_views.CURRENT_FAILURES, FAILURE_COLUMNS),
+                (reporting_views.MANDATORY_BLOCKERS, FAILURE_COLUMNS),
+                (reporting_views.WATERMARKS, WATERMARK_COLUMNS),
+            )
+        },
     }
     if fmt == "json":
         emit({"result": result, "views": {k: v[0] for k, v in views.items()}}, fmt)
