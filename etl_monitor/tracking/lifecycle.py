@@ -146,21 +146,17 @@ class TaskRun:
                 "advance_watermark(): the task has no SourceSystemCode; pass parameter_name",
                 argument="parameter_name",
             )
-        token = active_runs.set((*active_runs.get(), self))
-        try:
-            args = validate(
-                AdvanceArgs,
-                "advance_watermark",
-                project_code=self.project_code,
-                process_load=self.process_load,
-                parameter_name=name,
-                new_datetime_value=new_datetime_value,
-                new_int_value=new_int_value,
-                execution_id=self.execution_id,
-            )
-            return advance_watermark(self._ctx, args)
-        finally:
-            active_runs.reset(token)
+        args = validate(
+            AdvanceArgs,
+            "advance_watermark",
+            project_code=self.project_code,
+            process_load=self.process_load,
+            parameter_name=name,
+            new_datetime_value=new_datetime_value,
+            new_int_value=new_int_value,
+            execution_id=self.execution_id,
+        )
+        return advance_watermark(self._ctx, args, run=self)
 
     def stage_watermark(
         self, name: str, kind: str, new: Any, current: Any, generation: int = 0

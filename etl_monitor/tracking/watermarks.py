@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from contextvars import ContextVar
 from datetime import date, datetime
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, Protocol
 
 from pydantic import Field, StrictBool, StrictInt, model_validator
 
@@ -35,8 +35,34 @@ from etl_monitor.tracking.events import append_events, watermark_event
 
 log: logging.Logger = logging.getLogger("etl_monitor.tracking.watermarks")
 
+
+class StagingRun(Protocol):
+    """A started task that holds its process's watermark advances until it ends DONE."""
+
+    @property
+    def project_code(self) -> str:
+        """The task's project."""
+        ...
+
+    @property
+    def process_load(self) -> str:
+        """The task's process."""
+        ...
+
+    @property
+    def active(self) -> bool:
+        """False when the task has nothing to run."""
+        ...
+
+    def stage_watermark(
+        self, name: str, kind: str, new: Any, current: Any, generation: int = 0
+    ) -> bool:
+        """Hold one advance; False when it is not ahead of the current value."""
+        ...
+
+
 #: task() blocks open in this thread / task: advances inside them are written with the DONE.
-active_runs: ContextVar[tuple[Any, ...]] = ContextVar("etl_monitor_active_runs", default=())
+active_runs: ContextVar[tuple[StagingRun, ...]] = ContextVar("etl_monitor_active_runs", default=())
 
 
 class ParameterKey(_Args):
@@ -169,12 +195,13 @@ def is_forward(parameter_type: str, current: Any, new: Any) -> bool:
     return new > current
 
 
-def advance_watermark(ctx: Context, a: AdvanceArgs) -> bool:
+def advance_watermark(ctx: Context, a: AdvanceArgs, run: StagingRun | None = None) -> bool:
     """Move a DELTA_DATE (new_datetime_value) or DELTA_ID (new_int_value) watermark forward.
 
-    Inside a ``task()`` block of the same process the value is held and written in the
-    same commit as the task's DONE (and dropped if the task fails). A value that is not
-    ahead of the current one is ignored (returns False): watermarks never move backwards.
+    Inside a ``task()`` block of the same process (or when `run` is a started task of it)
+    the value is held and written in the same commit as the task's DONE (and dropped if
+    the task fails). A value that is not ahead of the current one is ignored (returns
+    False): watermarks never move backwards.
     """
     if (a.new_datetime_value is None) == (a.new_int_value is None):
         raise InvalidArgumentError(
@@ -199,9 +226,12 @@ def advance_watermark(ctx: Context, a: AdvanceArgs) -> bool:
     if kind == "DELTA_DATE" and current is not None:
         current = utc(current)
     generation = row["ValueGeneration"] or 0
-    for run in reversed(active_runs.get()):
-        if (run.project_code, run.process_load) == (a.project_code, a.process_load) and run.active:
-            return run.stage_watermark(a.parameter_name, kind, new, current, generation)
+    for staging in (*active_runs.get(), *([run] if run is not None else []))[::-1]:
+        if (staging.project_code, staging.process_load) == (
+            a.project_code,
+            a.process_load,
+        ) and staging.active:
+            return staging.stage_watermark(a.parameter_name, kind, new, current, generation)
     if not is_forward(kind, current, new):
         log.warning(
             "advance_watermark %s: %r is not ahead of %r; unchanged", a.parameter_name, new, current
