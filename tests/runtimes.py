@@ -23,13 +23,23 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-#: What the library needs at run time, plus the test tools: the same in every runtime venv.
+
+
+def library_requirements() -> tuple[str, ...]:
+    """The library's run-time dependencies, as ``pyproject.toml`` declares them."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10: pip's own copy of the same parser
+        from pip._vendor import tomli as tomllib  # type: ignore[no-redef]
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    return tuple(project["dependencies"])
+
+
+#: What the library needs at run time (read from pyproject.toml, so a new dependency
+#: reaches every runtime venv), plus the test tools: the same in every runtime venv.
 COMMON = (
-    "pydantic>=2.5,<3",
-    "databricks-sdk>=0.40,<1",
-    "click>=8.1,<9",
-    "rich>=13,<16",
-    "pyyaml>=6,<7",
+    *library_requirements(),
     "pytest>=8,<9",
     "pytest-timeout>=2.3,<3",
     "chispa>=0.10,<1",
