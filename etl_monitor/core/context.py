@@ -16,7 +16,10 @@ from etl_monitor.engine.executor import SqlExecutor, qualified
 class Named(Protocol):
     """Anything with a table or view name (the schema's Table and View)."""
 
-    name: str
+    @property
+    def name(self) -> str:
+        """The object's name in the schema."""
+        ...
 
 
 @dataclass

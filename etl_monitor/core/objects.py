@@ -157,7 +157,6 @@ class View:
 class ObjectGroup:
     """The tables and views one feature adds to a schema, in creation order."""
 
-    name: str
     tables: tuple[Table, ...] = ()
     views: tuple[View, ...] = ()
 
@@ -195,7 +194,6 @@ def register(group: str, *, tables: tuple[Table, ...] = (), views: tuple[View, .
     entries = _GROUPS.setdefault(group, [])
     names = {o.name for e in entries for o in (*e.tables, *e.views)}
     fresh = ObjectGroup(
-        group,
         tuple(t for t in tables if t.name not in names),
         tuple(v for v in views if v.name not in names),
     )

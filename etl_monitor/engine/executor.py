@@ -285,20 +285,16 @@ class SqlExecutor:
             with self._lock:
                 self.stats["retries"] += 1
 
+        what = f"concurrent writer ({statement.kind} {statement.table or statement.text[:80]!r})"
         try:
             return retry.call(
-                attempt,
-                policy=self.retry,
-                transient=transient,
-                what=f"concurrent writer ({statement.kind} {statement.table or statement.text[:80]!r})",
-                on_retry=counted,
+                attempt, policy=self.retry, transient=transient, what=what, on_retry=counted
             )
         except Exception as error:
             if not transient(error):
                 raise
             raise ConcurrentWriteError(
-                f"gave up after {self.retry.max_attempts} attempts on a concurrent writer "
-                f"({statement.kind} {statement.table or statement.text[:80]!r}): {error}"
+                f"gave up after {self.retry.max_attempts} attempts on a {what}: {error}"
             ) from error
 
     # -- statements ----------------------------------------------------------------------

@@ -11,22 +11,19 @@ from collections.abc import Iterable
 from typing import Any
 
 from etl_monitor.core.context import Context
-from etl_monitor.engine.executor import check_identifier
 from etl_monitor.errors import InvalidIdentifierError, NotFoundError
 from etl_monitor.tracking.states import sql_in
 from etl_monitor.tracking.tables import PROCESS, TASKS
-from etl_monitor.tracking.views import MANDATORY_BLOCKERS, TASK_DETAIL
-
-#: The reporting views a process's rows can be read from (`process_rows`).
-PROCESS_VIEWS = (
-    "v_processStatus",
-    "v_currentFailures",
-    "v_mandatoryBlockers",
-    "v_watermarks",
-    "v_runSummary",
-    "v_taskDetail",
-    "v_pendingTasks",
+from etl_monitor.tracking.views import (
+    ALL_VIEWS,
+    MANDATORY_BLOCKERS,
+    PROCESSING_STEPS,
+    TASK_DETAIL,
 )
+
+#: The reporting views a process's rows can be read from (`process_rows`): every view
+#: but ETLProcessingSteps, the whole step log.
+PROCESS_VIEWS = tuple(v.name for v in ALL_VIEWS if v is not PROCESSING_STEPS)
 
 _EXECUTION = "WHERE ExecutionID = :e AND ProjectCode = :p AND ProcessLoad = :l"
 
@@ -108,7 +105,6 @@ def process_rows(ctx: Context, view: str, project_code: str, process_load: str) 
     Raises:
         InvalidIdentifierError: `view` is not one of `PROCESS_VIEWS`.
     """
-    check_identifier(view, "view")
     if view not in PROCESS_VIEWS:
         raise InvalidIdentifierError(f"view {view!r} is not one of {list(PROCESS_VIEWS)}")
     return ctx.executor.dataframe(
