@@ -26,6 +26,7 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from etl_monitor import ETLMonitorFramework
 from etl_monitor.engine.executor import Statement, add_statement_listener
@@ -68,6 +69,22 @@ CAPTURED: list[Statement] = []
 _DIALECT_CHECKED: set[str] = set()
 _DIALECT_CURSOR = [0]
 _ORIGINAL_TZ = os.environ.get("TZ")
+
+
+#: Hypothesis profiles: ``ci`` (the default) draws a fixed, bounded set of examples so a run
+#: is repeatable and its time known; ``deep`` (``HYPOTHESIS_PROFILE=deep``) draws twenty
+#: times as many, with a fresh seed each run, for a longer look before a release.
+settings.register_profile(
+    "ci",
+    max_examples=50,
+    derandomize=True,
+    deadline=None,
+    database=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+settings.register_profile("deep", settings.get_profile("ci"), max_examples=1000, derandomize=False)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -46,3 +46,7 @@ class ConcurrentWriteError(ETLMonitorError, RuntimeError):
 
 class SchemaConflictError(ETLMonitorError):
     """The schema holds objects under the framework's names that it cannot use or convert."""
+
+
+class InternalError(ETLMonitorError, RuntimeError):
+    """A bug in etl_monitor itself (not in the call or the engine); the message says what failed."""

@@ -44,6 +44,7 @@ COMMON = (
     "pytest-timeout>=2.3,<3",
     "chispa>=0.10,<1",
     "sqlglot>=25",
+    "hypothesis>=6.100,<7",
 )
 
 

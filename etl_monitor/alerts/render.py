@@ -172,7 +172,7 @@ def _check_parent_path(parent_path: str) -> None:
 
 
 def _check_warehouse_id(warehouse_id: str) -> None:
-    if not isinstance(warehouse_id, str) or not _WAREHOUSE_ID.match(warehouse_id):
+    if not isinstance(warehouse_id, str) or not _WAREHOUSE_ID.fullmatch(warehouse_id):
         raise InvalidArgumentError(
             f"warehouse_id {warehouse_id!r} is not a SQL warehouse id (1-64 letters or digits, "
             "e.g. 'a7066a8ef796be84')",

@@ -12,9 +12,23 @@ from typing import Any
 import click
 
 from etl_monitor.alerts import DEFAULT_PARENT_PATH, DEFAULT_SCHEDULE, DEFAULT_TIMEZONE
-from etl_monitor.cli.common import _framework, console, emit, engine_options, workspace_for
+from etl_monitor.alerts.render import _check_parent_path, _check_warehouse_id, check_schedule
+from etl_monitor.cli.common import (
+    Checked,
+    _framework,
+    console,
+    emit,
+    engine_options,
+    workspace_for,
+)
 
 ACTION_COLUMNS = ["kind", "name", "action", "reason", "id"]
+
+#: The alert settings' types: the checks `publish_alerts` makes, made before the engine starts.
+WAREHOUSE_ID = Checked("id", _check_warehouse_id, 64)
+PARENT_PATH = Checked("path", _check_parent_path, 1024)
+SCHEDULE = Checked("quartz-cron", lambda v: check_schedule(v, DEFAULT_TIMEZONE), 256)
+TIMEZONE = Checked("zone", lambda v: check_schedule(DEFAULT_SCHEDULE, v), 64)
 
 
 def alert_options(command):
@@ -22,22 +36,28 @@ def alert_options(command):
     for option in reversed(
         [
             click.option(
-                "--warehouse-id", required=True, help="SQL warehouse that runs the alert queries."
+                "--warehouse-id",
+                type=WAREHOUSE_ID,
+                required=True,
+                help="SQL warehouse that runs the alert queries.",
             ),
             click.option(
                 "--parent-path",
+                type=PARENT_PATH,
                 default=DEFAULT_PARENT_PATH,
                 show_default=True,
                 help="Workspace folder of the alerts (created when missing).",
             ),
             click.option(
                 "--schedule",
+                type=SCHEDULE,
                 default=DEFAULT_SCHEDULE,
                 show_default=True,
                 help="Quartz cron expression of the evaluations.",
             ),
             click.option(
                 "--timezone",
+                type=TIMEZONE,
                 default=DEFAULT_TIMEZONE,
                 show_default=True,
                 help="Time zone id of the schedule.",

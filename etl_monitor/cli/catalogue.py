@@ -10,7 +10,14 @@ from pathlib import Path
 
 import click
 
-from etl_monitor.cli.common import _framework, console, emit, engine_options
+from etl_monitor.cli.common import (
+    OutputPath,
+    TextFile,
+    _framework,
+    console,
+    emit,
+    engine_options,
+)
 from etl_monitor.tracking.catalogue import CataloguePlan
 from etl_monitor.tracking.catalogue import apply as apply_catalogue
 from etl_monitor.tracking.catalogue import export as export_catalogue
@@ -18,6 +25,8 @@ from etl_monitor.tracking.catalogue import load as load_catalogue
 from etl_monitor.tracking.catalogue import plan as plan_catalogue
 
 PLAN_COLUMNS = ["kind", "key", "action", "changes", "path"]
+#: A catalogue file, parsed and validated while the command line is read.
+CATALOGUE_FILE = TextFile(lambda path: load_catalogue(Path(path)))
 
 
 def _show(report: CataloguePlan, fmt: str, title: str) -> None:
@@ -34,7 +43,7 @@ def catalogue() -> None:
 
 
 @catalogue.command()
-@click.argument("yaml_file", type=click.Path(exists=True, dir_okay=False))
+@click.argument("yaml_file", type=CATALOGUE_FILE)
 @engine_options
 def plan(yaml_file: str, warehouse, catalog, schema, engine, remote, profile, fmt) -> None:
     """What apply would change (add / update / unchanged / not_in_file); writes nothing."""
@@ -46,7 +55,7 @@ def plan(yaml_file: str, warehouse, catalog, schema, engine, remote, profile, fm
 
 
 @catalogue.command()
-@click.argument("yaml_file", type=click.Path(exists=True, dir_okay=False))
+@click.argument("yaml_file", type=CATALOGUE_FILE)
 @click.option("--confirm", is_flag=True, help="Required: write the changes.")
 @engine_options
 def apply(
@@ -67,7 +76,7 @@ def apply(
 @catalogue.command()
 @click.option(
     "--out",
-    type=click.Path(dir_okay=False, writable=True),
+    type=OutputPath(dir_okay=False, writable=True),
     default=None,
     help="Write the YAML to this file [default: standard output].",
 )

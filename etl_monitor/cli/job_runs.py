@@ -6,14 +6,15 @@ from typing import Any
 
 import click
 
-from etl_monitor.cli.common import _framework, emit, engine_options
-from etl_monitor.jobs.runs import DEFAULT_SOURCE
+from etl_monitor.cli.common import Checked, _framework, emit, engine_options
+from etl_monitor.jobs.runs import DEFAULT_SOURCE, parse_source
 
 
 @click.command("job-runs-view")
 @engine_options
 @click.option(
     "--source",
+    type=Checked("catalog.schema", parse_source, 511),
     default=DEFAULT_SOURCE,
     show_default=True,
     help="catalog.schema holding job_run_timeline and job_task_run_timeline.",

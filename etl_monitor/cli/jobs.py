@@ -13,29 +13,79 @@ from typing import Any
 
 import click
 
-from etl_monitor.cli.common import _framework, console, emit, engine_options, workspace_for
+from etl_monitor.cli.common import (
+    RUN_TYPES,
+    Checked,
+    JsonObjectFile,
+    OutputPath,
+    _framework,
+    console,
+    emit,
+    engine_options,
+    pattern_check,
+    workspace_for,
+)
+from etl_monitor.jobs.render import JobOptions
+
+
+def _notebook_folder(value: str) -> str:
+    JobOptions(value)  # absolute
+    return value
+
+
+def _name_prefix(value: str) -> str:
+    JobOptions("/", name_prefix=value)  # not blank
+    return value
+
+
+#: The job options' types (`etl_monitor.jobs.JobOptions` checks them again when rendering).
+NOTEBOOK_FOLDER = Checked("folder", _notebook_folder, 1024)
+NAME_PREFIX = Checked("text", _name_prefix, 256)
+CLUSTER_ID = Checked(
+    "cluster-id",
+    pattern_check(
+        r"[A-Za-z0-9][A-Za-z0-9_-]{0,99}",
+        "existing_cluster_id",
+        "1-100 letters, digits, '-' or '_', e.g. '0123-456789-abcdefgh'",
+    ),
+    100,
+)
 
 
 def _job_options(function):
     for option in reversed(
         [
-            click.option("--project", "project_code", default=None, help="Only this project."),
-            click.option("--process", "process_load", default=None, help="Only this process."),
+            click.option(
+                "--project",
+                "project_code",
+                type=RUN_TYPES["project_code"],
+                default=None,
+                help="Only this project.",
+            ),
+            click.option(
+                "--process",
+                "process_load",
+                type=RUN_TYPES["process_load"],
+                default=None,
+                help="Only this process.",
+            ),
             click.option(
                 "--name-prefix",
+                type=NAME_PREFIX,
                 default="etl_monitor",
                 show_default=True,
                 help="Job names are '<prefix> <ProjectCode> <ProcessLoad>'.",
             ),
             click.option(
                 "--existing-cluster-id",
+                type=CLUSTER_ID,
                 default=None,
                 help="Run the notebooks on this cluster [default: serverless].",
             ),
             click.option(
                 "--job-cluster",
                 "job_cluster",
-                type=click.Path(exists=True, dir_okay=False),
+                type=JsonObjectFile(),
                 default=None,
                 help="A JSON file with a new_cluster spec shared by the notebook tasks.",
             ),
@@ -51,18 +101,21 @@ def _job_options(function):
 
 
 def _options(
+    notebook_folder: str | None,
     name_prefix: str,
     existing_cluster_id: str | None,
-    job_cluster: str | None,
+    job_cluster: dict[str, Any] | None,
     leave_out_unsupported: bool,
 ) -> dict[str, Any]:
-    cluster = json.loads(Path(job_cluster).read_text(encoding="utf-8")) if job_cluster else None
-    return {
+    """The job options, checked together (as `JobOptions` will) before the engine starts."""
+    options = {
         "name_prefix": name_prefix,
         "existing_cluster_id": existing_cluster_id,
-        "job_cluster": cluster,
+        "job_cluster": job_cluster,
         "leave_out_unsupported": leave_out_unsupported,
     }
+    JobOptions(notebook_folder or "/", **options)
+    return options
 
 
 @click.group()
@@ -73,12 +126,13 @@ def jobs() -> None:
 @jobs.command()
 @click.option(
     "--notebook-folder",
+    type=NOTEBOOK_FOLDER,
     required=True,
     help="Workspace folder of the shipped notebooks (where sample_usage() put them).",
 )
 @click.option(
     "--out",
-    type=click.Path(file_okay=False, writable=True),
+    type=OutputPath(file_okay=False, writable=True),
     default=None,
     help="Write <key>.job.json and resources/<key>.job.yml per process [default: standard output].",
 )
@@ -91,13 +145,15 @@ def render(
     process_load: str | None,
     name_prefix: str,
     existing_cluster_id: str | None,
-    job_cluster: str | None,
+    job_cluster: dict[str, Any] | None,
     leave_out_unsupported: bool,
     fmt: str,
     **where: Any,
 ) -> None:
     """Jobs API 2.2 JSON and Asset Bundle YAML for each active process; writes nothing else."""
-    options = _options(name_prefix, existing_cluster_id, job_cluster, leave_out_unsupported)
+    options = _options(
+        notebook_folder, name_prefix, existing_cluster_id, job_cluster, leave_out_unsupported
+    )
     monitor = _framework(**where, existing=True)
     rendered = monitor.job_definitions(notebook_folder, project_code, process_load, **options)
     if out is None:
@@ -127,6 +183,7 @@ def render(
 @jobs.command()
 @click.option(
     "--notebook-folder",
+    type=NOTEBOOK_FOLDER,
     default=None,
     help="Workspace folder of the shipped notebooks [default: the current user's sample_usage folder].",
 )
@@ -140,7 +197,7 @@ def publish(
     process_load: str | None,
     name_prefix: str,
     existing_cluster_id: str | None,
-    job_cluster: str | None,
+    job_cluster: dict[str, Any] | None,
     leave_out_unsupported: bool,
     fmt: str,
     **where: Any,
@@ -150,7 +207,9 @@ def publish(
         raise click.UsageError(
             "publish writes to the workspace: run 'jobs render' first, then add --confirm"
         )
-    options = _options(name_prefix, existing_cluster_id, job_cluster, leave_out_unsupported)
+    options = _options(
+        notebook_folder, name_prefix, existing_cluster_id, job_cluster, leave_out_unsupported
+    )
     monitor = _framework(**where, existing=True)
     report = monitor.publish_jobs(
         workspace_for(where), notebook_folder, project_code, process_load, **options

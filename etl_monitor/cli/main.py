@@ -13,6 +13,8 @@ from etl_monitor import __version__
 from etl_monitor.cli.alerts import alerts
 from etl_monitor.cli.catalogue import catalogue
 from etl_monitor.cli.common import (
+    RUN_TYPES,
+    OutputPath,
     _framework,
     _rows,
     close_remote,
@@ -20,13 +22,16 @@ from etl_monitor.cli.common import (
     display_url,
     emit,
     engine_options,
+    shown,
 )
 from etl_monitor.cli.job_runs import job_runs_view
 from etl_monitor.cli.jobs import jobs
 from etl_monitor.cli.monitors import monitors
+from etl_monitor.core.arguments import PendingArgs, ResetArgs, StatusArgs, validate
 from etl_monitor.errors import (
     EngineError,
     ETLMonitorError,
+    InternalError,
     InvalidArgumentError,
     ValidationFailedError,
 )
@@ -69,9 +74,10 @@ def setup(fmt: str, **where: Any) -> None:
 @engine_options
 @click.option(
     "--archive-after-days",
-    type=click.IntRange(min=1),
+    type=RUN_TYPES["archive_after_days"],
     default=None,
-    help="Move step events of processing dates older than this to the archive table.",
+    help="Move step events of processing dates older than this many days (1-36500) to the "
+    "archive table.",
 )
 @click.option(
     "--vacuum/--no-vacuum", default=True, help="Delete unreferenced files older than 7 days."
@@ -164,8 +170,18 @@ PROCESS_COLUMNS = [
 
 
 def _process_args(command):
-    command = click.argument("process_load")(command)
-    return click.argument("project_code")(command)
+    command = click.argument("process_load", type=RUN_TYPES["process_load"])(command)
+    return click.argument("project_code", type=RUN_TYPES["project_code"])(command)
+
+
+def _execution_id_option(help: str):
+    return click.option("--execution-id", type=RUN_TYPES["execution_id"], default=None, help=help)
+
+
+def _date_option(help: str):
+    return click.option(
+        "--date", "processing_date", type=RUN_TYPES["processing_date"], default=None, help=help
+    )
 
 
 @main.command()
@@ -230,8 +246,8 @@ def _view(monitor: Any, view: str, project_code: str, process_load: str) -> list
 
 @main.command()
 @_process_args
-@click.option("--execution-id", default=None, help="One execution's task detail.")
-@click.option("--date", "processing_date", default=None, help="Processing date (YYYY-MM-DD).")
+@_execution_id_option("One execution's task detail.")
+@_date_option("Processing date (YYYY-MM-DD).")
 @click.option("--summary", is_flag=True, help="Run rollups (v_runSummary) instead of task detail.")
 @engine_options
 def status(
@@ -244,6 +260,15 @@ def status(
     **where,
 ) -> None:
     """Task detail or run summaries of a process."""
+    validate(  # the facade's own check, before the engine starts
+        StatusArgs,
+        "status",
+        project_code=project_code,
+        process_load=process_load,
+        processing_date=processing_date,
+        execution_id=execution_id,
+        summary_mode=summary,
+    )
     monitor = _framework(**where, existing=True)
     records = _rows(
         monitor.get_status(
@@ -263,12 +288,10 @@ def status(
 
 
 @main.command()
-@click.argument("execution_id")
+@click.argument("execution_id", type=RUN_TYPES["execution_id"])
 @_process_args
-@click.option(
-    "--date", "processing_date", default=None, help="Processing date when generating (YYYY-MM-DD)."
-)
-@click.option("--sequence-id", type=int, default=None, help="Only this stage.")
+@_date_option("Processing date when generating (YYYY-MM-DD).")
+@click.option("--sequence-id", type=RUN_TYPES["sequence_id"], default=None, help="Only this stage.")
 @engine_options
 def pending(
     execution_id,
@@ -280,6 +303,15 @@ def pending(
     **where,
 ) -> None:
     """Runnable tasks of an execution (generates its steps on first call)."""
+    validate(
+        PendingArgs,
+        "pending",
+        execution_id=execution_id,
+        project_code=project_code,
+        process_load=process_load,
+        processing_date=processing_date,
+        sequence_id=sequence_id,
+    )
     monitor = _framework(**where, existing=True)
     records = _rows(
         monitor.get_pending_tasks(
@@ -294,6 +326,7 @@ def pending(
 @engine_options
 def watermarks(project_code, process_load, fmt, **where) -> None:
     """Current watermarks and flags of a process, with their ActiveValue."""
+    validate(StatusArgs, "watermarks", project_code=project_code, process_load=process_load)
     monitor = _framework(**where, existing=True)
     emit(
         _view(monitor, reporting_views.WATERMARKS.name, project_code, process_load),
@@ -305,14 +338,12 @@ def watermarks(project_code, process_load, fmt, **where) -> None:
 
 @main.command()
 @_process_args
+@_execution_id_option("Reset the failed and skipped steps of this execution.")
+@_date_option("Without --execution-id: replay this whole day.")
+@click.option("--task-id", type=RUN_TYPES["task_id"], default=None, help="Only this task.")
 @click.option(
-    "--execution-id", default=None, help="Reset the failed and skipped steps of this execution."
+    "--workflow-id", type=RUN_TYPES["workflow_id"], default=None, help="Only this workflow pass."
 )
-@click.option(
-    "--date", "processing_date", default=None, help="Without --execution-id: replay this whole day."
-)
-@click.option("--task-id", type=int, default=None)
-@click.option("--workflow-id", type=int, default=None)
 @click.option("--force", is_flag=True, help="Also reset RUNNING steps (their process died).")
 @engine_options
 def reset(
@@ -327,6 +358,17 @@ def reset(
     **where,
 ) -> None:
     """Re-queue failed steps, one task, or a whole day."""
+    validate(
+        ResetArgs,
+        "reset",
+        project_code=project_code,
+        process_load=process_load,
+        processing_date=processing_date,
+        execution_id=execution_id,
+        workflow_id=workflow_id,
+        task_id=task_id,
+        force=force,
+    )
     monitor = _framework(**where, existing=True)
     count = monitor.status_reset(
         project_code,
@@ -385,28 +427,75 @@ def _traceback_wanted() -> bool:
     return logging.getLogger().isEnabledFor(logging.DEBUG)  # -vv
 
 
-def run() -> None:
-    """Entry point with the documented exit codes.
+def _internal(error: BaseException) -> None:
+    """A bug: its one line, then always its traceback (exit code 3)."""
+    import traceback
 
-    0 ok; 1 invalid input; 2 usage; 3 an engine, workspace, network or runtime error (one
-    line; the traceback with -vv), or an internal error (a bug: always with its traceback).
+    console.print(
+        f"[red]internal error:[/red] {escape(f'{type(error).__name__}: {error}')}",
+        soft_wrap=True,
+    )
+    traceback.print_exc()
+
+
+def one_line(text: str) -> str:
+    """`text` on one line: its line breaks (any that str.splitlines knows) become spaces."""
+    return " ".join(part.strip() for part in text.splitlines() if part.strip())
+
+
+def _invalid(message: str, value: object = None) -> None:
+    """Print the one line of an invalid input (exit code 1), a long value cut short."""
+    if isinstance(value, str) and len(repr(value)) > 80:
+        message = message.replace(repr(value), shown(value))
+    console.print(
+        f"[red]invalid input:[/red] {escape(one_line(message))}",
+        soft_wrap=True,
+        emoji=False,
+        highlight=False,
+    )
+
+
+def _bad_value(error: click.ClickException) -> bool:
+    """A value click refused (not a number, out of range, not a choice, no such file, or
+    refused by one of the library's checks in `cli.common`): invalid input, not usage."""
+    return isinstance(error, click.BadParameter) and not isinstance(error, click.MissingParameter)
+
+
+def run(args: list[str] | None = None) -> None:
+    """Entry point with the documented exit codes (`args`: the command line, default sys.argv).
+
+    - 0: ok.
+    - 1: invalid input: a value the library or click refuses (a code, id, date, number,
+      choice, URL, path or file), or a config that fails validation. One line on standard
+      output naming the option or argument, never a traceback; nothing was written. The
+      values are checked while the command line is read, before any engine starts.
+    - 2: usage: an unknown command or option, a missing argument or option value, options
+      that exclude each other, a missing --confirm (click's usage text on standard error).
+    - 3: an engine, workspace, network or runtime error (one line; the traceback with
+      -vv), or an internal error: a bug, always printed with its traceback.
     """
     import traceback
 
     try:
-        main.main(standalone_mode=False)
+        main.main(args=args, standalone_mode=False)
     except click.exceptions.Abort:
         sys.exit(1)
     except click.ClickException as error:
+        if _bad_value(error):
+            _invalid(error.format_message())
+            sys.exit(1)
         error.show()
         sys.exit(2)
     except (InvalidArgumentError, ValidationFailedError) as error:
-        console.print(f"[red]invalid input:[/red] {escape(str(error))}", soft_wrap=True)
+        _invalid(str(error), getattr(error, "value", None))
         sys.exit(1)
     except EngineError as error:
         console.print(f"[red]engine error:[/red] {escape(str(error))}", soft_wrap=True)
         if _traceback_wanted():
             traceback.print_exc()
+        sys.exit(3)
+    except InternalError as error:  # the library caught a bug of its own
+        _internal(error)
         sys.exit(3)
     except ETLMonitorError as error:
         console.print(f"[red]error:[/red] {escape(str(error))}", soft_wrap=True)
@@ -414,11 +503,7 @@ def run() -> None:
     except Exception as error:
         kind = error_kind(error)
         if kind is None:
-            console.print(
-                f"[red]internal error:[/red] {escape(f'{type(error).__name__}: {error}')}",
-                soft_wrap=True,
-            )
-            traceback.print_exc()
+            _internal(error)
         else:
             console.print(f"[red]{kind}:[/red] {escape(describe(error))}", soft_wrap=True)
             if _traceback_wanted():
@@ -445,7 +530,7 @@ def sql_files() -> None:
     "--out",
     default="sql",
     show_default=True,
-    type=click.Path(file_okay=False),
+    type=OutputPath(file_okay=False, writable=True),
     help="Folder to write.",
 )
 @click.option(

@@ -12,11 +12,32 @@ from typing import Any
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-from etl_monitor.cli.common import console, emit, engine_options
+from etl_monitor.cli.common import (
+    Checked,
+    TextFile,
+    Whole,
+    console,
+    emit,
+    engine_options,
+    field_check,
+    int_range,
+)
 from etl_monitor.errors import ETLMonitorError, ValidationFailedError
-from etl_monitor.monitoring.config import table_args
+from etl_monitor.monitoring.config import SchemaArgs, table_args
 
 PLAN_COLUMNS = ["table_name", "action", "reason", "group", "changes"]
+
+
+def _monitoring_document(path: str) -> Any:
+    from pathlib import Path
+
+    from etl_monitor.monitoring import yaml_config
+
+    return yaml_config.parse(Path(path).read_text(encoding="utf-8"))
+
+
+#: A monitoring YAML file whose document parses (its names are resolved on the engine).
+MONITORING_FILE = TextFile(_monitoring_document)
 
 
 def _monitoring(where: dict[str, Any]):
@@ -58,7 +79,7 @@ def monitors() -> None:
 
 
 @monitors.command("import")
-@click.argument("yaml_file", type=click.Path(exists=True, dir_okay=False))
+@click.argument("yaml_file", type=MONITORING_FILE)
 @workspace_options
 def import_(yaml_file: str, warehouse, catalog, schema, engine, remote, profile, fmt) -> None:
     """Load a data-profiling-orchestrator YAML file into the config tables."""
@@ -190,10 +211,21 @@ def apply(
 @click.option(
     "--schema-to-check",
     "schemas",
+    type=Checked(
+        "catalog.schema",
+        field_check(SchemaArgs, "schema_name", "catalog.schema, e.g. main.sales"),
+        511,
+    ),
     multiple=True,
     help="catalog.schema to look for unmonitored tables.",
 )
-@click.option("--stale-days", type=int, default=30, show_default=True)
+@click.option(
+    "--stale-days",
+    type=Whole(int_range("stale_days", 1, 36_500, "days")),
+    default=30,
+    show_default=True,
+    help="Monitors not refreshed in this many days (1-36500) are stale.",
+)
 @workspace_options
 def coverage(schemas, stale_days, warehouse, catalog, schema, engine, remote, profile, fmt) -> None:
     """Unmonitored tables, stale monitors and orphans."""

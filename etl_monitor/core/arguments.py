@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from typing import Annotated, Any, ClassVar, Literal, TypeVar
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -20,13 +21,14 @@ from pydantic import (
     StrictBool,
     StrictInt,
     StringConstraints,
+    TypeAdapter,
     ValidationError,
     field_validator,
     model_validator,
 )
 
 from etl_monitor.engine.timestamps import utc
-from etl_monitor.errors import InvalidArgumentError
+from etl_monitor.errors import InternalError, InvalidArgumentError
 
 CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$"
 CODE_HINT = "1-64 characters of letters, digits, '_', '-' or '.', starting with a letter or digit"
@@ -40,13 +42,105 @@ FILE_MASK_TOKEN = re.compile(r"\{([^{}]*)\}")
 FILE_MASK_TOKEN_BODY = re.compile(r"^(yyyy|yy|MM|dd|ww|[-_.])+$")
 BIGINT_MIN, BIGINT_MAX = -(2**63), 2**63 - 1
 
+INT_MIN, INT_MAX = -(2**31), 2**31 - 1
+
+#: The calendar dates every engine stores and reads back exactly, in every driver time zone
+#: (a day's margin at the top keeps a UTC+14 driver's local time inside year 9999), and
+#: that every consumer of the views reads (SQL Server's datetime starts in 1753).
+EARLIEST_DAY, LATEST_DAY = date(1900, 1, 1), date(9999, 12, 30)
+#: The instants the same holds for: the first and last microsecond of those days, UTC.
+EARLIEST_INSTANT = datetime(1900, 1, 1, tzinfo=timezone.utc)
+LATEST_INSTANT = datetime(9999, 12, 30, 23, 59, 59, 999_999, tzinfo=timezone.utc)
+DAY_RANGE = f"from {EARLIEST_DAY} to {LATEST_DAY}"
+INSTANT_RANGE = f"from {EARLIEST_DAY}T00:00:00Z to {LATEST_DAY}T23:59:59.999999Z"
+
+#: ISO-8601 text a date or an instant may be given as (no bare numbers: those are refused,
+#: not read as seconds since 1970).
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+_ISO_INSTANT = re.compile(
+    r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?)?(?:[Zz]|[+-]\d{2}:?\d{2})?"
+)
+
+
 Code = Annotated[str, StringConstraints(strict=True, pattern=CODE_PATTERN)]
 Name = Annotated[str, StringConstraints(strict=True, pattern=NAME_PATTERN)]
 Text = Annotated[str, StringConstraints(strict=True, max_length=4000)]
 ShortText = Annotated[str, StringConstraints(strict=True, max_length=512)]
 Path = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=2048)]
+Message = Annotated[str, StringConstraints(strict=True, max_length=1_000_000)]
 Extension = Annotated[str, StringConstraints(strict=True, pattern=r"^\.?[A-Za-z0-9]{1,16}$")]
-NonNegative = Annotated[StrictInt, Field(ge=0, le=2**31 - 1)]
+NonNegative = Annotated[StrictInt, Field(ge=0, le=INT_MAX)]
+#: A value for an INT column.
+Int32 = Annotated[StrictInt, Field(ge=INT_MIN, le=INT_MAX)]
+
+
+@dataclass(frozen=True)
+class Accepts:
+    """What a caller may pass where a validator converts to the field's narrower type."""
+
+    type: Any
+
+
+def _iso_text(value: str, what: str, pattern: re.Pattern[str]) -> str:
+    if not pattern.fullmatch(value):
+        raise ValueError(f"{value[:40]!r} is not an ISO-8601 {what}")
+    return value
+
+
+def _as_instant(value: Any) -> Any:
+    """A datetime, a date (its midnight) or ISO-8601 text; nothing else (no numbers, no bytes)."""
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day)
+    if isinstance(value, str):
+        return _iso_text(value, "date and time", _ISO_INSTANT)
+    raise ValueError(f"a value of type {type(value).__name__} is not an instant")
+
+
+def _in_range_utc(value: datetime) -> datetime:
+    """The instant as aware UTC (naive means UTC), refused outside `INSTANT_RANGE`."""
+    try:
+        moment = utc(value)
+    except (OverflowError, ValueError):
+        moment = None
+    if moment is None or not EARLIEST_INSTANT <= moment <= LATEST_INSTANT:
+        raise ValueError(f"outside the supported range ({INSTANT_RANGE})")
+    return moment
+
+
+_DATETIME: TypeAdapter[datetime] = TypeAdapter(datetime)
+
+
+def _as_day(value: Any) -> Any:
+    """A date, a datetime (its own calendar date) or ISO-8601 text; nothing else."""
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        if _ISO_DAY.fullmatch(value):
+            return value
+        _iso_text(value, "date", _ISO_INSTANT)
+        return _DATETIME.validate_python(value).date()
+    raise ValueError(f"a value of type {type(value).__name__} is not a date")
+
+
+def _in_day_range(value: date) -> date:
+    if not EARLIEST_DAY <= value <= LATEST_DAY:
+        raise ValueError(f"outside the supported range ({DAY_RANGE})")
+    return value
+
+
+#: An instant: a datetime (naive = UTC), a date (midnight UTC) or ISO-8601 text; stored UTC.
+Instant = Annotated[
+    datetime,
+    BeforeValidator(_as_instant),
+    AfterValidator(_in_range_utc),
+    Accepts(datetime | date | str),
+]
+#: A processing date: a date, a datetime (its date) or ISO text.
+Day = Annotated[date, BeforeValidator(_as_day), AfterValidator(_in_day_range), Accepts(date | str)]
 
 #: What each argument accepts, used in error messages.
 HINTS: dict[str, str] = {
@@ -65,7 +159,7 @@ HINTS: dict[str, str] = {
     "file_extension": "1-16 letters or digits, with or without a leading '.'",
     "file_name_mask": "a base name, or text whose {tokens} combine yyyy, yy, MM, dd, ww and - _ .",
     "value_int": f"an integer from {BIGINT_MIN} to {BIGINT_MAX}, or None",
-    "value_datetime": "a datetime, a date or an ISO-8601 string, or None",
+    "value_datetime": f"a datetime, a date or an ISO-8601 string, {INSTANT_RANGE}, or None",
     "value_bit": "True, False or None",
     "value": "True or False",
 }
@@ -170,17 +264,17 @@ class ProcessArgs(_Args):
     @field_validator("runbook_url", "lineage_url")
     @classmethod
     def _http_url(cls, url: str | None) -> str | None:
-        if url is not None and not re.match(URL_PATTERN, url):
+        if url is not None and not re.fullmatch(URL_PATTERN, url):
             raise ValueError(f"not {URL_HINT}")
         return url
 
 
 class SequenceArgs(_Args):
-    sequence_id: Annotated[StrictInt, Field(ge=10, le=2**31 - 1)]
+    sequence_id: Annotated[StrictInt, Field(ge=10, le=INT_MAX)]
     sequence_code: Code
     description: Text | None = None
     sequence_name: ShortText | None = None
-    sort_order: StrictInt | None = None
+    sort_order: Int32 | None = None
 
     KEYWORD_ONLY: ClassVar[tuple[str, ...]] = ("sequence_name", "sort_order")
 
@@ -230,7 +324,7 @@ class TaskArgs(_Args):
         if mask.count("{") != mask.count("}"):
             raise ValueError("unbalanced braces")
         for token in FILE_MASK_TOKEN.findall(mask):
-            if not FILE_MASK_TOKEN_BODY.match(token):
+            if not FILE_MASK_TOKEN_BODY.fullmatch(token):
                 raise ValueError(f"unknown date token {{{token}}}")
         return mask
 
@@ -255,31 +349,15 @@ ExecutionId = Annotated[str, StringConstraints(strict=True, pattern=EXECUTION_ID
 HINTS["execution_id"] = (
     "1-128 characters of letters, digits, '_', '-', '.' or ':' (a UUID or an ADF run id)"
 )
-HINTS["processing_date"] = "a date, a datetime or an ISO date string such as '2026-04-09', or None"
-HINTS["timestamp"] = "a datetime or an ISO-8601 string, or None for now"
+HINTS["processing_date"] = (
+    f"a date, a datetime or an ISO date string such as '2026-04-09', {DAY_RANGE}, or None"
+)
+HINTS["timestamp"] = f"a datetime, a date or an ISO-8601 string, {INSTANT_RANGE}, or None for now"
 HINTS["log_type"] = "one of INFO, WARN, ERROR"
 
 
-def _to_date(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, str) and len(value) > 10:
-        return datetime.fromisoformat(value).date()
-    return value
-
-
-@dataclass(frozen=True)
-class Accepts:
-    """What a caller may pass where a validator converts to the field's narrower type."""
-
-    type: Any
-
-
-#: A processing date: a date, a datetime (its date) or an ISO string.
-Day = Annotated[date, BeforeValidator(_to_date), Accepts(date | str)]
-Attempts = Annotated[StrictInt, Field(ge=0, le=2**31 - 1)]
+Attempts = Annotated[StrictInt, Field(ge=0, le=INT_MAX)]
 HINTS["attempts"] = "the execution's retry counter (0 for the first execution), or None"
-Message = Annotated[str, StringConstraints(strict=True, max_length=1_000_000)]
 SourceType = Literal["ADF_PIPELINE", "DBX_NOTEBOOK", "DBX_JOB", "DATAFLOW"]
 LogType = Literal["INFO", "WARN", "ERROR"]
 
@@ -405,7 +483,7 @@ class StartArgs(_Lifecycle):
     attempts: Attempts | None = None
     source_type: SourceType | None = None
     source_run_id: ShortText | None = None
-    timestamp: datetime | None = None
+    timestamp: Instant | None = None
     log_message: Message | None = None
     log_type: LogType | None = None
     log_code: ShortText | None = None
@@ -419,7 +497,7 @@ class EndArgs(_Lifecycle):
     log_message: Message | None = None
     log_type: LogType | None = None
     log_code: ShortText | None = None
-    timestamp: datetime | None = None
+    timestamp: Instant | None = None
     source_run_id: ShortText | None = None
 
     KEYWORD_ONLY: ClassVar[tuple[str, ...]] = ("source_run_id",)
@@ -429,7 +507,7 @@ class FailArgs(_Lifecycle):
     attempts: Attempts | None = None
     log_message: Message | None = None
     log_code: ShortText | None = None
-    timestamp: datetime | None = None
+    timestamp: Instant | None = None
     log_type: LogType = "ERROR"
     source_run_id: ShortText | None = None
 
@@ -450,17 +528,12 @@ class TaskCallArgs(_Lifecycle):
 class EventArgs(_Args):
     """What start / end / fail record besides the step key."""
 
-    timestamp: datetime | None = None
+    timestamp: Instant | None = None
     log_message: Message | None = None
     log_type: LogType | None = None
     log_code: ShortText | None = None
     source_run_id: ShortText | None = None
     source_type: SourceType | None = None
-
-    @field_validator("timestamp")
-    @classmethod
-    def _to_utc(cls, value: datetime | None) -> datetime | None:
-        return utc(value)
 
 
 class _ProcessRuns(_Args):
@@ -496,17 +569,12 @@ class ParameterArgs(_Args):
     parameter_name: Name
     parameter_type: Literal["DELTA_DATE", "DELTA_ID", "FLAG", "SYSTEM"]
     description: Text | None = None
-    value_datetime: datetime | date | None = None
+    value_datetime: Instant | None = None
     value_int: Annotated[StrictInt, Field(ge=BIGINT_MIN, le=BIGINT_MAX)] | None = None
     value_bit: StrictBool | None = None
     is_active: StrictBool = True
 
     KEYWORD_ONLY: ClassVar[tuple[str, ...]] = ("is_active",)
-
-    @field_validator("value_datetime")
-    @classmethod
-    def _to_utc(cls, value: datetime | date | None) -> datetime | None:
-        return utc(value)
 
     @model_validator(mode="after")
     def _value_matches_type(self) -> ParameterArgs:
@@ -552,27 +620,46 @@ def validate(model: type[M], function: str, **arguments: Any) -> M:
     try:
         return model(**arguments)
     except ValidationError as error:
-        problems = []
-        first_arg: str | None = None
-        first_value: Any = None
-        for item in error.errors():
-            loc = [str(p) for p in item["loc"] if not str(p).isdigit()]
-            arg = loc[0] if loc else None  # a model-level check has no location
-            value = item.get("input")
-            message = item["msg"].removeprefix("Value error, ")
-            if item["type"] == "extra_forbidden":
-                text = f"unexpected argument {arg!r} (allowed: {', '.join(model.model_fields)})"
-            elif arg and arg in model.model_fields:
-                hint = HINTS.get(arg)
-                text = f"invalid {arg}={value!r}: {message}" + (
-                    f" (allowed: {hint})" if hint else ""
-                )
-            else:
-                text = message
-            if first_arg is None and arg is not None:
-                first_arg, first_value = arg, value
-            if text not in problems:
-                problems.append(text)
-        raise InvalidArgumentError(
-            f"{function}(): " + "; ".join(problems), argument=first_arg, value=first_value
-        ) from None
+        raise _refusal(model, function, error) from None
+    except Exception as error:  # a check that raised something else is a bug in the check
+        raise InternalError(
+            f"{function}(): checking the arguments failed with {type(error).__name__}: "
+            f"{_shown(error)}; this is a bug in etl_monitor, not in the call"
+        ) from error
+
+
+def _shown(value: Any, limit: int = 200) -> str:
+    """A value's repr for a message, cut to `limit` characters (a 10 MB argument stays out)."""
+    try:
+        text = repr(value) if not isinstance(value, BaseException) else str(value)
+    except Exception:  # a hostile __repr__
+        text = f"<{type(value).__name__}>"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _refusal(model: type[BaseModel], function: str, error: ValidationError) -> InvalidArgumentError:
+    """The InvalidArgumentError for a failed validation: every problem, the first argument named."""
+    problems = []
+    first_arg: str | None = None
+    first_value: Any = None
+    for item in error.errors():
+        loc = [str(p) for p in item["loc"] if not str(p).isdigit()]
+        arg = loc[0] if loc else None  # a model-level check has no location
+        value = item.get("input")
+        message = item["msg"].removeprefix("Value error, ")
+        if item["type"] == "extra_forbidden":
+            text = f"unexpected argument {arg!r} (allowed: {', '.join(model.model_fields)})"
+        elif arg and arg in model.model_fields:
+            hint = HINTS.get(arg)
+            text = f"invalid {arg}={_shown(value)}: {message}" + (
+                f" (allowed: {hint})" if hint else ""
+            )
+        else:
+            text = message
+        if first_arg is None and arg is not None:
+            first_arg, first_value = arg, value
+        if text not in problems:
+            problems.append(text)
+    return InvalidArgumentError(
+        f"{function}(): " + "; ".join(problems), argument=first_arg, value=first_value
+    )

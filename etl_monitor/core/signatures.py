@@ -101,6 +101,7 @@ def takes(model: type[M]) -> Callable[[Callable[[Any, M], R]], Callable[..., R]]
         this = next(iter(own.parameters.values()))
         parameters = [this, *signature_of(model).parameters.values()]
         wrapper.__signature__ = own.replace(parameters=parameters)  # type: ignore[attr-defined]
+        wrapper.arguments_model = model  # type: ignore[attr-defined] - what the call validates
         del wrapper.__wrapped__  # help() and inspect show the model's signature, not (self, a)
         return wrapper
 

@@ -132,7 +132,7 @@ def _mentions(error: BaseException, markers: tuple[str, ...]) -> bool:
 def check_identifier(value: object, what: str = "identifier", *, allow_dash: bool = False) -> str:
     """Return `value` if it is a safe SQL identifier, else raise InvalidIdentifierError."""
     pattern = _CATALOG_OR_SCHEMA if allow_dash else _IDENTIFIER
-    if not isinstance(value, str) or not pattern.match(value):
+    if not isinstance(value, str) or not pattern.fullmatch(value):
         allowed = (
             "1-255 letters, digits, '_' or '-'"
             if allow_dash

@@ -109,5 +109,13 @@ def utc_iso_text(expression: str) -> str:
 
 
 def utc_date(expression: str) -> str:
-    """SQL for the UTC calendar date of a TIMESTAMP, in any session time zone."""
-    return f"date_from_unix_date(CAST(floor(unix_micros({expression}) / {_DAY_MICROS}) AS INT))"
+    """SQL for the UTC calendar date of a TIMESTAMP, in any session time zone.
+
+    Integer floor division (``div`` truncates toward zero, so the remainder is taken off
+    first): dividing as DOUBLE rounds the last microseconds of 9999-12-30 up a day.
+    """
+    micros = f"unix_micros({expression})"
+    return (
+        f"date_from_unix_date(CAST(div({micros} - pmod({micros}, {_DAY_MICROS}), "
+        f"{_DAY_MICROS}) AS INT))"
+    )

@@ -11,7 +11,14 @@ import json
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, StrictBool, StringConstraints, field_validator, model_validator
+from pydantic import (
+    Field,
+    StrictBool,
+    StrictStr,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from etl_monitor.core import objects
 from etl_monitor.core.arguments import ShortText, _Args
@@ -96,7 +103,7 @@ class SchemaArgs(_Args):
 
 class GroupArgs(_Args):
     group: GroupName
-    notification_emails: list[str] = Field(default_factory=list, max_length=5)
+    notification_emails: list[StrictStr] = Field(default_factory=list, max_length=5)
     drift_threshold: Threshold = 0.2
     owner: ShortText | None = None
     description: ShortText | None = None
@@ -106,7 +113,7 @@ class GroupArgs(_Args):
     @classmethod
     def _emails(cls, values: list[str]) -> list[str]:
         for value in values:
-            if not isinstance(value, str) or not EMAIL_PATTERN.match(value):
+            if not isinstance(value, str) or not EMAIL_PATTERN.fullmatch(value):
                 raise ValueError(f"not an e-mail address: {value!r}")
         return values
 

@@ -208,7 +208,7 @@ def missing_columns(args: TableArgs, columns: list[str]) -> list[str]:
         for n in ("timestamp_column", "prediction_column", "label_column", "model_id_column")
         if getattr(args, n)
     ]
-    wanted += [("slicing_exprs", e) for e in args.slicing_exprs if _IDENT.match(e)]
+    wanted += [("slicing_exprs", e) for e in args.slicing_exprs if _IDENT.fullmatch(e)]
     return [
         f"column {value!r} (from {name}) not found in {args.table_name}; available: {sorted(columns)}"
         for name, value in wanted

@@ -11,7 +11,6 @@ recorded as FAIL. Which transitions are allowed is `states`' business.
 from __future__ import annotations
 
 import logging
-import traceback
 from collections.abc import Callable
 from datetime import date, datetime
 from types import TracebackType
@@ -41,6 +40,7 @@ from etl_monitor.tracking.events import (
     step_seq,
     watermark_event,
 )
+from etl_monitor.tracking.failures import describe_exception, failure_status, safe_text, type_name
 from etl_monitor.tracking.queue import check_step, read_step
 from etl_monitor.tracking.states import CANCELLED, DONE, FAIL, FAILED, INACTIVE, SKIPPED
 from etl_monitor.tracking.watermarks import AdvanceArgs, active_runs, advance_watermark, is_forward
@@ -193,10 +193,15 @@ def _inactive_reason(state: dict[str, Any] | None) -> str | None:
 
 
 def error_message(error: BaseException) -> str:
-    """The exception's own text: ``KeyError("it's")`` gives ``it's``, not its repr."""
-    if len(error.args) == 1 and isinstance(error.args[0], str):
-        return error.args[0]
-    return str(error)
+    """The exception's own text: ``KeyError("it's")`` gives ``it's``, not its repr.
+
+    Args:
+        error: any exception; one whose ``__str__`` fails still gets a description.
+
+    Returns:
+        The text, safe to write (see `failures.describe_exception`); never raises.
+    """
+    return describe_exception(error).message
 
 
 def start(
@@ -344,7 +349,28 @@ def fail(
     status: str = FAIL,
     expected: dict[str, Any] | None = None,
 ) -> str:
-    """Record FAIL (or CANCELLED) with the message verbatim, the exception type and the traceback."""
+    """Record FAIL (or CANCELLED) with the message verbatim, the exception type and the traceback.
+
+    Whatever `error` is (a broken ``__str__``, lone surrogates, a megabyte of message),
+    its description is safe to write (`failures.describe_exception`), so the step never
+    stays RUNNING for want of a printable exception.
+
+    Args:
+        ctx: the framework's context.
+        key: the step.
+        event: the caller's log message, type and code; a given log_message wins over
+            the exception's own.
+        run: the run being ended, if this process started it (else the step is read).
+        error: the exception to record, if any.
+        status: FAIL or CANCELLED.
+        expected: what the caller said of the step, checked against it.
+
+    Returns:
+        The status recorded.
+
+    Raises:
+        StepStateError: the step is DONE, SKIPPED, missing, or may not move to `status`.
+    """
     run = _state_for_end(ctx, run, key, "fail_task", expected)
     if run is None:
         raise StepStateError(
@@ -353,14 +379,12 @@ def fail(
     state = run.state
     action = "fail" if status == FAIL else "cancel"
     status = states.check(action, state["StatusCode"])
+    failure = describe_exception(error) if error is not None else None
     message = event.log_message
-    if message is None and error is not None:
-        message = error_message(error)
-    trace = (
-        "".join(traceback.format_exception(type(error), error, error.__traceback__))
-        if error
-        else None
-    )
+    if message is not None:
+        message = safe_text(message)
+    elif failure is not None:
+        message = failure.message
     row = step_event(
         state,
         status,
@@ -372,8 +396,8 @@ def fail(
         LogMessage=message,
         LogType=event.log_type or "ERROR",
         LogCode=event.log_code,
-        ExceptionType=type(error).__name__ if error else state.get("ExceptionType"),
-        StackTrace=trace,
+        ExceptionType=failure.exception_type if failure is not None else state.get("ExceptionType"),
+        StackTrace=failure.trace if failure is not None else None,
         SourceRunID=event.source_run_id or state.get("SourceRunID"),
     )
     _retry(lambda: append_events(ctx, [row]), "fail")
@@ -427,13 +451,12 @@ class TaskContext:
                     self._call.event.model_copy(update={"timestamp": None}),
                     run,
                 )
-            elif isinstance(exc, KeyboardInterrupt) or (
-                isinstance(exc, SystemExit) and exc.code in (0, None)
-            ):
+            elif failure_status(exc) == CANCELLED:
+                cancelled = f"{type_name(type(exc))}: cancelled"
                 fail(
                     self._ctx,
                     self._key,
-                    EventArgs(log_message=f"{type(exc).__name__}: cancelled", log_type="WARN"),
+                    EventArgs(log_message=cancelled, log_type="WARN"),
                     run,
                     error=exc,
                     status=CANCELLED,

@@ -71,11 +71,13 @@ class MaintenanceReport:
 
 
 class MaintainArgs(_Args):
-    archive_after_days: Annotated[StrictInt, Field(ge=1)] | None = None
+    archive_after_days: Annotated[StrictInt, Field(ge=1, le=36_500)] | None = None
     vacuum: StrictBool = True
 
 
-HINTS["archive_after_days"] = "a positive number of days, or None to archive nothing"
+HINTS["archive_after_days"] = (
+    "a positive number of days up to 36500 (a century), or None to archive nothing"
+)
 
 
 def maintain(ctx: Context, a: MaintainArgs) -> MaintenanceReport:

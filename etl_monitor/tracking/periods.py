@@ -42,7 +42,10 @@ def history_window(day: date, frequencies: set[str] | None = None) -> tuple[date
     """
     wanted = frequencies if frequencies is not None else {"D", "W", "M", "Y"}
     start = min((period_start(day, f) for f in wanted | {"D"}), default=day)
-    end = period_start(day, "W") + timedelta(days=6) if "W" in wanted else day
+    end = day
+    if "W" in wanted:  # the week's Sunday; the last week of year 9999 ends with the calendar
+        monday = period_start(day, "W")
+        end = monday + timedelta(days=min(6, (date.max - monday).days))
     return start, max(day, end)
 
 

@@ -6,7 +6,16 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, StrictInt, StringConstraints
 
-from etl_monitor.core.arguments import Code, Day, ExecutionId, ShortText, StatusArgs, _Args
+from etl_monitor.core.arguments import (
+    Code,
+    Day,
+    ExecutionId,
+    Message,
+    NonNegative,
+    ShortText,
+    StatusArgs,
+    _Args,
+)
 from etl_monitor.core.context import Context
 from etl_monitor.tracking.events import append_receipt
 from etl_monitor.tracking.queue import run_filter
@@ -45,7 +54,7 @@ def get_status(ctx: Context, a: StatusArgs) -> Any:
 class StaleArgs(_Args):
     project_code: Code | None = None
     process_load: Code | None = None
-    older_than_minutes: Annotated[StrictInt, Field(gt=0)] | None = None
+    older_than_minutes: Annotated[StrictInt, Field(gt=0, le=5_256_000)] | None = None
 
 
 def stale_tasks(ctx: Context, a: StaleArgs) -> list[dict[str, Any]]:
@@ -75,13 +84,13 @@ class ReceiptArgs(_Args):
     execution_id: ExecutionId | None = None
     project_code: Code | None = None
     process_load: Code | None = None
-    task_id: Annotated[StrictInt, Field(ge=0)] | None = None
-    workflow_id: Annotated[StrictInt, Field(ge=0)] | None = None
+    task_id: NonNegative | None = None
+    workflow_id: NonNegative | None = None
     source_run_id: ShortText | None = None
     status: ShortText | None = None
     log_type: Literal["INFO", "WARN", "ERROR"] | None = None
     log_code: ShortText | None = None
-    log_message: Annotated[str, StringConstraints(strict=True, max_length=1_000_000)] | None = None
+    log_message: Message | None = None
     processing_date: Day | None = None
     correlation_id: ShortText | None = None
     pipeline_name: ShortText | None = None

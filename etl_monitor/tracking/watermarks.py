@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from contextvars import ContextVar
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any, ClassVar, Literal, Protocol
 
 from pydantic import Field, StrictBool, StrictInt, model_validator
@@ -24,6 +24,7 @@ from etl_monitor.core.arguments import (
     Code,
     Day,
     ExecutionId,
+    Instant,
     Name,
     _Args,
     utc,
@@ -72,7 +73,7 @@ class ParameterKey(_Args):
 
 
 class AdvanceArgs(ParameterKey):
-    new_datetime_value: datetime | date | None = None
+    new_datetime_value: Instant | None = None
     new_int_value: Annotated[StrictInt, Field(ge=BIGINT_MIN, le=BIGINT_MAX)] | None = None
     execution_id: ExecutionId | None = None
 
@@ -92,7 +93,7 @@ class ModeArgs(_Args):
     is_historic_mode: StrictBool = False
     processing_date: Day | None = None
     parameter_name: Name | None = None
-    value_datetime: datetime | date | None = None
+    value_datetime: Instant | None = None
     value_int: Annotated[StrictInt, Field(ge=BIGINT_MIN, le=BIGINT_MAX)] | None = None
     value_bit: StrictBool | None = None
     historic_date: Day | None = None
