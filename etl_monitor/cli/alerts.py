@@ -14,12 +14,14 @@ import click
 from etl_monitor.alerts import DEFAULT_PARENT_PATH, DEFAULT_SCHEDULE, DEFAULT_TIMEZONE
 from etl_monitor.alerts.render import _check_parent_path, _check_warehouse_id, check_schedule
 from etl_monitor.cli.common import (
-    Checked,
     _framework,
     console,
     emit,
     engine_options,
     workspace_for,
+)
+from etl_monitor.cli.values import (
+    Checked,
 )
 
 ACTION_COLUMNS = ["kind", "name", "action", "reason", "id"]

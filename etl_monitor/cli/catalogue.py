@@ -11,12 +11,14 @@ from pathlib import Path
 import click
 
 from etl_monitor.cli.common import (
-    OutputPath,
-    TextFile,
     _framework,
     console,
     emit,
     engine_options,
+)
+from etl_monitor.cli.values import (
+    OutputPath,
+    TextFile,
 )
 from etl_monitor.tracking.catalogue import CataloguePlan
 from etl_monitor.tracking.catalogue import apply as apply_catalogue

@@ -6,7 +6,14 @@ from typing import Any
 
 import click
 
-from etl_monitor.cli.common import Checked, _framework, emit, engine_options
+from etl_monitor.cli.common import (
+    _framework,
+    emit,
+    engine_options,
+)
+from etl_monitor.cli.values import (
+    Checked,
+)
 from etl_monitor.jobs.runs import DEFAULT_SOURCE, parse_source
 
 

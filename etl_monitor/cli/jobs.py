@@ -14,16 +14,18 @@ from typing import Any
 import click
 
 from etl_monitor.cli.common import (
-    RUN_TYPES,
-    Checked,
-    JsonObjectFile,
-    OutputPath,
     _framework,
     console,
     emit,
     engine_options,
-    pattern_check,
     workspace_for,
+)
+from etl_monitor.cli.values import (
+    RUN_TYPES,
+    Checked,
+    JsonObjectFile,
+    OutputPath,
+    pattern_check,
 )
 from etl_monitor.jobs.render import JobOptions
 

@@ -13,8 +13,6 @@ from etl_monitor import __version__
 from etl_monitor.cli.alerts import alerts
 from etl_monitor.cli.catalogue import catalogue
 from etl_monitor.cli.common import (
-    RUN_TYPES,
-    OutputPath,
     _framework,
     _rows,
     close_remote,
@@ -22,11 +20,15 @@ from etl_monitor.cli.common import (
     display_url,
     emit,
     engine_options,
-    shown,
 )
 from etl_monitor.cli.job_runs import job_runs_view
 from etl_monitor.cli.jobs import jobs
 from etl_monitor.cli.monitors import monitors
+from etl_monitor.cli.values import (
+    RUN_TYPES,
+    OutputPath,
+    shown,
+)
 from etl_monitor.core.arguments import PendingArgs, ResetArgs, StatusArgs, validate
 from etl_monitor.errors import (
     EngineError,

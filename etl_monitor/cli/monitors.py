@@ -13,12 +13,14 @@ import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from etl_monitor.cli.common import (
-    Checked,
-    TextFile,
-    Whole,
     console,
     emit,
     engine_options,
+)
+from etl_monitor.cli.values import (
+    Checked,
+    TextFile,
+    Whole,
     field_check,
     int_range,
 )

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import (
     Field,
     StrictBool,
+    StrictFloat,
     StrictStr,
     StringConstraints,
     field_validator,
@@ -53,7 +54,7 @@ SchemaName = Annotated[str, StringConstraints(strict=True, pattern=SCHEMA_NAME_P
 GroupName = Annotated[str, StringConstraints(strict=True, pattern=GROUP_PATTERN)]
 ColumnName = Annotated[str, StringConstraints(strict=True, pattern=COLUMN_PATTERN)]
 Url = Annotated[str, StringConstraints(strict=True, pattern=r"^https?://\S+$", max_length=2048)]
-Threshold = Annotated[float, Field(gt=0, le=1)]
+Threshold = Annotated[StrictFloat, Field(gt=0, le=1)]
 AssetsDir = Annotated[
     str, StringConstraints(strict=True, pattern=r"^/[^\s]*[^\s/]$", max_length=1000)
 ]

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, StrictBool, StrictInt, StrictStr, field_validator
 
 from etl_monitor.core.arguments import _Args
 from etl_monitor.core.reconcile import Reconciliation
@@ -57,13 +57,23 @@ CREATE, UPDATE, UNCHANGED, SKIP, ERROR, DEACTIVATED, DELETE, RECREATE, BLOCKED =
 class MonitoringPolicy(_Args):
     """Rules every monitored table must satisfy; violations are reported as errors in the plan."""
 
-    naming_patterns: list[str] = Field(default_factory=list)
-    forbidden_patterns: list[str] = Field(default_factory=list)
-    require_owner: bool = False
-    require_baseline_for_inference: bool = False
-    require_slicing: bool = False
-    max_tables: int | None = Field(default=None, gt=0)
-    max_monitors: int = Field(default=100, gt=0)  # the metastore quota
+    naming_patterns: list[StrictStr] = Field(default_factory=list)
+    forbidden_patterns: list[StrictStr] = Field(default_factory=list)
+    require_owner: StrictBool = False
+    require_baseline_for_inference: StrictBool = False
+    require_slicing: StrictBool = False
+    max_tables: StrictInt | None = Field(default=None, gt=0, le=2**31 - 1)
+    max_monitors: StrictInt = Field(default=100, gt=0, le=2**31 - 1)  # the metastore quota
+
+    @field_validator("naming_patterns", "forbidden_patterns")
+    @classmethod
+    def _regular_expressions(cls, patterns: list[str]) -> list[str]:
+        for pattern in patterns:
+            try:
+                re.compile(pattern)
+            except re.error as error:
+                raise ValueError(f"{pattern!r} is not a regular expression: {error}") from None
+        return patterns
 
 
 @dataclass
