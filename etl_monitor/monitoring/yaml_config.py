@@ -33,6 +33,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator
 
+from etl_monitor.core import documents
 from etl_monitor.core.arguments import validate
 from etl_monitor.errors import InvalidArgumentError
 from etl_monitor.monitoring import discovery
@@ -300,12 +301,7 @@ def parse(text: str) -> Document:
     Raises:
         InvalidArgumentError: not YAML, not a mapping, or a key or value the format does not allow.
     """
-    import yaml
-
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        raise InvalidArgumentError(f"{FUNCTION}(): not valid YAML: {error}") from None
+    raw = documents.parse_yaml(text, FUNCTION)
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
@@ -366,7 +362,11 @@ def read(
         InvalidArgumentError: a malformed document, name or setting; nothing was written.
     """
     return resolve(
-        parse(Path(path).read_text()), table_args, workspace, reserved_groups, parallelism
+        parse(documents.read_text(path, FUNCTION)),
+        table_args,
+        workspace,
+        reserved_groups,
+        parallelism,
     )
 
 

@@ -49,6 +49,7 @@ from typing import Any, ClassVar, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict
 
+from etl_monitor.core import documents
 from etl_monitor.core.arguments import (
     OrganisationArgs,
     ParameterArgs,
@@ -303,17 +304,21 @@ class _UniqueKeyLoader(yaml.SafeLoader):
 
 def load(path_or_text: str | Path) -> Catalogue:
     """Parse and validate a catalogue from a file path or from YAML text."""
-    if isinstance(path_or_text, Path) or (
-        "\n" not in path_or_text and path_or_text.strip() and Path(path_or_text).is_file()
-    ):
-        text = Path(path_or_text).read_text(encoding="utf-8")
-    else:
-        text = path_or_text
+    if not isinstance(path_or_text, (str, Path)):
+        raise InvalidArgumentError(
+            f"catalogue: a file path or YAML text, not a {type(path_or_text).__name__}",
+            argument="path_or_text",
+        )
+    text = (
+        documents.read_text(path_or_text, "catalogue")
+        if documents.is_file(path_or_text)
+        else path_or_text
+    )
+    doc = documents.parse_yaml(str(text), "catalogue", _UniqueKeyLoader)
     try:
-        doc = yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader subclass: safe
-    except yaml.YAMLError as error:
-        raise InvalidArgumentError(f"not valid YAML: {error}") from None
-    return Catalogue.from_document(doc)
+        return Catalogue.from_document(doc)
+    except RecursionError:
+        raise InvalidArgumentError("catalogue(): the YAML is nested too deeply to read") from None
 
 
 # -- plan and apply -------------------------------------------------------------------------

@@ -74,3 +74,28 @@ def test_lax_conversions_are_refused(model: type, name: str, value: Any) -> None
     with pytest.raises(InvalidArgumentError) as caught:
         validate(model, "config", **{**BASES[model], name: value})
     assert caught.value.argument == name
+
+
+@pytest.mark.parametrize(
+    "document",
+    ["[" * 100_000, "a: [", "x\x00y", "\ud800", "- 1\n- 2", "/no/such/file.yml", "x" * 5000, 5],
+    ids=["deep", "broken", "nul", "surrogate", "a-list", "no-file", "long-name", "not-text"],
+)
+def test_a_hostile_document_is_refused_with_the_librarys_error(document: Any, tmp_path) -> None:
+    from etl_monitor.tracking import catalogue
+
+    with pytest.raises(InvalidArgumentError):
+        catalogue.load(document)
+
+
+def test_a_file_that_is_not_utf8_is_refused(tmp_path) -> None:
+    from etl_monitor.core.documents import read_text
+
+    path = tmp_path / "latin1.yml"
+    path.write_bytes("naïve: 1\n".encode("latin-1"))
+    with pytest.raises(InvalidArgumentError, match="not UTF-8"):
+        read_text(path, "import_yaml")
+    with pytest.raises(InvalidArgumentError, match="cannot read"):
+        read_text(tmp_path / "missing.yml", "import_yaml")
+    with pytest.raises(InvalidArgumentError, match="a file path"):
+        read_text(5, "import_yaml")  # type: ignore[arg-type]
