@@ -23,6 +23,7 @@ from etl_monitor.core.arguments import (
     ProjectArgs,
     ResetArgs,
     SequenceArgs,
+    SessionArgs,
     SkipArgs,
     StartArgs,
     StatusArgs,
@@ -31,6 +32,7 @@ from etl_monitor.core.arguments import (
     TaskKeyArgs,
     TaskStatusArgs,
     UnskipArgs,
+    validate,
 )
 from etl_monitor.core.context import Context
 from etl_monitor.core.setup import SetupReport
@@ -88,6 +90,12 @@ class ETLMonitorFramework:
             catalog = str(spark.catalog.currentCatalog())
         check_identifier(catalog, "catalog", allow_dash=True)
         check_identifier(schema, "schema", allow_dash=True)
+        validate(
+            SessionArgs,
+            "ETLMonitorFramework",
+            user=user,
+            stale_after_minutes=stale_after_minutes,
+        )
         self.spark = spark
         self.catalog = catalog
         self.schema = schema

@@ -191,6 +191,18 @@ class _Args(BaseModel):
         }
 
 
+class SessionArgs(_Args):
+    """What a facade is built with besides its session, catalog and schema."""
+
+    user: ShortText | None = None
+    stale_after_minutes: Annotated[StrictInt, Field(gt=0, le=5_256_000)] = 720
+    parallelism: Annotated[StrictInt, Field(ge=1, le=64)] = 8
+
+
+HINTS["stale_after_minutes"] = "a positive whole number of minutes up to 5256000 (ten years)"
+HINTS["parallelism"] = "a whole number from 1 to 64"
+
+
 class OrganisationArgs(_Args):
     organisation_code: Code
     organisation_name: ShortText | None = None

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from etl_monitor.core.arguments import HINTS, validate
+from etl_monitor.core.arguments import HINTS, SessionArgs, validate
 from etl_monitor.core.context import Context
 from etl_monitor.core.objects import MONITORING
 from etl_monitor.core.setup import SetupReport, build_group, create_schema
@@ -83,6 +83,13 @@ class MonitoringFramework:
     ):
         check_identifier(catalog, "catalog", allow_dash=True)
         check_identifier(schema, "schema", allow_dash=True)
+        validate(SessionArgs, "MonitoringFramework", user=user, parallelism=parallelism)
+        if policy is not None and not isinstance(policy, MonitoringPolicy):
+            raise InvalidArgumentError(
+                f"MonitoringFramework(): policy must be a MonitoringPolicy, not "
+                f"{type(policy).__name__}",
+                argument="policy",
+            )
         self.spark, self.catalog, self.schema = spark, catalog, schema
         self.engine = engine or detect_engine(spark)
         self.executor = SqlExecutor(spark, retry, self.engine)

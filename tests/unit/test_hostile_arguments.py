@@ -142,3 +142,32 @@ def test_signatures_show_what_an_instant_and_a_day_accept() -> None:
     shown = str(signature_of(StartArgs))
     assert "timestamp: datetime.datetime | datetime.date | str | None" in shown
     assert "processing_date: datetime.date | str | None" in shown
+
+
+@pytest.mark.parametrize(
+    ("settings", "named"),
+    [
+        ({"stale_after_minutes": "720; DROP TABLE t"}, "stale_after_minutes"),
+        ({"stale_after_minutes": 2**70}, "stale_after_minutes"),
+        ({"stale_after_minutes": 0}, "stale_after_minutes"),
+        ({"stale_after_minutes": True}, "stale_after_minutes"),
+        ({"user": "\ud800"}, "user"),
+        ({"user": b"etl-bot"}, "user"),
+    ],
+)
+def test_the_facades_settings_are_checked_before_the_session_is_touched(
+    settings: dict, named: str
+) -> None:
+    """No session at all: the refusal comes before the engine is probed."""
+    with pytest.raises(InvalidArgumentError) as caught:
+        ETLMonitorFramework(None, "main", "etl", **settings)
+    assert caught.value.argument == named
+
+
+def test_the_monitoring_facades_settings_are_checked_too() -> None:
+    from etl_monitor.monitoring import MonitoringFramework
+
+    for settings, named in (({"parallelism": 0}, "parallelism"), ({"policy": {}}, "policy")):
+        with pytest.raises(InvalidArgumentError) as caught:
+            MonitoringFramework(None, "main", "etl", **settings)
+        assert caught.value.argument == named
