@@ -11,8 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import StrictBool
+
 from etl_monitor import alerts
 from etl_monitor.core.arguments import (
+    Code,
     EndArgs,
     FailArgs,
     GenerateArgs,
@@ -32,6 +35,8 @@ from etl_monitor.core.arguments import (
     TaskKeyArgs,
     TaskStatusArgs,
     UnskipArgs,
+    check_line,
+    check_value,
     validate,
 )
 from etl_monitor.core.context import Context
@@ -159,6 +164,9 @@ class ETLMonitorFramework:
             workspace_folder,
         )
 
+        for argument, value in (("spark", spark), ("target", target)):
+            if isinstance(value, str) or (argument == "target" and value is not None):
+                check_line(value, "sample_usage", argument)
         if workspace_client is None and hasattr(spark, "workspace"):
             workspace_client = spark  # a WorkspaceClient passed positionally
         if workspace_client is not None:
@@ -197,6 +205,7 @@ class ETLMonitorFramework:
         """
         from etl_monitor import jobs
 
+        _check_process_filter("job_definitions", project_code, process_load)
         settings = {"catalog": self.catalog, "schema": self.schema, **options}
         return jobs.definitions(
             self._ctx, jobs.JobOptions(notebook_folder, **settings), project_code, process_load
@@ -231,6 +240,7 @@ class ETLMonitorFramework:
         from etl_monitor.integrations.samples import user_folder
         from etl_monitor.jobs.publish import publish
 
+        _check_process_filter("publish_jobs", project_code, process_load)
         if notebook_folder is None:
             notebook_folder = user_folder(workspace_client.current_user.me().user_name)
         jobs = self.job_definitions(notebook_folder, project_code, process_load, **options)
@@ -255,8 +265,10 @@ class ETLMonitorFramework:
         nothing (see `etl_monitor.integrations.dashboards.publish`).
         """
         from etl_monitor.core.setup import existing_objects
-        from etl_monitor.integrations.dashboards import optional_views_in, publish
+        from etl_monitor.integrations.dashboards import check_arguments, optional_views_in, publish
 
+        check_arguments(warehouse_id, parent_path, display_name)
+        check_value(StrictBool, "publish_dashboard", "embed_credentials", embed_credentials)
         return publish(
             workspace_client,
             self.catalog,
@@ -302,6 +314,8 @@ class ETLMonitorFramework:
             InvalidArgumentError: a bad or unknown warehouse id, parent path, schedule or
                 time zone; nothing was written.
         """
+        alerts.check_settings(warehouse_id, parent_path, schedule, timezone)
+        check_value(StrictBool, "publish_alerts", "dry_run", dry_run)
         targets = alerts.read_targets(self._ctx)
         return alerts.publish(
             workspace_client,
@@ -329,6 +343,7 @@ class ETLMonitorFramework:
         Raises:
             CatalogNotFoundError: the catalog does not exist; nothing was written.
         """
+        check_value(StrictBool, "setup", "seed_data", seed_data)
         return run_setup(self._ctx, seed=seed_data)
 
     def seed_sequence_data(self) -> None:
@@ -580,3 +595,9 @@ class ETLMonitorFramework:
     def log_receipt(self, a: ReceiptArgs) -> str:
         """Store a raw run receipt in ETLsysLogs (the payload verbatim, plus what identifies the run)."""
         return reporting.log_receipt(self._ctx, a)
+
+
+def _check_process_filter(function: str, project_code: Any, process_load: Any) -> None:
+    """The optional project and process a call is narrowed to, checked before any read."""
+    check_value(Code | None, function, "project_code", project_code)
+    check_value(Code | None, function, "process_load", process_load)

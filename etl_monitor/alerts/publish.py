@@ -16,11 +16,11 @@ from etl_monitor.alerts.render import (
     GroupTarget,
     ProcessTarget,
     Targets,
-    _check_parent_path,
-    _check_warehouse_id,
     addresses_of,
     changed_paths,
+    check_parent_path,
     check_schedule,
+    check_warehouse_id,
     destination_name,
     drift_alert,
     is_email,
@@ -290,8 +290,8 @@ def publish(
             schedule or time zone; nothing was written.
         databricks.sdk.errors.DatabricksError: a request the service refused.
     """
-    _check_parent_path(parent_path)
-    _check_warehouse_id(warehouse_id)
+    check_parent_path(parent_path)
+    check_warehouse_id(warehouse_id)
     check_schedule(schedule, timezone)
     check_identifier(targets.catalog, "catalog", allow_dash=True)
     check_identifier(targets.schema, "schema", allow_dash=True)

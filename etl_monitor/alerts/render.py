@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from etl_monitor.alerts.views import ALERTS_VIEW
+from etl_monitor.core.arguments import check_line
 from etl_monitor.engine.executor import qualified
 from etl_monitor.errors import InvalidArgumentError
 from etl_monitor.monitoring.unified import DRIFT_ALERTS_VIEW
@@ -109,6 +110,8 @@ def check_schedule(schedule: str, timezone: str) -> None:
     """
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+    check_line(schedule, "publish_alerts", "schedule", 200)
+    check_line(timezone, "publish_alerts", "timezone", 64)
     problem = quartz_problem(schedule)
     if problem:
         raise InvalidArgumentError(
@@ -119,7 +122,7 @@ def check_schedule(schedule: str, timezone: str) -> None:
         )
     try:
         ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         raise InvalidArgumentError(
             f"timezone {timezone!r} is not a time zone id; use e.g. 'UTC' or 'Europe/Amsterdam'",
             argument="timezone",
@@ -156,7 +159,20 @@ def quartz_problem(expression: object) -> str | None:
     return None
 
 
-def _check_parent_path(parent_path: str) -> None:
+def check_settings(warehouse_id: str, parent_path: str, schedule: str, timezone: str) -> None:
+    """Check what `publish` is given before anything is read or written.
+
+    Raises:
+        InvalidArgumentError: a malformed warehouse id, parent path, schedule or time zone.
+    """
+    check_warehouse_id(warehouse_id)
+    check_parent_path(parent_path)
+    check_schedule(schedule, timezone)
+
+
+def check_parent_path(parent_path: str) -> None:
+    """An absolute workspace folder on one line, without a trailing slash; else InvalidArgumentError."""
+    check_line(parent_path, "publish_alerts", "parent_path")
     if (
         not isinstance(parent_path, str)
         or not parent_path.startswith("/")
@@ -171,7 +187,8 @@ def _check_parent_path(parent_path: str) -> None:
         )
 
 
-def _check_warehouse_id(warehouse_id: str) -> None:
+def check_warehouse_id(warehouse_id: str) -> None:
+    """A SQL warehouse id: 1-64 letters or digits; else InvalidArgumentError."""
     if not isinstance(warehouse_id, str) or not _WAREHOUSE_ID.fullmatch(warehouse_id):
         raise InvalidArgumentError(
             f"warehouse_id {warehouse_id!r} is not a SQL warehouse id (1-64 letters or digits, "

@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from etl_monitor.alerts import DEFAULT_PARENT_PATH, DEFAULT_SCHEDULE, DEFAULT_TIMEZONE
-from etl_monitor.alerts.render import _check_parent_path, _check_warehouse_id, check_schedule
+from etl_monitor.alerts.render import check_parent_path, check_schedule, check_warehouse_id
 from etl_monitor.cli.common import (
     _framework,
     console,
@@ -27,8 +27,8 @@ from etl_monitor.cli.values import (
 ACTION_COLUMNS = ["kind", "name", "action", "reason", "id"]
 
 #: The alert settings' types: the checks `publish_alerts` makes, made before the engine starts.
-WAREHOUSE_ID = Checked("id", _check_warehouse_id, 64)
-PARENT_PATH = Checked("path", _check_parent_path, 1024)
+WAREHOUSE_ID = Checked("id", check_warehouse_id, 64)
+PARENT_PATH = Checked("path", check_parent_path, 1024)
 SCHEDULE = Checked("quartz-cron", lambda v: check_schedule(v, DEFAULT_TIMEZONE), 256)
 TIMEZONE = Checked("zone", lambda v: check_schedule(DEFAULT_SCHEDULE, v), 64)
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import unicodedata
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
@@ -19,15 +18,11 @@ from typing import Annotated, Any
 import click
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from etl_monitor.core.arguments import HINTS, NAME_HINT, NAME_PATTERN
+from etl_monitor.core.arguments import HINTS, NAME_HINT, NAME_PATTERN, line_problem
 from etl_monitor.engine.executor import check_identifier
 from etl_monitor.engine.remote import check_url
 from etl_monitor.errors import InvalidArgumentError
 
-#: Unicode categories no value may contain: controls (NUL, newline, tab, escape), format
-#: characters (bidirectional overrides, zero-width marks), line and paragraph separators,
-#: surrogates (command-line bytes that are not UTF-8), private-use and unassigned code points.
-UNPRINTABLE = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"})
 #: The longest value of any kind the command line takes.
 MAX_VALUE_LENGTH = 4096
 
@@ -42,24 +37,8 @@ def shown(value: Any, limit: int = 80) -> str:
 
 
 def text_problem(value: str, max_length: int = MAX_VALUE_LENGTH) -> str | None:
-    """What makes `value` unusable as any command-line value, or None.
-
-    Empty or blank text, white space around it, a character of `UNPRINTABLE`, or more
-    than `max_length` characters.
-    """
-    if not value.strip():
-        return "is empty" if not value else "is blank"
-    if len(value) > max_length:
-        return f"is longer than {max_length} characters"
-    for char in value:
-        if unicodedata.category(char) in UNPRINTABLE:
-            return (
-                f"contains the character {char!r} (U+{ord(char):04X}): control, format and "
-                "separator characters are not allowed"
-            )
-    if value != value.strip():
-        return "has white space at its start or end"
-    return None
+    """What makes `value` unusable as any command-line value, or None (`line_problem`)."""
+    return line_problem(value, max_length)
 
 
 def field_check(

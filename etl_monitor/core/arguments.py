@@ -7,7 +7,9 @@ what is allowed, and leaves the tables untouched.
 
 from __future__ import annotations
 
+import functools
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Annotated, Any, ClassVar, Literal, TypeVar
@@ -72,6 +74,76 @@ Extension = Annotated[str, StringConstraints(strict=True, pattern=r"^\.?[A-Za-z0
 NonNegative = Annotated[StrictInt, Field(ge=0, le=INT_MAX)]
 #: A value for an INT column.
 Int32 = Annotated[StrictInt, Field(ge=INT_MIN, le=INT_MAX)]
+
+
+#: Unicode categories no one-line value (a path, a name, a prefix) may hold: controls (NUL,
+#: newline, tab, escape), format characters (bidirectional overrides, zero-width marks),
+#: line and paragraph separators, lone surrogates, private-use and unassigned code points.
+UNPRINTABLE = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"})
+
+
+def line_problem(value: str, max_length: int = 4096) -> str | None:
+    """What makes `value` unusable as a one-line value (a path, a name, a prefix), or None.
+
+    Empty or blank text, more than `max_length` characters, a character of `UNPRINTABLE`,
+    or white space at either end.
+    """
+    if not value.strip():
+        return "is empty" if not value else "is blank"
+    if len(value) > max_length:
+        return f"is longer than {max_length} characters"
+    for char in value:
+        if unicodedata.category(char) in UNPRINTABLE:
+            return (
+                f"contains the character {char!r} (U+{ord(char):04X}): control, format and "
+                "separator characters are not allowed"
+            )
+    if value != value.strip():
+        return "has white space at its start or end"
+    return None
+
+
+def check_line(value: Any, function: str, argument: str, max_length: int = 1024) -> str:
+    """`value` as a one-line text argument, or InvalidArgumentError naming `argument`.
+
+    Example:
+        >>> check_line("/Shared/etl", "publish_alerts", "parent_path")
+        '/Shared/etl'
+    """
+    problem = (
+        f"is a {type(value).__name__}, not text"
+        if not isinstance(value, str)
+        else line_problem(value, max_length)
+    )
+    if problem:
+        raise InvalidArgumentError(
+            f"{function}(): {argument}={_shown(value)} {problem}", argument=argument, value=value
+        )
+    return value
+
+
+def check_value(kind: Any, function: str, argument: str, value: Any) -> Any:
+    """`value` validated as the annotated type `kind` (e.g. ``StrictBool``, ``Code | None``).
+
+    Raises:
+        InvalidArgumentError: naming `argument`, the value and pydantic's reason.
+    """
+    try:
+        return _adapter(kind).validate_python(value)
+    except ValidationError as error:
+        reason = error.errors()[0]["msg"].removeprefix("Value error, ")
+        hint = HINTS.get(argument)
+        raise InvalidArgumentError(
+            f"{function}(): invalid {argument}={_shown(value)}: {reason}"
+            + (f" (allowed: {hint})" if hint else ""),
+            argument=argument,
+            value=value,
+        ) from None
+
+
+@functools.cache
+def _adapter(kind: Any) -> TypeAdapter[Any]:
+    return TypeAdapter(kind)
 
 
 @dataclass(frozen=True)

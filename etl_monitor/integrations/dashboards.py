@@ -23,6 +23,8 @@ from collections.abc import Collection, Iterable
 from datetime import datetime
 from typing import Any
 
+from etl_monitor.alerts.render import check_warehouse_id
+from etl_monitor.core.arguments import check_line
 from etl_monitor.engine.executor import check_identifier, qualified
 from etl_monitor.errors import InvalidArgumentError
 from etl_monitor.monitoring.unified import DRIFT_ALERTS_VIEW
@@ -341,6 +343,18 @@ def definition(catalog: str, schema: str, optional_views: Collection[str] = ()) 
     return {"datasets": datasets, "pages": pages}
 
 
+def check_arguments(warehouse_id: str, parent_path: str, display_name: str) -> None:
+    """Check what `publish` is given before anything is read or written.
+
+    Raises:
+        InvalidArgumentError: a malformed warehouse id, parent path or display name.
+    """
+    check_warehouse_id(warehouse_id)
+    check_line(parent_path, "publish_dashboard", "parent_path")
+    check_line(display_name, "publish_dashboard", "display_name", 256)
+    _check_location(parent_path, display_name)
+
+
 def _check_location(parent_path: str, display_name: str) -> None:
     if not parent_path.startswith("/") or parent_path.endswith("/") or "//" in parent_path:
         raise InvalidArgumentError(
@@ -494,7 +508,7 @@ def publish(
     from databricks.sdk.errors import ResourceAlreadyExists
     from databricks.sdk.service.dashboards import Dashboard
 
-    _check_location(parent_path, display_name)
+    check_arguments(warehouse_id, parent_path, display_name)
     document = definition(catalog, schema, optional_views)
     serialized = json.dumps(document)
     w = workspace_client

@@ -67,6 +67,7 @@ from typing import Any
 import yaml
 
 from etl_monitor.alerts.render import is_email
+from etl_monitor.core.arguments import check_line
 from etl_monitor.errors import InvalidArgumentError
 
 #: Task kinds a Databricks job runs; the others are refused or left out.
@@ -85,6 +86,7 @@ JOB_CLUSTER_KEY = "etl_monitor"
 PARAMETERS = ("catalog", "schema", "processing_date")
 RUN_ID, TASK_RUN_ID = "{{job.run_id}}", "{{task.run_id}}"
 _JOB_ID = re.compile(r"^[0-9]{1,19}$")
+_CLUSTER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}")
 _KEY_PART = re.compile(r"[^a-z0-9_]+")
 #: Codes whose resource key is the plain form alone: it gives them back exactly.
 _PLAIN_PROJECT = re.compile(r"[A-Z0-9]+")
@@ -118,6 +120,30 @@ class JobOptions:
     queue: bool = True
 
     def __post_init__(self) -> None:
+        check_line(self.notebook_folder, "job_definitions", "notebook_folder")
+        check_line(self.name_prefix, "job_definitions", "name_prefix", 100)
+        if self.existing_cluster_id is not None and not _CLUSTER_ID.fullmatch(
+            check_line(self.existing_cluster_id, "job_definitions", "existing_cluster_id", 100)
+        ):
+            raise InvalidArgumentError(
+                f"existing_cluster_id {self.existing_cluster_id!r} is not a cluster id "
+                "(letters, digits, '-', '_' or '.', e.g. '0101-123456-abcdefgh')",
+                argument="existing_cluster_id",
+                value=self.existing_cluster_id,
+            )
+        for flag in ("leave_out_unsupported", "queue"):
+            if not isinstance(getattr(self, flag), bool):
+                raise InvalidArgumentError(
+                    f"{flag} must be True or False, not {getattr(self, flag)!r}",
+                    argument=flag,
+                    value=getattr(self, flag),
+                )
+        if self.job_cluster is not None and not isinstance(self.job_cluster, Mapping):
+            raise InvalidArgumentError(
+                f"job_cluster must be a new_cluster mapping, not a {type(self.job_cluster).__name__}",
+                argument="job_cluster",
+                value=self.job_cluster,
+            )
         if not isinstance(self.notebook_folder, str) or not self.notebook_folder.startswith("/"):
             raise InvalidArgumentError(
                 f"notebook_folder must be an absolute workspace path, got {self.notebook_folder!r}",

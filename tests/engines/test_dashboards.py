@@ -30,7 +30,7 @@ def test_drift_page_waits_for_its_view_and_every_dataset_runs(monitor, spark):
     with DatabricksEmulator() as emulator:
         w = emulator.client()
         w.workspace.mkdirs("/Shared/etl")
-        first = monitor.publish_dashboard(w, warehouse_id="wh-1", parent_path="/Shared/etl")
+        first = monitor.publish_dashboard(w, warehouse_id="wh1", parent_path="/Shared/etl")
         before = _stored(emulator, first)
         names = [d["name"] for d in before["datasets"]]
         assert "drift_alerts" not in names and len(names) == len(dashboards.DATASETS) - 1
@@ -44,7 +44,7 @@ def test_drift_page_waits_for_its_view_and_every_dataset_runs(monitor, spark):
         monitoring.setup()
         monitoring.create_unified_views()  # creates v_monitor_drift_alerts (empty)
         emulator.reset_log()
-        again = monitor.publish_dashboard(w, warehouse_id="wh-1", parent_path="/Shared/etl")
+        again = monitor.publish_dashboard(w, warehouse_id="wh1", parent_path="/Shared/etl")
         after = _stored(emulator, again)
         assert again == first
         assert emulator.count("PATCH", LV) == 1 and emulator.count("POST", "/published") == 1

@@ -185,11 +185,11 @@ def integrations(monitor: ETLMonitorFramework, workspace_client: Any) -> None:
     _jobs: list[Any] = monitor.job_definitions("/Workspace/Shared/etl_monitor", PROJECT, PROCESS)
     _published: Any = monitor.publish_jobs(workspace_client, None, PROJECT, name_prefix="etl ")
     _dashboard: str = monitor.publish_dashboard(
-        workspace_client, "wh-1234", "/Shared/etl_monitor", "ETL Monitor", False
+        workspace_client, "wh1234", "/Shared/etl_monitor", "ETL Monitor", False
     )
     _alerts: Any = monitor.publish_alerts(
         workspace_client,
-        "wh-1234",
+        "wh1234",
         "/Shared/etl_monitor/alerts",
         "0 0/15 * * * ?",
         "UTC",

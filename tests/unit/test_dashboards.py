@@ -166,11 +166,11 @@ def test_second_publish_updates_instead_of_creating_again():
         _seed_other_dashboards(w, emulator)  # one of them named like ours, in another folder
         seeded = {did: copy.deepcopy(d) for did, d in emulator.dashboards.items()}
         emulator.reset_log()
-        first = dashboards.publish(w, "main", "etl", "wh-1", parent_path="/Shared/etl")
+        first = dashboards.publish(w, "main", "etl", "wh1", parent_path="/Shared/etl")
         assert first not in seeded
         assert emulator.count("POST", LV) == 2  # one create, one publish
         emulator.reset_log()
-        again = dashboards.publish(w, "main", "etl", "wh-2", parent_path="/Shared/etl")
+        again = dashboards.publish(w, "main", "etl", "wh2", parent_path="/Shared/etl")
         assert again == first
         assert _calls(emulator) == [
             ("GET", "/api/2.0/workspace/get-status"),
@@ -179,8 +179,8 @@ def test_second_publish_updates_instead_of_creating_again():
             ("POST", f"{LV}/{first}/published"),
         ]
         assert emulator.dashboards[first]["path"] == "/Shared/etl/ETL Monitor.lvdash.json"
-        assert emulator.dashboards[first]["warehouse_id"] == "wh-2"
-        assert emulator.published[first]["warehouse_id"] == "wh-2"
+        assert emulator.dashboards[first]["warehouse_id"] == "wh2"
+        assert emulator.published[first]["warehouse_id"] == "wh2"
         assert {did: emulator.dashboards[did] for did in seeded} == seeded  # untouched
 
 
@@ -190,14 +190,14 @@ def test_first_publish_creates_the_missing_folder():
         folder = "/Shared/teams/finance/etl_monitor"
         with pytest.raises(NotFound):
             w.workspace.get_status("/Shared/teams")
-        dashboard_id = dashboards.publish(w, "main", "etl", "wh-1", parent_path=folder)
+        dashboard_id = dashboards.publish(w, "main", "etl", "wh1", parent_path=folder)
         info = w.workspace.get_status(folder)
         assert info.object_type == ObjectType.DIRECTORY
         dashboard = w.workspace.get_status(f"{folder}/ETL Monitor.lvdash.json")
         assert dashboard.object_type == ObjectType.DASHBOARD
         assert dashboard.resource_id == dashboard_id
         assert emulator.count("POST", "/workspace/mkdirs") == 1
-        assert emulator.published[dashboard_id]["warehouse_id"] == "wh-1"
+        assert emulator.published[dashboard_id]["warehouse_id"] == "wh1"
         assert _stored(emulator, dashboard_id) == dashboards.definition("main", "etl")
 
 
@@ -205,10 +205,10 @@ def test_republishing_unchanged_makes_no_mutating_call():
     with DatabricksEmulator() as emulator:
         w = emulator.client()
         w.workspace.mkdirs("/Shared/etl")  # the folder exists: only the look-up is at stake
-        dashboard_id = dashboards.publish(w, "main", "etl", "wh-1", parent_path="/Shared/etl")
+        dashboard_id = dashboards.publish(w, "main", "etl", "wh1", parent_path="/Shared/etl")
         etag = emulator.dashboards[dashboard_id]["etag"]
         emulator.reset_log()
-        again = dashboards.publish(w, "main", "etl", "wh-1", parent_path="/Shared/etl")
+        again = dashboards.publish(w, "main", "etl", "wh1", parent_path="/Shared/etl")
         assert again == dashboard_id
         assert emulator.mutating_count() == 0
         assert _calls(emulator) == [
@@ -223,11 +223,11 @@ def test_changes_make_exactly_the_calls_they_need():
     with DatabricksEmulator() as emulator:
         w = emulator.client()
         w.workspace.mkdirs("/Shared/etl")  # the folder exists: only the look-up is at stake
-        did = dashboards.publish(w, "main", "etl", "wh-1", parent_path="/Shared/etl")
+        did = dashboards.publish(w, "main", "etl", "wh1", parent_path="/Shared/etl")
 
         def republish(**kwargs: Any) -> tuple[int, int]:
             emulator.reset_log()
-            args = {"catalog": "main", "schema": "etl", "warehouse_id": "wh-1", **kwargs}
+            args = {"catalog": "main", "schema": "etl", "warehouse_id": "wh1", **kwargs}
             assert dashboards.publish(w, parent_path="/Shared/etl", **args) == did
             assert emulator.count("POST", "/workspace/mkdirs") == 0
             assert emulator.mutating_count() == emulator.count("PATCH") + emulator.count(
@@ -235,26 +235,26 @@ def test_changes_make_exactly_the_calls_they_need():
             )
             return emulator.count("PATCH", LV), emulator.count("POST", "/published")
 
-        assert republish(warehouse_id="wh-2") == (1, 1)  # another warehouse
-        assert republish(warehouse_id="wh-2") == (0, 0)
-        assert republish(warehouse_id="wh-2", schema="etl2") == (1, 1)  # another definition
+        assert republish(warehouse_id="wh2") == (1, 1)  # another warehouse
+        assert republish(warehouse_id="wh2") == (0, 0)
+        assert republish(warehouse_id="wh2", schema="etl2") == (1, 1)  # another definition
         opt = {dashboards.DRIFT_ALERTS_VIEW}
-        assert republish(warehouse_id="wh-2", schema="etl2", optional_views=opt) == (1, 1)
-        assert republish(warehouse_id="wh-2", schema="etl2", optional_views=opt) == (0, 0)
+        assert republish(warehouse_id="wh2", schema="etl2", optional_views=opt) == (1, 1)
+        assert republish(warehouse_id="wh2", schema="etl2", optional_views=opt) == (0, 0)
         # The draft edited by hand: restored and published again.
         w.lakeview.update(did, Dashboard(serialized_dashboard='{"datasets": [], "pages": []}'))
-        assert republish(warehouse_id="wh-2", schema="etl2", optional_views=opt) == (1, 1)
+        assert republish(warehouse_id="wh2", schema="etl2", optional_views=opt) == (1, 1)
         # Published by hand on another warehouse, draft untouched: published only.
-        w.lakeview.publish(did, warehouse_id="wh-9", embed_credentials=False)
-        assert republish(warehouse_id="wh-2", schema="etl2", optional_views=opt) == (0, 1)
+        w.lakeview.publish(did, warehouse_id="wh9", embed_credentials=False)
+        assert republish(warehouse_id="wh2", schema="etl2", optional_views=opt) == (0, 1)
         # Credentials embedded now: published only.
         kwargs = {"schema": "etl2", "optional_views": opt, "embed_credentials": True}
-        assert republish(warehouse_id="wh-2", **kwargs) == (0, 1)
+        assert republish(warehouse_id="wh2", **kwargs) == (0, 1)
         assert emulator.published[did]["embed_credentials"] is True
         # A draft changed after the last publish (the same document saved again): published.
-        w.lakeview.update(did, Dashboard(warehouse_id="wh-2"))
-        assert republish(warehouse_id="wh-2", **kwargs) == (0, 1)
-        assert republish(warehouse_id="wh-2", **kwargs) == (0, 0)
+        w.lakeview.update(did, Dashboard(warehouse_id="wh2"))
+        assert republish(warehouse_id="wh2", **kwargs) == (0, 1)
+        assert republish(warehouse_id="wh2", **kwargs) == (0, 0)
         assert json.loads(emulator.published_documents[did]) == dashboards.definition(
             "main", "etl2", opt
         )
@@ -263,10 +263,10 @@ def test_changes_make_exactly_the_calls_they_need():
 def test_published_dashboard_missing_is_published_again():
     with DatabricksEmulator() as emulator:
         w = emulator.client()
-        did = dashboards.publish(w, "main", "etl", "wh-1", parent_path="/Shared/etl")
+        did = dashboards.publish(w, "main", "etl", "wh1", parent_path="/Shared/etl")
         del emulator.published[did]
         emulator.reset_log()
-        dashboards.publish(w, "main", "etl", "wh-1", parent_path="/Shared/etl")
+        dashboards.publish(w, "main", "etl", "wh1", parent_path="/Shared/etl")
         assert emulator.mutating_count() == 1 and emulator.count("POST", "/published") == 1
 
 
@@ -275,11 +275,11 @@ def test_a_refused_create_falls_back_to_listing_every_page(monkeypatch):
     with DatabricksEmulator() as emulator:
         w = emulator.client()
         _seed_other_dashboards(w, emulator)  # 5 dashboards, then ours: the 6th
-        did = dashboards.publish(w, "main", "etl", "wh-1", parent_path="/Shared/etl")
+        did = dashboards.publish(w, "main", "etl", "wh1", parent_path="/Shared/etl")
         # The path look-up misses once (e.g. another publisher created it meanwhile).
         emulator.fail("GET", "/workspace/get-status", 404, "RESOURCE_DOES_NOT_EXIST", times=1)
         emulator.reset_log()
-        again = dashboards.publish(w, "main", "etl", "wh-2", parent_path="/Shared/etl")
+        again = dashboards.publish(w, "main", "etl", "wh2", parent_path="/Shared/etl")
         assert again == did
         lists = [r for r in emulator.requests if r.method == "GET" and r.path == LV]
         assert [r.query.get("page_token") for r in lists] == [None, "2", "4"]
@@ -289,18 +289,18 @@ def test_a_refused_create_falls_back_to_listing_every_page(monkeypatch):
         assert reads.count(f"{LV}/{did}") == 2  # its folder, then its draft
         assert emulator.count("POST", LV) == 2  # the refused create and the publish
         assert emulator.count("PATCH", LV) == 1
-        assert emulator.published[did]["warehouse_id"] == "wh-2"
+        assert emulator.published[did]["warehouse_id"] == "wh2"
         assert sum(d["display_name"] == "ETL Monitor" for d in emulator.dashboards.values()) == 2
 
 
 def test_a_trashed_dashboard_is_not_reused():
     with DatabricksEmulator() as emulator:
         w = emulator.client()
-        old = dashboards.publish(w, "main", "etl", "wh-1", parent_path="/Shared/etl")
+        old = dashboards.publish(w, "main", "etl", "wh1", parent_path="/Shared/etl")
         w.lakeview.trash(old)
         assert [d.dashboard_id for d in w.lakeview.list()] == []
         assert [d.dashboard_id for d in w.lakeview.list(show_trashed=True)] == [old]
-        new = dashboards.publish(w, "main", "etl", "wh-1", parent_path="/Shared/etl")
+        new = dashboards.publish(w, "main", "etl", "wh1", parent_path="/Shared/etl")
         assert new != old and emulator.dashboards[new]["lifecycle_state"] == "ACTIVE"
         assert w.workspace.get_status("/Shared/etl/ETL Monitor.lvdash.json").resource_id == new
 
@@ -310,12 +310,12 @@ def test_publish_refuses_bad_locations_and_foreign_objects():
         w = emulator.client()
         for bad in ("Shared/etl", "/Shared/etl/", "/Shared//etl"):
             with pytest.raises(InvalidArgumentError, match="parent_path"):
-                dashboards.publish(w, "main", "etl", "wh-1", parent_path=bad)
+                dashboards.publish(w, "main", "etl", "wh1", parent_path=bad)
         with pytest.raises(InvalidArgumentError, match="display_name"):
-            dashboards.publish(w, "main", "etl", "wh-1", display_name="a/b")
+            dashboards.publish(w, "main", "etl", "wh1", display_name="a/b")
         w.workspace.mkdirs("/Shared/etl/ETL Monitor.lvdash.json")  # a folder of that name
         with pytest.raises(InvalidArgumentError, match="type DIRECTORY, not a dashboard"):
-            dashboards.publish(w, "main", "etl", "wh-1", parent_path="/Shared/etl")
+            dashboards.publish(w, "main", "etl", "wh1", parent_path="/Shared/etl")
         assert emulator.dashboards == {}
 
 
@@ -369,7 +369,7 @@ def test_emulated_workspace_tree_holds_folders_files_and_dashboards():
         w = emulator.client()
         w.workspace.mkdirs("/Shared/x/y")
         w.workspace.mkdirs("/Shared/x/y")  # an existing folder is no error
-        did = dashboards.publish(w, "main", "etl", "wh-1", parent_path="/Shared/x")
+        did = dashboards.publish(w, "main", "etl", "wh1", parent_path="/Shared/x")
         objects = {o.path: o for o in w.workspace.list("/Shared/x")}
         assert set(objects) == {"/Shared/x/y", "/Shared/x/ETL Monitor.lvdash.json"}
         assert objects["/Shared/x/y"].object_type == ObjectType.DIRECTORY

@@ -171,3 +171,43 @@ def test_the_monitoring_facades_settings_are_checked_too() -> None:
         with pytest.raises(InvalidArgumentError) as caught:
             MonitoringFramework(None, "main", "etl", **settings)
         assert caught.value.argument == named
+
+
+HOSTILE_LINES = ["", " ", "x\n", "x\x00", "\ud800", "\u202ex", "x" * 5000, 5, b"x"]
+
+
+@pytest.fixture(scope="module")
+def offline() -> ETLMonitorFramework:
+    """A facade with no session: anything that got past its checks would fail on None."""
+    from etl_monitor.engine.capabilities import DATABRICKS
+
+    return ETLMonitorFramework(None, "main", "etl", engine=DATABRICKS, user="etl-bot")
+
+
+@pytest.mark.parametrize("value", HOSTILE_LINES, ids=repr)
+@pytest.mark.parametrize(
+    ("argument", "call"),
+    [
+        ("warehouse_id", lambda m, v: m.publish_alerts(object(), v)),
+        ("parent_path", lambda m, v: m.publish_alerts(object(), "abc123", parent_path=v)),
+        ("schedule", lambda m, v: m.publish_alerts(object(), "abc123", schedule=v)),
+        ("timezone", lambda m, v: m.publish_alerts(object(), "abc123", timezone=v)),
+        ("warehouse_id", lambda m, v: m.publish_dashboard(object(), v)),
+        ("parent_path", lambda m, v: m.publish_dashboard(object(), "abc123", parent_path=v)),
+        ("display_name", lambda m, v: m.publish_dashboard(object(), "abc123", display_name=v)),
+        ("project_code", lambda m, v: m.job_definitions("/Shared/x", project_code=v)),
+        ("name_prefix", lambda m, v: m.job_definitions("/Shared/x", name_prefix=v)),
+        ("existing_cluster_id", lambda m, v: m.job_definitions("/Shared/x", existing_cluster_id=v)),
+        ("notebook_folder", lambda m, v: m.job_definitions(v)),
+        ("target", lambda m, v: m.sample_usage(target=v)),
+        ("seed_data", lambda m, v: m.setup(seed_data=v)),
+    ],
+)
+def test_the_other_public_calls_check_their_values_before_reading_anything(
+    offline: ETLMonitorFramework, argument: str, call, value: object, tmp_path, monkeypatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # a sample copy that got through would land here
+    with pytest.raises(InvalidArgumentError) as caught:
+        call(offline, value)
+    assert caught.value.argument == argument
+    assert list(tmp_path.iterdir()) == []
