@@ -39,7 +39,7 @@ from tests.hostile import (
 )
 from tests.schemas import copied
 
-WEEKLY = "HR_WEEKLY"
+WEEKLY = "HR_WEEKLY"  # never registered: only refused calls name it
 #: Prefixed to every accepted text value, so finding it in SQL text cannot be a coincidence.
 MARK = "hx7·"
 
@@ -51,17 +51,11 @@ def _examples(n: int, engine_name: str) -> int:
     return scaled if engine_name == "sail" else max(2, scaled // 4)
 
 
-def _build(monitor: ETLMonitorFramework) -> None:
-    register_hr(monitor, tasks=1)
-    monitor.register_parameter(P, L, "F", "FLAG", value_bit=False)
-    monitor.register_process(P, WEEKLY, "weekly", load_frequency="W")
-    monitor.register_task(P, WEEKLY, 1, 1, 2, "weekly load", load_frequency="W")
-
-
 @pytest.fixture(scope="module")
 def hostile(spark, catalog: str) -> ETLMonitorFramework:
-    """One schema for the whole module: refusals write nothing, acceptances use fresh keys."""
-    return copied(spark, catalog, "hostile", _build)
+    """One schema for the whole module (a copy of the worker's HR template): refusals write
+    nothing, and acceptances use keys of their own."""
+    return copied(spark, catalog, "hr", register_hr)
 
 
 @pytest.fixture
