@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import click
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import BaseModel
 
-from etl_monitor.core.arguments import HINTS, NAME_HINT, NAME_PATTERN, line_problem
+from etl_monitor.core.arguments import NAME_HINT, NAME_PATTERN, check_value, line_problem
 from etl_monitor.engine.executor import check_identifier
 from etl_monitor.engine.remote import check_url
 from etl_monitor.errors import InvalidArgumentError
@@ -36,11 +36,6 @@ def shown(value: Any, limit: int = 80) -> str:
     return f"{text[:limit]}...{size}"
 
 
-def text_problem(value: str, max_length: int = MAX_VALUE_LENGTH) -> str | None:
-    """What makes `value` unusable as any command-line value, or None (`line_problem`)."""
-    return line_problem(value, max_length)
-
-
 def field_check(
     model: type[BaseModel], field: str, hint: str | None = None
 ) -> Callable[[Any], Any]:
@@ -48,29 +43,13 @@ def field_check(
 
     The function returns the validated value or raises InvalidArgumentError naming the
     argument, the value and what is allowed (`hint`, by default the field's entry in
-    `etl_monitor.core.arguments.HINTS`).
+    `etl_monitor.core.arguments.HINTS`); see `check_value`.
     """
     info = model.model_fields[field]
     annotation: Any = (
         Annotated[(info.annotation, *info.metadata)] if info.metadata else info.annotation
     )
-    adapter: TypeAdapter[Any] = TypeAdapter(annotation)
-
-    def check(value: Any) -> Any:
-        try:
-            return adapter.validate_python(value)
-        except ValidationError as error:
-            item = error.errors()[0]
-            reason = item["msg"].removeprefix("Value error, ")
-            allowed = hint or HINTS.get(field)
-            text = f"invalid {field}={value!r}"
-            if item["type"] != "string_pattern_mismatch" or allowed is None:
-                text += f": {reason}"
-            raise InvalidArgumentError(
-                text + (f" (allowed: {allowed})" if allowed else ""), argument=field, value=value
-            ) from None
-
-    return check
+    return lambda value: check_value(annotation, None, field, value, hint)
 
 
 def pattern_check(pattern: str, argument: str, hint: str) -> Callable[[str], str]:
@@ -88,7 +67,7 @@ def pattern_check(pattern: str, argument: str, hint: str) -> Callable[[str], str
 
 
 class Checked(click.ParamType):
-    """Text a command takes, refused unless `text_problem` and then `check` accept it.
+    """Text a command takes, refused unless `line_problem` and then `check` accept it.
 
     `check` is one of the library's validators: it raises InvalidArgumentError, which
     becomes a click.BadParameter naming the option; what it returns is not used (the
@@ -103,7 +82,7 @@ class Checked(click.ParamType):
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         if not isinstance(value, str):
             return value
-        problem = text_problem(value, self.max_length)
+        problem = line_problem(value, self.max_length)
         if problem:
             self.fail(f"{shown(value)} {problem}", param, ctx)
         try:
@@ -160,12 +139,12 @@ def int_range(argument: str, low: int, high: int, unit: str = "") -> Callable[[i
 
 
 class SafePath(click.Path):
-    """A file or folder path: `text_problem` first (no NUL, newline or control character;
+    """A file or folder path: `line_problem` first (no NUL, newline or control character;
     no name longer than 255 bytes), then click's own checks of the path."""
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         if isinstance(value, str):
-            problem = text_problem(value, 1024) or _path_problem(value)
+            problem = line_problem(value, 1024) or _path_problem(value)
             if problem:
                 self.fail(f"{shown(value)} {problem}", param, ctx)
         return super().convert(value, param, ctx)

@@ -122,22 +122,33 @@ def check_line(value: Any, function: str, argument: str, max_length: int = 1024)
     return value
 
 
-def check_value(kind: Any, function: str, argument: str, value: Any) -> Any:
+def check_value(
+    kind: Any, function: str | None, argument: str, value: Any, hint: str | None = None
+) -> Any:
     """`value` validated as the annotated type `kind` (e.g. ``StrictBool``, ``Code | None``).
 
+    Args:
+        kind: the type, with its constraints.
+        function: the public call, named first in the message (None: not named).
+        argument: the argument's name.
+        value: what was given.
+        hint: what is allowed (default: the argument's entry in `HINTS`); a pattern
+            mismatch is then explained by the hint alone, not by the pattern.
+
     Raises:
-        InvalidArgumentError: naming `argument`, the value and pydantic's reason.
+        InvalidArgumentError: naming `argument`, the value and what is allowed.
     """
     try:
         return _adapter(kind).validate_python(value)
     except ValidationError as error:
-        reason = error.errors()[0]["msg"].removeprefix("Value error, ")
-        hint = HINTS.get(argument)
+        item = error.errors()[0]
+        allowed = hint or HINTS.get(argument)
+        text = f"{function}(): " if function else ""
+        text += f"invalid {argument}={_shown(value)}"
+        if item["type"] != "string_pattern_mismatch" or allowed is None:
+            text += ": " + item["msg"].removeprefix("Value error, ")
         raise InvalidArgumentError(
-            f"{function}(): invalid {argument}={_shown(value)}: {reason}"
-            + (f" (allowed: {hint})" if hint else ""),
-            argument=argument,
-            value=value,
+            text + (f" (allowed: {allowed})" if allowed else ""), argument=argument, value=value
         ) from None
 
 
