@@ -1,7 +1,8 @@
 """One `with monitor.task()` and a parallel stage, per engine, side by side.
 
 For one task: statements issued, Delta commits, median and p90 wall time. For 16 tasks of
-one stage in 8 threads: tasks per second, errors and commit conflicts retried. Each
+one stage in 8 threads, and in 2 processes (sessions of their own on the same warehouse,
+4 threads each): tasks per second, errors and commit conflicts retried. Each
 engine runs in its own process (Sail, and Delta on classic JVM Spark).
 
 Run: python benchmarks/bench_task.py [--runs N] [--history N] [--engines sail,delta | all]
@@ -90,6 +91,52 @@ def parallel_stage(monitor: Any, tasks: int, threads: int) -> dict[str, str]:
     }
 
 
+#: One of two processes: its own session on the warehouse (as two clusters, or two jobs, on
+#: one schema), warmed up by a read, then its half of the stage in 4 threads.
+HALF = """
+import time
+from concurrent.futures import ThreadPoolExecutor
+m = ETLMonitorFramework(spark, ARGS["catalog"], ARGS["schema"])
+m.task_status(ARGS["e"], "BENCH", "DAILY", task_id=ARGS["tasks"][0], workflow_id=1)
+errors = []
+def work(task_id):
+    try:
+        with m.task(ARGS["e"], "BENCH", "DAILY", task_id=task_id, workflow_id=1) as step:
+            assert step.active
+        if step.bookkeeping_error:
+            errors.append(repr(step.bookkeeping_error))
+    except BaseException as error:
+        errors.append(repr(error))
+ready()
+t = time.perf_counter()
+with ThreadPoolExecutor(4) as pool:
+    list(pool.map(work, ARGS["tasks"]))
+result({"seconds": time.perf_counter() - t, "errors": errors, "retries": m.executor.stats["retries"]})
+"""
+
+
+def two_processes(monitor: Any, root: str, engine: str, tasks: int) -> dict[str, str]:
+    """`tasks` tasks of one stage, half in each of two processes with sessions of their own."""
+    from tests.helpers import Child, start_together
+
+    e = monitor.generate_execution_id()
+    monitor.generate_execution_steps(e, P, L, "2026-04-11")
+    ids = list(range(1, tasks + 1))
+    children = [
+        Child(HALF, root, engine, catalog=monitor.catalog, schema=monitor.schema, e=e, tasks=half)
+        for half in (ids[0::2], ids[1::2])
+    ]
+    start_together(children)
+    results = [child.result() for child in children]
+    elapsed = max(r["seconds"] for r in results)
+    label = f"{tasks} tasks in 2 processes"
+    return {
+        f"{label}: tasks/s": f"{tasks / elapsed:.1f}",
+        f"{label}: errors": str(sum(len(r["errors"]) for r in results)),
+        f"{label}: conflicts retried": str(sum(r["retries"] for r in results)),
+    }
+
+
 def measure(spark: Any, catalog: str, root: str, args: dict[str, Any]) -> dict[str, str]:
     from etl_monitor import ETLMonitorFramework
 
@@ -99,7 +146,11 @@ def measure(spark: Any, catalog: str, root: str, args: dict[str, Any]) -> dict[s
     for _ in range(args["history"]):
         e = monitor.generate_execution_id()
         monitor.generate_execution_steps(e, P, L, "2026-01-01")
-    return {**single_task(monitor, root, args["runs"]), **parallel_stage(monitor, 16, 8)}
+    figures = {**single_task(monitor, root, args["runs"]), **parallel_stage(monitor, 16, 8)}
+    engine = args["engine"]
+    if engine in ("sail", "delta"):  # engines a child process starts on the same warehouse
+        figures.update(two_processes(monitor, root, engine, 16))
+    return figures
 
 
 def main() -> None:

@@ -79,6 +79,7 @@ def _child(module: str, engine: str, args: dict[str, Any]) -> None:
 
     sys.path.insert(0, str(Path(__file__).resolve().parent))  # the scripts import side_by_side
     bench = importlib.import_module(f"benchmarks.{module}")
+    args = {**args, "engine": engine}
     if engine.startswith("dbconnect"):
         from databricks.connect import DatabricksSession
 

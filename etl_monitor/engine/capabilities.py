@@ -61,6 +61,7 @@ CAPABILITIES: dict[str, str] = {
     "noop_merge_skips_commit": "no commit for a MERGE that changes no row (delta-spark writes an empty one)",
     "query_parameters": "named parameters in queries (spark.sql(..., args=...)) bound by the server",
     "dataframe_merge": "DataFrame.mergeInto in its client (PySpark 4.0+)",
+    "idempotent_append": "Delta's idempotent writes (the txnAppId / txnVersion write options)",
 }
 
 #: The path taken where an engine lacks a capability: the one table of fallbacks. Each path
@@ -76,6 +77,8 @@ FALLBACKS: dict[str, str] = {
     "query_parameters": "the values as a one-row temporary view, each marker a scalar subquery",
     "dataframe_merge": "a SQL MERGE from a temporary view of the rows (partition filter as "
     "named parameters where the server binds them, else by the join alone)",
+    "idempotent_append": "a transition is claimed by an insert-only MERGE (serialised per "
+    "table in one process, conflicts retried)",
 }
 
 #: The oldest runtime supported: Databricks Runtime 15.4 LTS's Spark and Delta.
@@ -110,6 +113,7 @@ class Engine:
     noop_merge_skips_commit: bool = True
     query_parameters: bool = True
     dataframe_merge: bool = True
+    idempotent_append: bool = True
     default_catalog: str = "main"
     warehouse_root: str | None = None
     runtime: str = ""
@@ -198,6 +202,7 @@ def sail(warehouse_root: str) -> Engine:
         classic_client=False,
         shared_catalog=False,
         jdbc_server=False,
+        idempotent_append=False,  # measured: Sail ignores txnAppId and writes every append
         warehouse_root=warehouse_root,
     )
 

@@ -434,6 +434,36 @@ class SqlExecutor:
 
         self._with_retry(statement, run)
 
+    def append_once(
+        self, table: str, rows: Sequence[Sequence[Any]], schema: Any, token: str
+    ) -> None:
+        """Append rows unless an append with the same `token` already landed in `table`.
+
+        Delta's idempotent writes: the commit records `token` as its transaction id, and
+        a later write with that id is skipped, atomically, by every writer. A blind
+        append: it never conflicts with other writers, so nothing is serialised. Only
+        for engines with `Engine.idempotent_append`.
+
+        Args:
+            table: the validated, quoted target table name.
+            rows: the rows, positional in the table's column order.
+            schema: the table's StructType.
+            token: the id of the write (at most one write per token ever lands).
+        """
+        statement = Statement(f"<append once {len(rows)} rows to {table}>", None, "append", table)
+
+        def run() -> None:
+            (
+                self.spark.createDataFrame(list(rows), schema)
+                .write.format("delta")
+                .mode("append")
+                .option("txnAppId", token)
+                .option("txnVersion", 1)
+                .insertInto(table)
+            )
+
+        self._with_retry(statement, run)
+
     def merge_new_rows(
         self,
         table: str,

@@ -5,10 +5,10 @@ the current state is the event with the highest ``Seq``: no clock decides the or
 Two kinds of write:
 
 - ``claim_events``: a transition that must happen once (queue, start, skip, unskip,
-  reset) gets the id ``stable_event_id(step, Seq)`` and is written by an insert-only
-  MERGE on that id. Of several writers of one transition exactly one inserts its row;
-  the others learn they lost (the engine's commit conflict makes the losers retry, and
-  the retry finds the row).
+  reset) gets the id ``stable_event_id(step, Seq)`` and is written so that the id lands
+  once: an idempotent append keyed by it where the engine has Delta's idempotent
+  writes, else an insert-only MERGE on it. Of several writers of one transition exactly
+  one lands its row; the others learn they lost from a narrow read.
 - ``append_events``: the run owner's end (DONE with its watermark advances in the same
   commit, or FAIL) and watermark changes are blind appends, which never conflict.
 
@@ -31,9 +31,9 @@ from etl_monitor.tracking.tables import EVENTS, SYSLOGS
 
 _NAMESPACE = uuid.UUID("5f1d8a4e-1c55-4a36-9a8e-6a0c7e0f2b11")
 
-_DATE, _ID, _TIME, _BY, _REASON = (
+_DATE, _ID, _TIME, _BY, _REASON, _SEQ = (
     EVENTS.column_names.index(c)
-    for c in ("ProcessingDate", "EventID", "EventTime", "CreatedBy", "Reason")
+    for c in ("ProcessingDate", "EventID", "EventTime", "CreatedBy", "Reason", "Seq")
 )
 
 #: The columns that identify a step.
@@ -211,11 +211,20 @@ def append_events(ctx: Context, rows: Sequence[tuple]) -> None:
 
 
 def claim_events(ctx: Context, rows: Sequence[tuple]) -> int:
-    """Insert STEP events whose ids are not in the log yet (one MERGE, one commit).
+    """Write STEP events whose ids are not in the log yet, so that each id lands once.
 
-    The MERGE reads only the processing dates of the rows, so a claim costs the same
-    after years of history. A second, as narrow read tells which rows landed as this
-    writer wrote them.
+    Two paths, one per engine capability (`Engine.idempotent_append`):
+
+    - a change of an existing step (Seq 2 and later: start, skip, unskip, reset) is one
+      idempotent append per row, with the row's id as the write's transaction id: a
+      blind append, so starters of different steps never wait for each other;
+    - the steps' first events (Seq 1, queued by a generation) and every claim on
+      engines without idempotent writes are one insert-only MERGE, which reads only
+      the processing dates of the rows.
+
+    Every writer of one (step, Seq) takes the same path, so each id lands once either
+    way. A narrow read of the rows' dates then tells which rows landed as this writer
+    wrote them; a claim costs the same after years of history.
 
     Returns:
         How many rows were inserted by this writer: a row whose id another writer
@@ -225,13 +234,19 @@ def claim_events(ctx: Context, rows: Sequence[tuple]) -> int:
         return 0
     dates = sorted({row[_DATE] for row in rows})
     assert None not in dates, "a STEP event has a processing date"
-    ctx.executor.merge_new_rows(
-        ctx.name(EVENTS),
-        rows,
-        spark_schema(EVENTS),
-        key="EventID",
-        within={"ProcessingDate": dates},
-    )
+    once = ctx.engine.idempotent_append
+    changes = [row for row in rows if once and row[_SEQ] != 1]
+    firsts = [row for row in rows if not (once and row[_SEQ] != 1)]
+    for row in changes:
+        ctx.executor.append_once(ctx.name(EVENTS), [row], spark_schema(EVENTS), token=row[_ID])
+    if firsts:
+        ctx.executor.merge_new_rows(
+            ctx.name(EVENTS),
+            firsts,
+            spark_schema(EVENTS),
+            key="EventID",
+            within={"ProcessingDate": sorted({row[_DATE] for row in firsts})},
+        )
     return _landed(ctx, rows, dates)
 
 

@@ -1,8 +1,9 @@
 """Task lifecycle: start, end, fail, and the ``task()`` context manager.
 
-A task costs one read (its step, task flag and watermark) and two writes: the RUNNING
-claim (an insert-only MERGE, so that of several concurrent starters of one step exactly
-one runs the load) and the DONE append with its watermark advances in the same commit.
+A task costs one read (its step, task flag and watermark, in one statement) and two
+writes: the RUNNING claim (written so that it lands once, see `events.claim_events`: of
+several concurrent starters of one step exactly one runs the load), checked by a narrow
+read, and the DONE append with its watermark advances in the same commit.
 Bookkeeping never turns a successful load into a failure: a failed DONE write is
 retried, and if it still fails the load is left RUNNING (stale after a while), never
 recorded as FAIL. Which transitions are allowed is `states`' business.

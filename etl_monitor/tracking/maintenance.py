@@ -223,6 +223,11 @@ def _compact_files(ctx: Context, table: Table, *, vacuum: bool) -> None:
         metrics.get("numFilesRemoved"),
         metrics.get("numFilesAdded"),
     )
+    if metrics.get("numFilesRemoved"):
+        # The compaction's commit names every file it removed: without a checkpoint after
+        # it, an engine that loads the table's state per statement (Sail) parses that
+        # commit in every statement until its own next checkpoint.
+        _delta_table(location).create_checkpoint()
     if vacuum:
         _delta_table(location).vacuum(
             retention_hours=VACUUM_RETENTION_HOURS, dry_run=False, enforce_retention_duration=True

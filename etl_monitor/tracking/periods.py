@@ -6,6 +6,7 @@ A: every run (nothing counts as done before).
 
 from __future__ import annotations
 
+import calendar
 import re
 from datetime import date, timedelta
 
@@ -30,23 +31,33 @@ def same_period(a: date, b: date, frequency: str) -> bool:
     return period_start(a, frequency) == period_start(b, frequency)
 
 
+def period_end(day: date, frequency: str) -> date:
+    """Last day of the period `day` falls in (the calendar's last day at the very end)."""
+    start = period_start(day, frequency)
+    if frequency == "W":
+        return start + timedelta(days=min(6, (date.max - start).days))
+    if frequency == "M":
+        return start.replace(day=calendar.monthrange(start.year, start.month)[1])
+    if frequency == "Y":
+        return start.replace(month=12, day=31)
+    return day
+
+
 def history_window(day: date, frequencies: set[str] | None = None) -> tuple[date, date]:
     """Dates whose history decides whether tasks of these frequencies are done for `day`.
 
-    Only as wide as the widest period among `frequencies` (default: all of D, W, M, Y),
-    so a process of daily tasks reads one day of history, not a year.
+    The union of the whole periods `day` falls in, for each of `frequencies` (default: all
+    of D, W, M, Y): a process of daily tasks reads one day of history, not a year, and a
+    monthly task DONE later in its month counts for a backfill of an earlier day.
 
     Example:
         >>> history_window(date(2026, 12, 31), {"D", "W"})
         (datetime.date(2026, 12, 28), datetime.date(2027, 1, 3))
+        >>> history_window(date(2026, 3, 15), {"M"})
+        (datetime.date(2026, 3, 1), datetime.date(2026, 3, 31))
     """
-    wanted = frequencies if frequencies is not None else {"D", "W", "M", "Y"}
-    start = min((period_start(day, f) for f in wanted | {"D"}), default=day)
-    end = day
-    if "W" in wanted:  # the week's Sunday; the last week of year 9999 ends with the calendar
-        monday = period_start(day, "W")
-        end = monday + timedelta(days=min(6, (date.max - monday).days))
-    return start, max(day, end)
+    wanted = (frequencies if frequencies is not None else {"D", "W", "M", "Y"}) | {"D"}
+    return min(period_start(day, f) for f in wanted), max(period_end(day, f) for f in wanted)
 
 
 _PART = re.compile(r"yyyy|yy|MM|dd|ww")

@@ -38,7 +38,7 @@ from etl_monitor.tracking.events import (
 )
 from etl_monitor.tracking.periods import history_window, render_file_name, same_period
 from etl_monitor.tracking.states import DONE, INACTIVE, QUEUED, RUNNING
-from etl_monitor.tracking.tables import PARAMETERS, PROCESS, SEQUENCE, TASKS
+from etl_monitor.tracking.tables import EVENTS, PARAMETERS, PROCESS, SEQUENCE, TASKS
 from etl_monitor.tracking.views import PENDING_COLUMNS
 from etl_monitor.tracking.watermarks import default_processing_date
 
@@ -115,8 +115,9 @@ def _generate(ctx: Context, a: RunArgs) -> tuple[int, Any]:
     frequency_counts = ", ".join(
         f"COUNT(CASE WHEN LoadFrequency = '{f}' THEN 1 END) AS freq_{f}" for f in "WMY"
     )
-    # An execution this process saw already has its date: only that date's files are read.
-    known = ctx.execution_dates.get(a.execution_id)
+    # An execution names one processing date: the caller's, or the one this process saw it
+    # with. Either way only that date's files are read; without one, every date is.
+    known = a.processing_date or ctx.execution_dates.get(a.execution_id)
     meta = ctx.executor.query(
         # Joined aggregates: JVM Spark leaves parameters in scalar subqueries unbound.
         f"SELECT p.processes, x.existing, x.day, f.* FROM (SELECT COUNT(*) AS processes FROM {ctx.name(PROCESS)} "
@@ -213,9 +214,15 @@ def _generate(ctx: Context, a: RunArgs) -> tuple[int, Any]:
 
 
 def read_step(
-    ctx: Context, key: StepKeyArgs, *, with_watermark: bool = False, processing_date: Any = None
+    ctx: Context,
+    key: StepKeyArgs,
+    *,
+    with_watermark: bool = False,
+    with_stage: bool = False,
+    processing_date: Any = None,
 ) -> dict[str, Any] | None:
-    """The current state of one step, the task's active flag and (optionally) its watermark.
+    """The current state of one step, the task's active flag and (optionally) its watermark
+    and its stage's SequenceCode.
 
     This is the hot path of every task, so it reads the event log directly (the filters
     reach the scan) instead of going through the views; it follows the same rules as
@@ -223,73 +230,120 @@ def read_step(
     else the registered value). Archived steps (see `maintenance`) are not read.
     With `processing_date` (the caller's, or the execution's as this process last saw
     it) only that date's files are read; a date that does not match the step falls back
-    to a read without it.
+    to a read without it. `with_stage` adds the stage's code (for v_pendingTasks rows).
     """
     hint = processing_date
     if hint is None:
         hint = ctx.execution_dates.get(key.execution_id)
-    found = _read_step(ctx, key, with_watermark, hint) if hint is not None else None
+    found = _read_step(ctx, key, with_watermark, with_stage, hint) if hint is not None else None
     if found is None:
-        found = _read_step(ctx, key, with_watermark, None)
+        found = _read_step(ctx, key, with_watermark, with_stage, None)
     if found is not None:
         ctx.remember_date(key.execution_id, found.get("ProcessingDate"))
     return found
 
 
 def _read_step(
-    ctx: Context, key: StepKeyArgs, with_watermark: bool, processing_date: Any
+    ctx: Context, key: StepKeyArgs, with_watermark: bool, with_stage: bool, processing_date: Any
 ) -> dict[str, Any] | None:
+    """One statement, one scan of each table it needs (a UNION ALL of narrow reads, no join).
+
+    The event log is scanned once for the step's events and, with `with_watermark`, the
+    process's watermark events, each ranked in its own group; the task's row, the
+    process's registered parameters and the stages come in the same result as rows of
+    the event log's shape, told apart by EventType.
+    """
     events = ctx.name("ETLProcessingEvents")
-    marks = (
-        ", mark AS (\n"
-        "  SELECT e.ParameterName, e.ValueDateTime, e.ValueINT, e.Seq\n"
-        f"  FROM {events} e JOIN step s ON e.ParameterName = s.SourceSystemCode\n"
-        "  WHERE e.EventType = 'WATERMARK' AND e.ProcessingDate IS NULL\n"
-        "    AND e.ProjectCode = :p AND e.ProcessLoad = :l\n"
-        f"  ORDER BY {latest_first('e', value_order=HIGHEST_VALUE)} LIMIT 1\n"
-        ")"
-        if with_watermark
-        else ""
-    )
-    watermark_cols = (
-        ",\n  p.ParameterName AS WatermarkName, p.ParameterType AS WatermarkType,\n"
-        "  CASE WHEN m.ParameterName IS NULL THEN p.ValueDateTime ELSE m.ValueDateTime END AS WatermarkDateTime,\n"
-        "  CASE WHEN m.ParameterName IS NULL THEN p.ValueINT ELSE m.ValueINT END AS WatermarkInt,\n"
-        "  COALESCE(m.Seq, 0) AS WatermarkGeneration"
-        if with_watermark
-        else ""
-    )
-    watermark_join = (
-        f"\nLEFT JOIN {ctx.name(PARAMETERS)} p ON p.ProjectCode = s.ProjectCode AND p.ProcessLoad = s.ProcessLoad "
-        "AND p.ParameterName = s.SourceSystemCode\n"
-        "LEFT JOIN mark m ON m.ParameterName = s.SourceSystemCode"
-        if with_watermark
-        else ""
-    )
-    rows = ctx.executor.query(
-        "WITH step AS (\n"
-        f"  SELECT * FROM {events} e\n"
-        "  WHERE e.EventType = 'STEP' AND e.ExecutionID = :e AND e.ProjectCode = :p AND e.ProcessLoad = :l\n"
-        "    AND e.TaskID = :t AND e.WorkFlowID = :w"
-        + (" AND e.ProcessingDate = :d" if processing_date is not None else "")
-        + "\n"
-        f"  ORDER BY {latest_first('e')} LIMIT 1\n"
-        f"){marks}\n"
-        f"SELECT s.*, t.IsActive AS TaskIsActive, q.SequenceCode{watermark_cols}\n"
-        "FROM step s\n"
-        f"LEFT JOIN {ctx.name(TASKS)} t ON t.ProjectCode = s.ProjectCode AND t.ProcessLoad = s.ProcessLoad "
-        f"AND t.TaskID = s.TaskID AND t.WorkFlowID = s.WorkFlowID\n"
-        f"LEFT JOIN {ctx.name(SEQUENCE)} q ON q.SequenceID = s.SequenceID{watermark_join}",
-        {
-            "e": key.execution_id,
-            "p": key.project_code,
-            "l": key.process_load,
-            "t": key.task_id,
-            "w": key.workflow_id,
-            **({"d": processing_date} if processing_date is not None else {}),
-        },
-    )
-    return rows[0].asDict() if rows else None
+    step = [
+        "e.EventType = 'STEP'",
+        "e.ExecutionID = :e",
+        "e.ProjectCode = :p",
+        "e.ProcessLoad = :l",
+        "e.TaskID = :t",
+        "e.WorkFlowID = :w",
+    ]
+    dates = []
+    if processing_date is not None:
+        step.append("e.ProcessingDate = :d")
+        dates.append("e.ProcessingDate = :d")
+    where = "(" + " AND ".join(step) + ")"
+    if with_watermark:
+        where += (
+            "\n     OR (e.EventType = 'WATERMARK' AND e.ProcessingDate IS NULL"
+            " AND e.ProjectCode = :p AND e.ProcessLoad = :l)"
+        )
+        dates.append("e.ProcessingDate IS NULL")
+    if processing_date is not None:  # the partitions, for engines that prune by conjuncts only
+        where = f"({where})\n    AND ({' OR '.join(dates)})"
+    parts = [
+        f"SELECT {_EVENT_LIST} FROM (\n"
+        f"  SELECT e.*, ROW_NUMBER() OVER (PARTITION BY e.EventType, e.ParameterName\n"
+        f"    ORDER BY {latest_first('e', value_order=HIGHEST_VALUE)}) AS event_rank\n"
+        f"  FROM {events} e\n  WHERE {where}\n) x WHERE x.event_rank = 1",
+        _as_events(
+            "TASK",
+            {"IsActive": "ValueBIT"},
+            f"{ctx.name(TASKS)} WHERE ProjectCode = :p AND ProcessLoad = :l "
+            "AND TaskID = :t AND WorkFlowID = :w",
+        ),
+    ]
+    if with_stage:
+        stage = {"SequenceID": "SequenceID", "SequenceCode": "TaskName"}
+        parts.append(_as_events("STAGE", stage, ctx.name(SEQUENCE)))
+    if with_watermark:
+        parts.append(
+            _as_events(
+                "PARAMETER",
+                {c: c for c in ("ParameterName", "ParameterType", "ValueDateTime", "ValueINT")},
+                f"{ctx.name(PARAMETERS)} WHERE ProjectCode = :p AND ProcessLoad = :l",
+            )
+        )
+    args = {
+        "e": key.execution_id,
+        "p": key.project_code,
+        "l": key.process_load,
+        "t": key.task_id,
+        "w": key.workflow_id,
+        **({"d": processing_date} if processing_date is not None else {}),
+    }
+    found: dict[str, list[dict[str, Any]]] = {}
+    for row in ctx.executor.query("\nUNION ALL\n".join(parts), args):
+        found.setdefault(row["EventType"], []).append(row.asDict())
+    if not found.get("STEP"):
+        return None
+    state = found["STEP"][0]
+    tasks = found.get("TASK", [])
+    state["TaskIsActive"] = tasks[0]["ValueBIT"] if tasks else None
+    stages = {r["SequenceID"]: r["TaskName"] for r in found.get("STAGE", [])}
+    state["SequenceCode"] = stages.get(state["SequenceID"])
+    if with_watermark:
+        name = state["SourceSystemCode"]
+        registered = next((r for r in found.get("PARAMETER", []) if r["ParameterName"] == name), {})
+        mark = next((r for r in found.get("WATERMARK", []) if r["ParameterName"] == name), None)
+        value = mark if mark is not None else registered
+        state.update(
+            WatermarkName=registered.get("ParameterName"),
+            WatermarkType=registered.get("ParameterType"),
+            WatermarkDateTime=value.get("ValueDateTime"),
+            WatermarkInt=value.get("ValueINT"),
+            WatermarkGeneration=(mark or {}).get("Seq") or 0,
+        )
+    return state
+
+
+_EVENT_LIST = ", ".join(EVENTS.column_names)
+
+
+def _as_events(kind: str, columns: dict[str, str], source: str) -> str:
+    """SELECT of a config table's row in the event log's shape: `columns` maps its columns in."""
+    into = {target: source_column for source_column, target in columns.items()}
+    values = [
+        into[c] + f" AS {c}" if c in into else f"CAST(NULL AS {EVENTS.column(c).type}) AS {c}"
+        for c in EVENTS.column_names
+        if c != "EventType"
+    ]
+    values.insert(EVENTS.column_names.index("EventType"), f"'{kind}' AS EventType")
+    return f"SELECT {', '.join(values)} FROM {source}"
 
 
 def runnable_status(state: dict[str, Any] | None) -> str:
@@ -310,7 +364,9 @@ def _named_step(
     """
     if a.workflow_id is not None:
         key = StepKeyArgs(**a.model_dump(include=set(StepKeyArgs.model_fields)))
-        state = read_step(ctx, key, with_watermark=True, processing_date=a.processing_date)
+        state = read_step(
+            ctx, key, with_watermark=True, with_stage=True, processing_date=a.processing_date
+        )
         candidates = [state] if state else []
     else:
         where, args = run_filter(a.run())
@@ -329,7 +385,9 @@ def _named_step(
             **a.model_dump(include=set(StepKeyArgs.model_fields) - {"workflow_id"}),
             workflow_id=found[0]["WorkFlowID"],
         )
-        state = read_step(ctx, key, with_watermark=True, processing_date=a.processing_date)
+        state = read_step(
+            ctx, key, with_watermark=True, with_stage=True, processing_date=a.processing_date
+        )
         candidates = [state] if state else []
     for state in candidates:
         check_step(function, state, a.expected)

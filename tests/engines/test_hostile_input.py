@@ -79,9 +79,15 @@ def _no_value_in_sql(seen: list[Statement], *values: str) -> None:
 # -- refusals: every public method, every argument -------------------------------------------
 @pytest.mark.parametrize("method", sorted(BASE))
 def test_hostile_values_are_refused_before_any_statement(
-    hostile: ETLMonitorFramework, warehouse: str, method: str
+    hostile: ETLMonitorFramework, warehouse: str, method: str, engine_name: str
 ) -> None:
-    """Every argument in turn, with a sixth of the profile's examples each (8 in CI)."""
+    """Every argument in turn, with a sixth of the profile's examples each (8 in CI).
+
+    A refusal happens before the session is touched, so it is the same on every engine:
+    it is checked once, on the embedded one.
+    """
+    if engine_name != "sail":
+        pytest.skip("refusals issue no statement: checked once, on the embedded engine")
     call = getattr(hostile, method)
     parameters = inspect.signature(call).parameters
     executor = hostile.context.executor

@@ -9,6 +9,7 @@ from functools import partial
 import pytest
 
 from etl_monitor import ETLMonitorFramework, InvalidArgumentError, NotFoundError
+from etl_monitor.engine.executor import add_statement_listener
 from etl_monitor.errors import StepStateError
 from tests.helpers import pending as pending_tasks
 from tests.helpers import register_hr, rows, statuses
@@ -68,6 +69,24 @@ def test_generate_twice_and_concurrently_is_a_no_op(hr: ETLMonitorFramework):
     assert len(rows(hr, "ETLProcessingSteps", ExecutionID=e)) == 5
 
 
+def test_a_repeat_generation_reads_only_its_date(hr: ETLMonitorFramework, spark, catalog):
+    e = hr.generate_execution_id()
+    assert hr.generate_execution_steps(e, P, L, "2026-04-09") == 5
+    seen = []
+    remove = add_statement_listener(seen.append)
+    try:
+        # another process (no memory of the execution) with the date: that date only
+        other = ETLMonitorFramework(spark, catalog, hr.schema)
+        assert other.generate_execution_steps(e, P, L, "2026-04-09") == 0
+        # and without it: every date is read, and the execution is still found
+        assert ETLMonitorFramework(spark, catalog, hr.schema).generate_execution_steps(e, P, L) == 0
+    finally:
+        remove()
+    checks = [s for s in seen if "x.existing" in s.text]
+    assert [("ProcessingDate = :known" in s.text) for s in checks] == [True, False]
+    assert checks[0].args["known"] == date(2026, 4, 9)
+
+
 @pytest.mark.core
 def test_retry_under_new_execution_requeues_only_unfinished(hr: ETLMonitorFramework):
     e1 = hr.generate_execution_id()
@@ -97,6 +116,13 @@ def test_retry_under_new_execution_requeues_only_unfinished(hr: ETLMonitorFramew
         ("W", "2026-04-06", "2026-04-12", False),  # Monday and Sunday of ISO week 15
         ("W", "2026-04-12", "2026-04-13", True),
         ("W", "2025-12-29", "2026-01-01", False),  # ISO week 1 of 2026 starts in 2025
+        # Backfills: DONE later in the period counts for an earlier date of the same period.
+        ("M", "2026-03-31", "2026-03-15", False),
+        ("M", "2026-04-01", "2026-03-31", True),
+        ("Y", "2026-12-31", "2026-01-01", False),
+        ("Y", "2027-01-01", "2026-12-31", True),
+        ("W", "2026-04-12", "2026-04-06", False),  # Sunday, then the Monday of ISO week 15
+        ("W", "2026-04-13", "2026-04-12", True),
         ("D", "2026-04-09", "2026-04-09", False),
         ("D", "2026-04-09", "2026-04-10", True),
         ("A", "2026-04-09", "2026-04-09", True),
