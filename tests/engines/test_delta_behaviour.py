@@ -137,11 +137,17 @@ def test_a_task_is_a_claim_and_an_append_in_the_table_history(
     after = history()
     new = after[len(before) :]
     assert [c["version"] for c in new] == [before[-1]["version"] + 1, before[-1]["version"] + 2]
-    # The RUNNING claim: an insert-only MERGE that adds one row and rewrites no file...
     claim, done = new
-    assert claim["operation"] == "MERGE"
-    assert claim["operationMetrics"]["numTargetRowsInserted"] == "1"
-    assert claim["operationMetrics"]["numTargetFilesRemoved"] == "0"
+    if monitor.engine.idempotent_append:
+        # The RUNNING claim: a blind append of one row (Delta lands it once by its id)...
+        assert (claim["operation"], claim["operationParameters"]["mode"]) == ("WRITE", "Append")
+        assert claim["isBlindAppend"] is True
+        assert claim["operationMetrics"]["numOutputRows"] == "1"
+    else:
+        # The RUNNING claim: an insert-only MERGE that adds one row and rewrites no file...
+        assert claim["operation"] == "MERGE"
+        assert claim["operationMetrics"]["numTargetRowsInserted"] == "1"
+        assert claim["operationMetrics"]["numTargetFilesRemoved"] == "0"
     # ...then DONE with its watermark: a blind append.
     assert (done["operation"], done["operationParameters"]["mode"]) == ("WRITE", "Append")
     assert commit_count(warehouse, monitor, EVENTS.name) == files_before + 2
