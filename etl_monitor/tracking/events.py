@@ -234,9 +234,9 @@ def claim_events(ctx: Context, rows: Sequence[tuple]) -> int:
         return 0
     dates = sorted({row[_DATE] for row in rows})
     assert None not in dates, "a STEP event has a processing date"
-    once = ctx.engine.idempotent_append
-    changes = [row for row in rows if once and row[_SEQ] != 1]
-    firsts = [row for row in rows if not (once and row[_SEQ] != 1)]
+    by_append = [ctx.engine.idempotent_append and row[_SEQ] != 1 for row in rows]
+    changes = [row for row, append in zip(rows, by_append, strict=True) if append]
+    firsts = [row for row, append in zip(rows, by_append, strict=True) if not append]
     for row in changes:
         ctx.executor.append_once(ctx.name(EVENTS), [row], spark_schema(EVENTS), token=row[_ID])
     if firsts:

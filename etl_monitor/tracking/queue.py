@@ -336,9 +336,9 @@ _EVENT_LIST = ", ".join(EVENTS.column_names)
 
 def _as_events(kind: str, columns: dict[str, str], source: str) -> str:
     """SELECT of a config table's row in the event log's shape: `columns` maps its columns in."""
-    into = {target: source_column for source_column, target in columns.items()}
+    into = {event_column: column for column, event_column in columns.items()}
     values = [
-        into[c] + f" AS {c}" if c in into else f"CAST(NULL AS {EVENTS.column(c).type}) AS {c}"
+        f"{into[c]} AS {c}" if c in into else f"CAST(NULL AS {EVENTS.column(c).type}) AS {c}"
         for c in EVENTS.column_names
         if c != "EventType"
     ]
