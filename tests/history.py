@@ -15,6 +15,7 @@ import uuid
 from datetime import date, datetime, time, timedelta, timezone
 
 from etl_monitor import ETLMonitorFramework
+from etl_monitor.tracking import maintenance
 from etl_monitor.tracking.events import append_events, step_event, watermark_event
 from etl_monitor.tracking.tables import EVENTS
 
@@ -130,7 +131,7 @@ def build(
                 append(ctx, pending)
                 commits, pending = commits + 1, []
     if fast is not None:
-        fast.checkpoint()
+        fast.settle(monitor)
     return commits
 
 
@@ -139,16 +140,19 @@ class _LogWriter:
 
     What an engine's append writes: one file per partition value touched, with the
     statistics (record count, minimum, maximum and null count of the scalar columns) that
-    data skipping reads, and a checkpoint at the end (`checkpoint`), by the ``deltalake``
-    package. Nothing is compacted. Many times faster than appends through an
-    engine, so years of history are written in minutes.
+    data skipping reads, and a checkpoint at the end, by the ``deltalake`` package.
+    Compacted as real runs leave it: where the engine does not compact after writes
+    (Sail), the library's writers compact once per `maintenance.COMPACT_EVERY` commits,
+    and so does this writer; where Delta does (auto compaction), the build ends with
+    one compaction of the log by the engine (`settle`), the state auto compaction keeps.
+    Many times faster than appends through an engine: years of history in minutes.
     """
 
-    def __init__(self, location: str):
+    def __init__(self, location: str, compact_every: int = 0):
         import pyarrow as pa
         from deltalake import DeltaTable
 
-        self.location = location
+        self.location, self.compact_every = location, compact_every
         table = DeltaTable(location)
         self.version = table.version()
         self.partitions = list(table.metadata().partition_columns)
@@ -224,16 +228,26 @@ class _LogWriter:
         entry = os.path.join(self.location, "_delta_log", f"{self.version:020d}.json")
         with open(entry, "x") as log:
             log.write("\n".join(json.dumps(a) for a in [{"commitInfo": info}, *actions]) + "\n")
+        if self.compact_every and self.version % self.compact_every == 0:
+            from deltalake import DeltaTable
 
-    def checkpoint(self) -> None:
-        """A checkpoint at the last commit, as engines leave one every few commits.
+            table = DeltaTable(self.location)  # what compact_if_due does at this commit
+            table.optimize.compact()
+            table = DeltaTable(self.location)
+            table.create_checkpoint()
+            self.version = table.version()
+
+    def settle(self, monitor: ETLMonitorFramework) -> None:
+        """A checkpoint at the last commit, and Delta's compaction where it compacts after writes.
 
         Readers start from the latest checkpoint, so one at the end reads like the
-        engine's own (earlier ones are never read again); one per `CHECKPOINT_EVERY`
-        commits would cost the build time that grows with the table.
+        engine's own (earlier ones are never read again); one every few commits would
+        cost build time that grows with the table.
         """
         from deltalake import DeltaTable
 
+        if monitor.engine.auto_compaction:
+            monitor.executor.execute(f"OPTIMIZE {monitor.table_name(EVENTS.name)}")
         DeltaTable(self.location).create_checkpoint()
 
 
@@ -242,4 +256,4 @@ def _fast_writer(monitor: ETLMonitorFramework) -> _LogWriter:
     ctx = monitor.context
     location = ctx.engine.table_location(ctx.catalog, ctx.schema, EVENTS.name)
     assert location, "the fast writer needs a local warehouse"
-    return _LogWriter(location)
+    return _LogWriter(location, 0 if ctx.engine.auto_compaction else maintenance.COMPACT_EVERY)

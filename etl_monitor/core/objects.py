@@ -58,6 +58,10 @@ def spark_type(sql_type: str) -> DataType:
     raise ValueError(f"column type {sql_type!r} is not one of {sorted(simple)}")
 
 
+#: Delta's table property for compaction after a write (open-source Delta 3.1+, Databricks).
+AUTO_COMPACT = "delta.autoOptimize.autoCompact"
+
+
 @dataclass(frozen=True)
 class Table:
     name: str
@@ -68,6 +72,10 @@ class Table:
     cluster_by: tuple[str, ...] = ()
     partition_by: tuple[str, ...] = ()
     properties: tuple[tuple[str, str], ...] = ()
+    #: Many small appends: Delta compacts the table's small files after a write, where the
+    #: engine can (`Engine.auto_compaction`), so its file count stays bounded between
+    #: maintenance runs.
+    auto_compact: bool = False
 
     @property
     def column_names(self) -> list[str]:
@@ -90,7 +98,11 @@ class Table:
         location = engine.table_location(catalog, schema, self.name)
         if location:
             parts.append(f"LOCATION {sql_string_literal(location)}")
-        props = {"etl_monitor.schema_version": str(SCHEMA_VERSION), **dict(self.properties)}
+        props = {
+            "etl_monitor.schema_version": str(SCHEMA_VERSION),
+            **dict(self.properties),
+            **self.engine_properties(engine),
+        }
         if self.append_only:
             props["delta.appendOnly"] = "true"
         rendered = ", ".join(
@@ -98,6 +110,12 @@ class Table:
         )
         parts.append(f"TBLPROPERTIES ({rendered})")
         return "\n".join(parts)
+
+    def engine_properties(self, engine: Engine) -> dict[str, str]:
+        """The Delta table properties this table needs on `engine` (kept by setup() on old tables)."""
+        if self.auto_compact and engine.auto_compaction:
+            return {AUTO_COMPACT: "true"}
+        return {}
 
     def attach_sql(self, catalog: str, schema: str, location: str) -> str:
         """Register an existing Delta directory under this table's name, whatever its columns."""

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from etl_monitor.core import objects
 from etl_monitor.core.context import Context
 from etl_monitor.core.objects import Table, View
-from etl_monitor.engine.executor import qualified, quote
+from etl_monitor.engine.executor import qualified, quote, sql_string_literal
 from etl_monitor.errors import CatalogNotFoundError
 
 log: logging.Logger = logging.getLogger("etl_monitor.setup")
@@ -31,6 +31,7 @@ class SetupReport:
     columns_added: dict[str, list[str]] = field(default_factory=dict)
     columns_copied: dict[str, list[str]] = field(default_factory=dict)
     not_null_dropped: dict[str, list[str]] = field(default_factory=dict)
+    properties_set: dict[str, list[str]] = field(default_factory=dict)
     stages_seeded: list[int] = field(default_factory=list)
     views: list[str] = field(default_factory=list)
     statements: int = 0
@@ -77,6 +78,27 @@ def _ensure_table(ctx: Context, table: Table, existing: set[str], report: SetupR
             report.tables_created.append(table.name)
             return
     _add_missing_columns(ctx, table, report)
+    _set_missing_properties(ctx, table, report)
+
+
+def _set_missing_properties(ctx: Context, table: Table, report: SetupReport) -> None:
+    """Give a table created by an earlier version the properties it needs on this engine."""
+    wanted = table.engine_properties(ctx.engine)
+    if not wanted:
+        return
+    rows = ctx.executor.query(f"SHOW TBLPROPERTIES {ctx.name(table)}")
+    present = {str(r["key"]): str(r["value"]) for r in rows}
+    missing = {k: v for k, v in wanted.items() if present.get(k, "").lower() != v}
+    if not missing:
+        return
+    rendered = ", ".join(
+        f"{sql_string_literal(k)} = {sql_string_literal(v)}" for k, v in missing.items()
+    )
+    ctx.executor.execute(
+        f"ALTER TABLE {ctx.name(table)} SET TBLPROPERTIES ({rendered})", kind="ddl"
+    )
+    report.properties_set[table.name] = sorted(missing)
+    log.info("set %s on %s", report.properties_set[table.name], ctx.name(table))
 
 
 def _add_missing_columns(ctx: Context, table: Table, report: SetupReport) -> None:

@@ -62,6 +62,7 @@ CAPABILITIES: dict[str, str] = {
     "query_parameters": "named parameters in queries (spark.sql(..., args=...)) bound by the server",
     "dataframe_merge": "DataFrame.mergeInto in its client (PySpark 4.0+)",
     "idempotent_append": "Delta's idempotent writes (the txnAppId / txnVersion write options)",
+    "auto_compaction": "Delta's auto compaction after a write (delta.autoOptimize.autoCompact)",
 }
 
 #: The path taken where an engine lacks a capability: the one table of fallbacks. Each path
@@ -79,6 +80,8 @@ FALLBACKS: dict[str, str] = {
     "named parameters where the server binds them, else by the join alone)",
     "idempotent_append": "a transition is claimed by an insert-only MERGE (serialised per "
     "table in one process, conflicts retried)",
+    "auto_compaction": "the event log's files compacted through the deltalake package by the "
+    "writer that sees the log's hundredth-commit checkpoint (tables this process can reach)",
 }
 
 #: The oldest runtime supported: Databricks Runtime 15.4 LTS's Spark and Delta.
@@ -114,6 +117,7 @@ class Engine:
     query_parameters: bool = True
     dataframe_merge: bool = True
     idempotent_append: bool = True
+    auto_compaction: bool = True
     default_catalog: str = "main"
     warehouse_root: str | None = None
     runtime: str = ""
@@ -203,6 +207,7 @@ def sail(warehouse_root: str) -> Engine:
         shared_catalog=False,
         jdbc_server=False,
         idempotent_append=False,  # measured: Sail ignores txnAppId and writes every append
+        auto_compaction=False,  # measured: Sail writes no OPTIMIZE after 120 small appends
         warehouse_root=warehouse_root,
     )
 

@@ -27,6 +27,7 @@ from typing import Any
 from etl_monitor.core.context import Context
 from etl_monitor.core.objects import Table
 from etl_monitor.engine.timestamps import epoch_micros, utcnow
+from etl_monitor.tracking.maintenance import compact_if_due
 from etl_monitor.tracking.tables import EVENTS, SYSLOGS
 
 _NAMESPACE = uuid.UUID("5f1d8a4e-1c55-4a36-9a8e-6a0c7e0f2b11")
@@ -206,8 +207,13 @@ def watermark_event(
 
 
 def append_events(ctx: Context, rows: Sequence[tuple]) -> None:
-    """One blind append (one Delta commit) of event rows."""
+    """One blind append (one Delta commit) of event rows; then a compaction if one is due.
+
+    Where the engine does not compact after writes, the log is compacted here once per
+    hundred commits (`maintenance.compact_if_due`), so its file count stays bounded.
+    """
     ctx.executor.append(ctx.name(EVENTS), rows, spark_schema(EVENTS))
+    compact_if_due(ctx, EVENTS)
 
 
 def claim_events(ctx: Context, rows: Sequence[tuple]) -> int:

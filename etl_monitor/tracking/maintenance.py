@@ -13,6 +13,11 @@ losing, duplicating or blocking an event, and is safe to run while tasks run:
   it does not (Sail), the same Delta operation through the ``deltalake`` package on the
   table's files: small files rewritten as one per partition, committed as a
   data-unchanged rewrite that concurrent appends and claims rebase over.
+- **Compact as it goes**: the event log and the receipts are compacted after writes
+  too, so their file count stays bounded between maintenance runs. Delta does it itself
+  (the ``delta.autoOptimize.autoCompact`` table property, set by ``setup()``); where the
+  engine cannot (Sail), `compact_if_due` does the compaction above once per hundred
+  commits, run by the writer that sees the log's hundredth-commit checkpoint.
 - **Vacuum** (default on): files no longer referenced and older than the retention (7
   days, Delta's default) are deleted, so the file count on storage stays bounded too.
 
@@ -22,6 +27,7 @@ Schedule it daily, off-peak or not (see the README): ``etl-monitor maintain`` or
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import time
@@ -186,6 +192,46 @@ def compact_all(ctx: Context, *, vacuum: bool) -> str:
     for table in ALL_TABLES:
         _compact_files(ctx, table, vacuum=vacuum)
     return "deltalake compact"
+
+
+#: Without auto compaction, a log is compacted when its last checkpoint is at a multiple of
+#: this many commits (engines checkpoint every 10 commits unless told otherwise).
+COMPACT_EVERY = 100
+
+
+def compact_if_due(ctx: Context, table: Table) -> bool:
+    """Compact `table` where the engine does not and its log reached a hundredth commit.
+
+    Called after every end of a task: reads one small file, the log's
+    ``_last_checkpoint``. Due when the last checkpoint's version is a multiple of
+    `COMPACT_EVERY`; the compaction then writes a checkpoint of its own (at another
+    version), so the writers after it see nothing due. Two writers that both see the
+    same checkpoint both compact; the second finds little left to do. A compaction that
+    fails is logged, not raised: the caller's events have landed.
+
+    Returns:
+        True when a compaction ran.
+    """
+    if ctx.engine.auto_compaction:
+        return False
+    location = ctx.engine.table_location(ctx.catalog, ctx.schema, table.name)
+    if location is None or not _compaction_due(location):
+        return False
+    try:
+        _compact_files(ctx, table, vacuum=False)
+    except Exception as error:  # housekeeping must never fail a task whose events landed
+        log.warning("compaction of %s after a write failed: %s", table.name, error)
+        return False
+    return True
+
+
+def _compaction_due(location: str) -> bool:
+    try:
+        with open(os.path.join(location, "_delta_log", "_last_checkpoint"), encoding="utf-8") as f:
+            version = int(json.load(f)["version"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    return version > 0 and version % COMPACT_EVERY == 0
 
 
 def _local_location(ctx: Context, table: Table) -> str | None:

@@ -213,6 +213,7 @@ SYSLOGS = Table(
     key=("LogID",),
     append_only=True,
     cluster_by=("LogTime",),
+    auto_compact=True,
 )
 
 EVENTS = Table(
@@ -302,6 +303,8 @@ EVENTS = Table(
     # it, else one partition per processing date (WATERMARK events sit in the NULL one).
     cluster_by=("ProcessingDate", "ProjectCode", "ProcessLoad", "ExecutionID"),
     partition_by=("ProcessingDate",),
+    # One small commit per claim and per end: compacted as it goes (WATERMARK events too).
+    auto_compact=True,
 )
 
 EVENTS_ARCHIVE = Table(

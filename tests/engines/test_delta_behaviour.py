@@ -7,17 +7,22 @@ Where an engine lacks a feature the test skips with the difference named in
 from __future__ import annotations
 
 import time
+from datetime import date
 
 import pytest
 
 from etl_monitor import ETLMonitorFramework
-from etl_monitor.tracking.events import append_receipt
+from etl_monitor.core.objects import AUTO_COMPACT
+from etl_monitor.tracking import maintenance
+from etl_monitor.tracking.events import append_events, append_receipt, step_event
 from etl_monitor.tracking.tables import EVENTS, PROCESS, SYSLOGS
 from tests.helpers import Child, commit_count, register_hr, start_together
 
 #: The rounds of the provoked conflict: in each, the churner's UPDATE starts first and the
 #: parent's MERGE after a delay of its own (a spread, as the engines' speeds differ).
 ROUNDS, DELAYS = 24, (0.0, 0.15, 0.3, 0.05, 0.5, 0.1)
+#: Delta's session setting: how many small files make an auto compaction (default 50).
+MIN_FILES = "spark.databricks.delta.autoCompact.minNumFiles"
 
 CHURN = """
 import time
@@ -151,6 +156,38 @@ def test_a_task_is_a_claim_and_an_append_in_the_table_history(
     # ...then DONE with its watermark: a blind append.
     assert (done["operation"], done["operationParameters"]["mode"]) == ("WRITE", "Append")
     assert commit_count(warehouse, monitor, EVENTS.name) == files_before + 2
+
+
+def test_the_event_log_is_compacted_as_tasks_write(
+    monitor: ETLMonitorFramework, spark, monkeypatch
+):
+    """Small appends do not pile up between maintenance runs: Delta compacts after a write
+    (the table property setup() sets; here after 5 small files instead of 50), Sail's
+    writers once per hundred commits (here: ten). No row is lost or doubled."""
+    ctx, events = monitor.context, monitor.table_name(EVENTS.name)
+    if monitor.engine.auto_compaction:
+        rows = spark.sql(f"SHOW TBLPROPERTIES {events}").collect()
+        assert {r["key"]: r["value"] for r in rows}[AUTO_COMPACT] == "true"
+        spark.conf.set(MIN_FILES, "5")
+    else:
+        monkeypatch.setattr(maintenance, "COMPACT_EVERY", 10)
+    try:
+        for n in range(24):
+            state = {
+                "ExecutionID": f"e{n % 2}",
+                "ProjectCode": "CORP",
+                "ProcessLoad": "SMALL",
+                "TaskID": n,
+                "WorkFlowID": 1,
+                "ProcessingDate": date(2026, 4, 1 + n % 2),
+            }
+            append_events(ctx, [step_event(state, "DONE", user="t", reason=f"write {n}")])
+    finally:
+        if monitor.engine.auto_compaction:
+            spark.conf.unset(MIN_FILES)
+    assert maintenance.file_count(ctx, EVENTS) <= 12  # 24 one-row commits
+    reasons = [r["Reason"] for r in spark.table(events).collect()]
+    assert sorted(reasons) == sorted(f"write {n}" for n in range(24))
 
 
 @pytest.mark.requires("optimize")

@@ -8,8 +8,9 @@ import pytest
 from chispa import assert_df_equality
 
 from etl_monitor import CatalogNotFoundError, ETLMonitorFramework, InvalidIdentifierError
+from etl_monitor.core.objects import AUTO_COMPACT
 from etl_monitor.errors import SchemaConflictError
-from etl_monitor.tracking.tables import ALL_TABLES, PROCESS, SEQUENCE_SEEDS
+from etl_monitor.tracking.tables import ALL_TABLES, EVENTS, PROCESS, SEQUENCE_SEEDS
 from tests.helpers import ALL_VIEWS, Child, commit_count, snapshot
 
 
@@ -60,8 +61,11 @@ def test_setup_statement_counts(fresh: ETLMonitorFramework, engine):
     # and where current_user() works, one read of it (for the seed rows' CreatedBy)
     user = 1 if engine.current_user_function else 0
     assert first.statements == 3 + len(ALL_TABLES) + 1 + len(ALL_VIEWS) + user
-    # re-run: one schema read per table and one seed read instead
-    assert again.statements == 3 + len(ALL_TABLES) + 1 + len(ALL_VIEWS)
+    # re-run: one schema read per table and one seed read instead, and one read of the
+    # properties of each table that has some on this engine (auto compaction)
+    properties = sum(1 for t in ALL_TABLES if t.engine_properties(engine))
+    assert properties == (2 if engine.auto_compaction else 0)
+    assert again.statements == 3 + len(ALL_TABLES) + 1 + len(ALL_VIEWS) + properties
     assert again.tables_created == []
 
 
@@ -147,6 +151,26 @@ def test_older_narrower_table_gains_columns(
     assert (row.ProcessOwner, row.LoadFrequency, row.CreatedBy) == ("ops", "M", "old-user")
     again = fresh.setup()
     assert (again.columns_added, again.columns_copied) == ({}, {})
+
+
+@pytest.mark.requires("auto_compaction")
+def test_an_older_event_log_gains_auto_compaction(monitor: ETLMonitorFramework, spark):
+    """A log created before the property existed gets it from setup(), once."""
+    events = monitor.table_name(EVENTS.name)
+
+    def value() -> str | None:
+        rows = spark.sql(f"SHOW TBLPROPERTIES {events}").collect()
+        return {r["key"]: r["value"] for r in rows}.get(AUTO_COMPACT)
+
+    assert value() == "true"  # a new schema has it from its CREATE TABLE
+    spark.sql(f"ALTER TABLE {events} UNSET TBLPROPERTIES ('{AUTO_COMPACT}')").collect()
+    assert value() is None
+
+    report = monitor.setup()
+
+    assert report.properties_set == {EVENTS.name: [AUTO_COMPACT]}
+    assert value() == "true"
+    assert monitor.setup().properties_set == {}
 
 
 def test_unknown_catalog_raises_before_creating_anything(spark, catalog, schema_name, warehouse):
