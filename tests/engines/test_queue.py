@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
-from functools import partial
 
 import pytest
 
@@ -12,7 +11,7 @@ from etl_monitor import ETLMonitorFramework, InvalidArgumentError, NotFoundError
 from etl_monitor.engine.executor import add_statement_listener
 from etl_monitor.errors import StepStateError
 from tests.helpers import pending as pending_tasks
-from tests.helpers import register_hr, rows, statuses
+from tests.helpers import rows, statuses
 from tests.schemas import copied
 
 P, L = "CORP", "HR_DAILY"
@@ -109,40 +108,74 @@ def test_retry_under_new_execution_requeues_only_unfinished(hr: ETLMonitorFramew
     assert {r["AttemptNo"] for r in rows(hr, "ETLProcessingSteps", ExecutionID=e3)} == {1}
 
 
+#: (frequency, DONE on, next run on, queued again?)
+PERIOD_CASES = [
+    ("M", "2026-04-02", "2026-04-28", False),
+    ("M", "2026-03-31", "2026-04-01", True),
+    ("Y", "2026-01-05", "2026-12-30", False),
+    ("Y", "2025-12-31", "2026-01-01", True),
+    ("W", "2026-04-06", "2026-04-12", False),  # Monday and Sunday of ISO week 15
+    ("W", "2026-04-12", "2026-04-13", True),
+    ("W", "2025-12-29", "2026-01-01", False),  # ISO week 1 of 2026 starts in 2025
+    # Backfills: DONE later in the period counts for an earlier date of the same period.
+    ("M", "2026-03-31", "2026-03-15", False),
+    ("M", "2026-04-01", "2026-03-31", True),
+    ("Y", "2026-12-31", "2026-01-01", False),
+    ("Y", "2027-01-01", "2026-12-31", True),
+    ("W", "2026-04-12", "2026-04-06", False),  # Sunday, then the Monday of ISO week 15
+    ("W", "2026-04-13", "2026-04-12", True),
+    ("D", "2026-04-09", "2026-04-09", False),
+    ("D", "2026-04-09", "2026-04-10", True),
+    ("A", "2026-04-09", "2026-04-09", True),
+]
+
+
+@pytest.fixture(scope="module")
+def periods(spark, catalog) -> ETLMonitorFramework:
+    """One schema per engine with a process per period case (PERIOD00...): an initiation
+    task and task 1 of the case's frequency. Cases share the schema, not a process."""
+    import yaml
+
+    from etl_monitor.tracking import catalogue
+
+    monitor = copied(spark, catalog)
+    processes = [
+        {
+            "project_code": P,
+            "process_load": f"PERIOD{n:02d}",
+            "name": f"Period case {n}",
+            "tasks": [
+                {"task_id": 0, "workflow_id": 0, "sequence_id": 0, "task_name": "Initiation"},
+                {
+                    "task_id": 1,
+                    "workflow_id": 1,
+                    "sequence_id": 2,
+                    "task_name": "Load",
+                    "load_frequency": frequency,
+                },
+            ],
+        }
+        for n, (frequency, *_) in enumerate(PERIOD_CASES)
+    ]
+    doc = yaml.safe_dump({"version": 1, "processes": processes}, sort_keys=False)
+    catalogue.apply(monitor.context, catalogue.load(doc))  # one MERGE per table
+    return monitor
+
+
 @pytest.mark.parametrize(
-    "frequency, done_on, run_on, requeued",
-    [
-        ("M", "2026-04-02", "2026-04-28", False),
-        ("M", "2026-03-31", "2026-04-01", True),
-        ("Y", "2026-01-05", "2026-12-30", False),
-        ("Y", "2025-12-31", "2026-01-01", True),
-        ("W", "2026-04-06", "2026-04-12", False),  # Monday and Sunday of ISO week 15
-        ("W", "2026-04-12", "2026-04-13", True),
-        ("W", "2025-12-29", "2026-01-01", False),  # ISO week 1 of 2026 starts in 2025
-        # Backfills: DONE later in the period counts for an earlier date of the same period.
-        ("M", "2026-03-31", "2026-03-15", False),
-        ("M", "2026-04-01", "2026-03-31", True),
-        ("Y", "2026-12-31", "2026-01-01", False),
-        ("Y", "2027-01-01", "2026-12-31", True),
-        ("W", "2026-04-12", "2026-04-06", False),  # Sunday, then the Monday of ISO week 15
-        ("W", "2026-04-13", "2026-04-12", True),
-        ("D", "2026-04-09", "2026-04-09", False),
-        ("D", "2026-04-09", "2026-04-10", True),
-        ("A", "2026-04-09", "2026-04-09", True),
-    ],
+    "case", range(len(PERIOD_CASES)), ids=lambda n: "-".join(map(str, PERIOD_CASES[n]))
 )
-def test_period_rules(spark, catalog, frequency, done_on, run_on, requeued):
-    # The cases of one frequency start from one registered template, copied.
-    monitor = copied(
-        spark, catalog, f"hr1_{frequency}", partial(register_hr, tasks=1, frequency=frequency)
-    )
-    e1 = monitor.generate_execution_id()
-    monitor.generate_execution_steps(e1, P, L, done_on)
-    _run(monitor, e1, 1)
-    e2 = monitor.generate_execution_id()
-    monitor.generate_execution_steps(e2, P, L, run_on)
-    queued = {r["TaskID"] for r in rows(monitor, "ETLProcessingSteps", ExecutionID=e2)}
-    assert (1 in queued) is requeued
+def test_period_rules(periods: ETLMonitorFramework, case):
+    frequency, done_on, run_on, requeued = PERIOD_CASES[case]
+    process = f"PERIOD{case:02d}"
+    e1 = periods.generate_execution_id()
+    periods.generate_execution_steps(e1, P, process, done_on)
+    with periods.task(e1, P, process, task_id=1, workflow_id=1) as run:
+        assert run.active, run.inactive_reason
+    e2 = periods.generate_execution_id()
+    periods.generate_execution_steps(e2, P, process, run_on)
+    queued = {r["TaskID"] for r in rows(periods, "ETLProcessingSteps", ExecutionID=e2)}
+    assert (1 in queued) is requeued, (frequency, done_on, run_on)
     assert 0 in queued  # the initiation step marks every execution
 
 
