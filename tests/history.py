@@ -56,7 +56,11 @@ def build(
     the rows, commits and files of real runs, many times faster.
     """
     ctx, user = monitor.context, "history"
-    fast = _fast_writer(monitor) if writer == "fast" else None
+    # The fast writer dates its commits so that the last run ran today.
+    shift = datetime.now(timezone.utc) - datetime.combine(
+        first_day + timedelta(days=days), time(0, 0), tzinfo=timezone.utc
+    )
+    fast = _fast_writer(monitor, shift) if writer == "fast" else None
     append = fast.append if fast is not None else append_events
     commits, pending = 0, []
     for d in range(days):
@@ -140,19 +144,22 @@ class _LogWriter:
 
     What an engine's append writes: one file per partition value touched, with the
     statistics (record count, minimum, maximum and null count of the scalar columns) that
-    data skipping reads, and a checkpoint at the end, by the ``deltalake`` package.
-    Compacted as real runs leave it: where the engine does not compact after writes
-    (Sail), the library's writers compact once per `maintenance.COMPACT_EVERY` commits,
-    and so does this writer; where Delta does (auto compaction), the build ends with
-    one compaction of the log by the engine (`settle`), the state auto compaction keeps.
-    Many times faster than appends through an engine: years of history in minutes.
+    data skipping reads, each commit dated by its run (shifted so the last run ran
+    today). Compacted as real runs leave it: where the engine does not compact after
+    writes (Sail), the library's writers compact once per `maintenance.COMPACT_EVERY`
+    commits and checkpoint, and so does this writer (each partition's files rewritten
+    as one); where Delta does (auto compaction), the build ends with one compaction by
+    the engine (`settle`), the state auto compaction keeps. Many times faster than
+    appends through an engine: years of history in minutes.
     """
 
-    def __init__(self, location: str, compact_every: int = 0):
+    def __init__(self, location: str, compact_every: int = 0, shift: timedelta = timedelta()):
         import pyarrow as pa
         from deltalake import DeltaTable
 
-        self.location, self.compact_every = location, compact_every
+        self.location, self.compact_every, self.shift = location, compact_every, shift
+        #: the files this writer wrote that are live, per partition, with their rows
+        self.live: dict[tuple, list[tuple[str, list[tuple]]]] = {}
         table = DeltaTable(location)
         self.version = table.version()
         self.partitions = list(table.metadata().partition_columns)
@@ -165,6 +172,7 @@ class _LogWriter:
             "TIMESTAMP": pa.timestamp("us", tz="UTC"),
         }
         self.schema = pa.schema([pa.field(c.name, kinds[c.type]) for c in EVENTS.columns])
+        self.data = [f for f in self.schema if f.name not in self.partitions]
 
     def _stats(self, rows: list[tuple], names: list[str]) -> str:
         low, high, nulls = {}, {}, {}
@@ -183,66 +191,106 @@ class _LogWriter:
         )
 
     def append(self, _ctx: object, rows: list[tuple]) -> None:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
         groups: dict[tuple, list[tuple]] = {}
         positions = [EVENTS.column_names.index(c) for c in self.partitions]
         for row in rows:
             groups.setdefault(tuple(row[i] for i in positions), []).append(row)
-        data = [f for f in self.schema if f.name not in self.partitions]
-        keep = [EVENTS.column_names.index(f.name) for f in data]
+        keep = [EVENTS.column_names.index(f.name) for f in self.data]
+        when = max(row[EVENTS.column_names.index("EventTime")] for row in rows) + self.shift
         actions = []
-        now = int(datetime.now(timezone.utc).timestamp() * 1000)
         for values, members in groups.items():
-            folder = "/".join(
-                f"{c}={v.isoformat() if v is not None else '__HIVE_DEFAULT_PARTITION__'}"
-                for c, v in zip(self.partitions, values, strict=True)
-            )
-            path = f"{folder}/part-00000-{uuid.uuid4()}.c000.snappy.parquet".lstrip("/")
-            full = os.path.join(self.location, path)
-            os.makedirs(os.path.dirname(full), exist_ok=True)
             trimmed = [tuple(row[i] for i in keep) for row in members]
-            columns = list(zip(*trimmed, strict=True))
-            arrays = [pa.array(list(v), type=f.type) for v, f in zip(columns, data, strict=True)]
-            pq.write_table(pa.Table.from_arrays(arrays, schema=pa.schema(data)), full)
-            partition_values = {
-                c: (v.isoformat() if v is not None else None)
-                for c, v in zip(self.partitions, values, strict=True)
-            }
-            actions.append(
-                {
-                    "add": {
-                        "path": path,
-                        "partitionValues": partition_values,
-                        "size": os.path.getsize(full),
-                        "modificationTime": now,
-                        "dataChange": True,
-                        "stats": self._stats(trimmed, [f.name for f in data]),
-                    }
-                }
-            )
-        info = {"timestamp": now, "operation": "WRITE", "operationParameters": {"mode": "Append"}}
-        info["isBlindAppend"] = True
+            actions.append({"add": self._write(values, trimmed, when, data_change=True)})
+        info = {"operation": "WRITE", "operationParameters": {"mode": "Append"}}
+        self._commit(actions, {**info, "isBlindAppend": True}, when)
+        if self.compact_every and self.version % self.compact_every == 0:
+            self._compact(when)
+
+    def _write(self, values: tuple, trimmed: list[tuple], when: datetime, *, data_change: bool):
+        """One parquet file of `trimmed` rows in the partition `values`; its add action."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        folder = "/".join(
+            f"{c}={v.isoformat() if v is not None else '__HIVE_DEFAULT_PARTITION__'}"
+            for c, v in zip(self.partitions, values, strict=True)
+        )
+        path = f"{folder}/part-00000-{uuid.uuid4()}.c000.snappy.parquet".lstrip("/")
+        full = os.path.join(self.location, path)
+        os.makedirs(os.path.dirname(full), exist_ok=True)
+        columns = list(zip(*trimmed, strict=True))
+        arrays = [pa.array(list(v), type=f.type) for v, f in zip(columns, self.data, strict=True)]
+        pq.write_table(pa.Table.from_arrays(arrays, schema=pa.schema(self.data)), full)
+        self.live.setdefault(values, []).append((path, trimmed))
+        return {
+            "path": path,
+            "partitionValues": self._partition_values(values),
+            "size": os.path.getsize(full),
+            "modificationTime": _millis(when),
+            "dataChange": data_change,
+            "stats": self._stats(trimmed, [f.name for f in self.data]),
+        }
+
+    def _partition_values(self, values: tuple) -> dict[str, str | None]:
+        return {
+            c: (v.isoformat() if v is not None else None)
+            for c, v in zip(self.partitions, values, strict=True)
+        }
+
+    def _commit(self, actions: list[dict], info: dict, when: datetime) -> None:
+        """One log entry, dated `when` (its content and its file's time, which log clean-up reads)."""
         self.version += 1
         entry = os.path.join(self.location, "_delta_log", f"{self.version:020d}.json")
+        commit = [{"commitInfo": {"timestamp": _millis(when), **info}}, *actions]
         with open(entry, "x") as log:
-            log.write("\n".join(json.dumps(a) for a in [{"commitInfo": info}, *actions]) + "\n")
-        if self.compact_every and self.version % self.compact_every == 0:
-            from deltalake import DeltaTable
+            log.write("\n".join(json.dumps(a) for a in commit) + "\n")
+        os.utime(entry, (when.timestamp(), when.timestamp()))
 
-            table = DeltaTable(self.location)  # what compact_if_due does at this commit
-            table.optimize.compact()
-            table = DeltaTable(self.location)
-            table.create_checkpoint()
-            self.version = table.version()
+    def _compact(self, when: datetime) -> None:
+        """What `maintenance.compact_if_due` does here: each partition's files rewritten as one."""
+        actions = []
+        for values, files in list(self.live.items()):
+            if len(files) < 2:
+                continue
+            self.live[values] = []
+            for path, _rows in files:
+                remove = {"path": path, "deletionTimestamp": _millis(when), "dataChange": False}
+                size = os.path.getsize(os.path.join(self.location, path))
+                actions.append(
+                    {
+                        "remove": {
+                            **remove,
+                            "extendedFileMetadata": True,
+                            "partitionValues": self._partition_values(values),
+                            "size": size,
+                        }
+                    }
+                )
+            merged = [row for _path, trimmed in files for row in trimmed]
+            actions.append({"add": self._write(values, merged, when, data_change=False)})
+        if not actions:
+            return
+        self._commit(actions, {"operation": "OPTIMIZE", "operationParameters": {}}, when)
+        self._checkpoint(when)
+
+    def _checkpoint(self, when: datetime) -> None:
+        """A checkpoint at the last commit, dated `when` (log clean-up reads its file's time)."""
+        from deltalake import DeltaTable
+
+        DeltaTable(self.location).create_checkpoint()
+        name = os.path.join(self.location, "_delta_log", f"{self.version:020d}.checkpoint.parquet")
+        os.utime(name, (when.timestamp(), when.timestamp()))
 
     def settle(self, monitor: ETLMonitorFramework) -> None:
-        """A checkpoint at the last commit, and Delta's compaction where it compacts after writes.
+        """Where Delta compacts after writes, one compaction by the engine; then a checkpoint.
 
-        Readers start from the latest checkpoint, so one at the end reads like the
-        engine's own (earlier ones are never read again); one every few commits would
-        cost build time that grows with the table.
+        The commits, compactions and checkpoints are dated as the runs ran, so what the
+        engines drop by age is dropped as it would be after real runs: a checkpoint keeps
+        only the files removed in the last 7 days (Delta's tombstone retention; a build
+        dated "now" left 36,000 of them in a Sail checkpoint, and made every statement
+        five times dearer), and the engine's next checkpoint deletes the log entries older
+        than 30 days. Readers start from the latest checkpoint, so one at the end reads
+        like the engine's own.
         """
         from deltalake import DeltaTable
 
@@ -251,9 +299,14 @@ class _LogWriter:
         DeltaTable(self.location).create_checkpoint()
 
 
-def _fast_writer(monitor: ETLMonitorFramework) -> _LogWriter:
+def _millis(when: datetime) -> int:
+    return int(when.timestamp() * 1000)
+
+
+def _fast_writer(monitor: ETLMonitorFramework, shift: timedelta) -> _LogWriter:
     """A writer of the event log of a local warehouse, committing without an engine."""
     ctx = monitor.context
     location = ctx.engine.table_location(ctx.catalog, ctx.schema, EVENTS.name)
     assert location, "the fast writer needs a local warehouse"
-    return _LogWriter(location, 0 if ctx.engine.auto_compaction else maintenance.COMPACT_EVERY)
+    every = 0 if ctx.engine.auto_compaction else maintenance.COMPACT_EVERY
+    return _LogWriter(location, every, shift)

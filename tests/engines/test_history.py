@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -154,3 +155,37 @@ def test_maintenance_keeps_every_row(history, engine_name):
         if r["ProcessingDate"] < cutoff
     ]
     assert monitor.maintain(archive_after_days=(utcnow().date() - cutoff).days).archived_events == 0
+
+
+def test_the_fast_history_writer_leaves_what_real_runs_leave(spark, catalog, engine_name):
+    """The benchmarks' writer (straight to the files of a local warehouse): the rows of real
+    runs, read back through the views, compacted as the engine's writers compact, and a
+    checkpoint that keeps only the files removed in the last 7 days."""
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    monitor = ETLMonitorFramework(spark, catalog, f"f_{uuid.uuid4().hex[:10]}")
+    monitor.setup()
+    register_process(monitor, P, H, tasks=2)
+    days = DAYS[engine_name]
+    commits = build(monitor, P, H, tasks=2, days=days, first_day=FIRST, writer="fast")
+    assert commits == days * 5
+    summary = rows(monitor, "v_runSummary", ProcessLoad=H)
+    assert sorted((r["ProcessingDate"], r["RunStatus"], r["Done"]) for r in summary) == [
+        (FIRST + timedelta(days=d), "DONE", 2) for d in range(days)
+    ]
+    (mark,) = rows(monitor, "v_watermarks", ProcessLoad=H, ParameterName="H2")
+    assert mark["ValueDateTime"].date() == FIRST + timedelta(days=days - 1)
+    ctx = monitor.context
+    location = ctx.engine.table_location(ctx.catalog, ctx.schema, "ETLProcessingEvents")
+    from etl_monitor.tracking.maintenance import file_count
+    from etl_monitor.tracking.tables import EVENTS
+
+    assert file_count(ctx, EVENTS) < commits // 4  # compacted as it went (or by the engine)
+    checkpoint = sorted(Path(location, "_delta_log").glob("*.checkpoint.parquet"))[-1]
+    actions = pq.read_table(checkpoint)
+    removed = actions.filter(pc.invert(pc.is_null(actions.column("remove")))).column("remove")
+    week_ago = (datetime.now(UTC) - timedelta(days=7, hours=1)).timestamp() * 1000
+    assert all(r["deletionTimestamp"] >= week_ago for r in removed.to_pylist())
+    if not ctx.engine.auto_compaction:  # the writer's own compactions, dated by their runs
+        assert 0 < len(removed) < commits // 4  # a week's, not every one since the first
