@@ -295,7 +295,9 @@ class _LogWriter:
         from deltalake import DeltaTable
 
         if monitor.engine.auto_compaction:
-            monitor.executor.execute(f"OPTIMIZE {monitor.table_name(EVENTS.name)}")
+            monitor.executor.execute(
+                f"OPTIMIZE {monitor.table_name(EVENTS.name)}", kind="maintenance"
+            )
         DeltaTable(self.location).create_checkpoint()
 
 

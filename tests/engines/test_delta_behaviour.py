@@ -165,14 +165,15 @@ def test_the_event_log_is_compacted_as_tasks_write(
     (the table property setup() sets; here after 5 small files instead of 50), Sail's
     writers once per hundred commits (here: ten). No row is lost or doubled."""
     ctx, events = monitor.context, monitor.table_name(EVENTS.name)
-    if monitor.engine.auto_compaction:
+    threshold = spark.conf.get(MIN_FILES, "50") if monitor.engine.auto_compaction else None
+    if threshold is not None:
         rows = spark.sql(f"SHOW TBLPROPERTIES {events}").collect()
         assert {r["key"]: r["value"] for r in rows}[AUTO_COMPACT] == "true"
         spark.conf.set(MIN_FILES, "5")
     else:
         monkeypatch.setattr(maintenance, "COMPACT_EVERY", 10)
     try:
-        for n in range(24):
+        for n in range(12):
             state = {
                 "ExecutionID": f"e{n % 2}",
                 "ProjectCode": "CORP",
@@ -183,11 +184,11 @@ def test_the_event_log_is_compacted_as_tasks_write(
             }
             append_events(ctx, [step_event(state, "DONE", user="t", reason=f"write {n}")])
     finally:
-        if monitor.engine.auto_compaction:
-            spark.conf.unset(MIN_FILES)
-    assert maintenance.file_count(ctx, EVENTS) <= 12  # 24 one-row commits
+        if threshold is not None:  # set back, not unset: the session is the worker's
+            spark.conf.set(MIN_FILES, threshold)
+    assert maintenance.file_count(ctx, EVENTS) <= 7  # 12 one-row commits
     reasons = [r["Reason"] for r in spark.table(events).collect()]
-    assert sorted(reasons) == sorted(f"write {n}" for n in range(24))
+    assert sorted(reasons) == sorted(f"write {n}" for n in range(12))
 
 
 @pytest.mark.requires("optimize")
