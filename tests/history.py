@@ -139,6 +139,9 @@ def build(
     return commits
 
 
+_LIVE: dict[str, dict[tuple, list[tuple[str, list[tuple]]]]] = {}
+
+
 class _LogWriter:
     """Commits event rows straight to a local Delta table: parquet files and one log entry each.
 
@@ -158,8 +161,10 @@ class _LogWriter:
         from deltalake import DeltaTable
 
         self.location, self.compact_every, self.shift = location, compact_every, shift
-        #: the files this writer wrote that are live, per partition, with their rows
-        self.live: dict[tuple, list[tuple[str, list[tuple]]]] = {}
+        #: the live files written to this table by every writer of this process, per
+        #: partition, with their rows: a compaction takes every file of a partition, as
+        #: the library's does, whichever process's runs wrote them
+        self.live = _LIVE.setdefault(location, {})
         table = DeltaTable(location)
         self.version = table.version()
         self.partitions = list(table.metadata().partition_columns)
