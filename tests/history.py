@@ -16,7 +16,12 @@ from datetime import date, datetime, time, timedelta, timezone
 
 from etl_monitor import ETLMonitorFramework
 from etl_monitor.tracking import maintenance
-from etl_monitor.tracking.events import append_events, step_event, watermark_event
+from etl_monitor.tracking.events import (
+    append_events,
+    claim_events,
+    step_event,
+    watermark_event,
+)
 from etl_monitor.tracking.tables import EVENTS
 
 
@@ -62,6 +67,7 @@ def build(
     )
     fast = _fast_writer(monitor, shift) if writer == "fast" else None
     append = fast.append if fast is not None else append_events
+    claim = fast.claim if fast is not None else claim_events
     commits, pending = 0, []
     for d in range(days):
         day = first_day + timedelta(days=d)
@@ -127,7 +133,8 @@ def build(
             )
         if runs_per_commit == 0:
             for rows in run_commits:
-                append(ctx, rows)
+                # a start is a claim (an idempotent append on Delta), the rest appends
+                (claim if rows[0][_STATUS] == "RUNNING" else append)(ctx, rows)
                 commits += 1
         else:
             pending.extend(r for rows in run_commits for r in rows)
@@ -139,6 +146,7 @@ def build(
     return commits
 
 
+_STATUS, _ID = EVENTS.column_names.index("StatusCode"), EVENTS.column_names.index("EventID")
 _LIVE: dict[str, dict[tuple, list[tuple[str, list[tuple]]]]] = {}
 #: Delta's ``spark.databricks.delta.autoCompact.minNumFiles``: the small files that make an
 #: auto compaction (default 50).
@@ -171,11 +179,18 @@ class _LogWriter:
     years of history in minutes.
     """
 
-    def __init__(self, location: str, compact_every: int = 0, shift: timedelta = timedelta()):
+    def __init__(
+        self,
+        location: str,
+        compact_every: int = 0,
+        shift: timedelta = timedelta(),
+        idempotent: bool = False,
+    ):
         import pyarrow as pa
         from deltalake import DeltaTable
 
         self.location, self.compact_every, self.shift = location, compact_every, shift
+        self.idempotent = idempotent  # starts record transaction ids (Delta's idempotent writes)
         #: the live files written to this table by every writer of this process, per
         #: partition, with their rows: a compaction takes every file of a partition, as
         #: the library's does, whichever process's runs wrote them
@@ -212,7 +227,13 @@ class _LogWriter:
             {"numRecords": len(rows), "minValues": low, "maxValues": high, "nullCount": nulls}
         )
 
-    def append(self, _ctx: object, rows: list[tuple]) -> None:
+    def claim(self, _ctx: object, rows: list[tuple]) -> None:
+        """A start, as `events.claim_events` commits it: on engines with idempotent writes
+        an append that records the row's id as a transaction id (which every later
+        snapshot carries, as Delta keeps them), elsewhere an insert-only MERGE's add."""
+        self.append(_ctx, rows, token=rows[0][_ID] if self.idempotent else None)
+
+    def append(self, _ctx: object, rows: list[tuple], token: str | None = None) -> None:
         groups: dict[tuple, list[tuple]] = {}
         positions = [EVENTS.column_names.index(c) for c in self.partitions]
         for row in rows:
@@ -225,6 +246,8 @@ class _LogWriter:
         for values, members in groups.items():
             trimmed = [tuple(row[i] for i in keep) for row in members]
             actions.append({"add": self._write(values, trimmed, when, data_change=True)})
+        if token is not None:
+            actions.append({"txn": {"appId": token, "version": 1, "lastUpdated": _millis(when)}})
         info = {"operation": "WRITE", "operationParameters": {"mode": "Append"}}
         self._commit(actions, {**info, "isBlindAppend": True}, when)
         if self.compact_every and self.version % self.compact_every == 0:
@@ -355,4 +378,4 @@ def _fast_writer(monitor: ETLMonitorFramework, shift: timedelta) -> _LogWriter:
     location = ctx.engine.table_location(ctx.catalog, ctx.schema, EVENTS.name)
     assert location, "the fast writer needs a local warehouse"
     every = AUTO_COMPACT_MIN_FILES if ctx.engine.auto_compaction else maintenance.COMPACT_EVERY
-    return _LogWriter(location, every, shift)
+    return _LogWriter(location, every, shift, idempotent=ctx.engine.idempotent_append)

@@ -60,6 +60,12 @@ def spark_type(sql_type: str) -> DataType:
 
 #: Delta's table property for compaction after a write (open-source Delta 3.1+, Databricks).
 AUTO_COMPACT = "delta.autoOptimize.autoCompact"
+#: Delta's table property for how long a snapshot keeps the transaction ids of idempotent
+#: writes (open-source Delta 2.0+, Databricks); without it every id is kept forever.
+TXN_RETENTION = "delta.setTransactionRetentionDuration"
+#: How long a claim's transaction id is kept. A duplicate claim needs a starter that read
+#: the step before another's claim landed and wrote after this long: a week is ample.
+TXN_RETENTION_VALUE = "interval 7 days"
 
 
 @dataclass(frozen=True)
@@ -76,6 +82,10 @@ class Table:
     #: engine can (`Engine.auto_compaction`), so its file count stays bounded between
     #: maintenance runs.
     auto_compact: bool = False
+    #: Starts are claimed on it by idempotent appends where the engine has them
+    #: (`Engine.idempotent_append`): their transaction ids are kept a week, not forever
+    #: (every snapshot carries them, and every claim reads them).
+    claimed: bool = False
 
     @property
     def column_names(self) -> list[str]:
@@ -113,9 +123,12 @@ class Table:
 
     def engine_properties(self, engine: Engine) -> dict[str, str]:
         """The Delta table properties this table needs on `engine` (kept by setup() on old tables)."""
+        properties = {}
         if self.auto_compact and engine.auto_compaction:
-            return {AUTO_COMPACT: "true"}
-        return {}
+            properties[AUTO_COMPACT] = "true"
+        if self.claimed and engine.idempotent_append:
+            properties[TXN_RETENTION] = TXN_RETENTION_VALUE
+        return properties
 
     def attach_sql(self, catalog: str, schema: str, location: str) -> str:
         """Register an existing Delta directory under this table's name, whatever its columns."""

@@ -448,7 +448,9 @@ class SqlExecutor:
             table: the validated, quoted target table name.
             rows: the rows, positional in the table's column order.
             schema: the table's StructType.
-            token: the id of the write (at most one write per token ever lands).
+            token: the id of the write: at most one write per token lands while the
+                table keeps it (``delta.setTransactionRetentionDuration``; the event
+                log keeps them a week).
         """
         statement = Statement(f"<append once {len(rows)} rows to {table}>", None, "append", table)
 

@@ -305,6 +305,7 @@ EVENTS = Table(
     partition_by=("ProcessingDate",),
     # One small commit per claim and per end: compacted as it goes (WATERMARK events too).
     auto_compact=True,
+    claimed=True,
 )
 
 EVENTS_ARCHIVE = Table(

@@ -8,7 +8,7 @@ import pytest
 from chispa import assert_df_equality
 
 from etl_monitor import CatalogNotFoundError, ETLMonitorFramework, InvalidIdentifierError
-from etl_monitor.core.objects import AUTO_COMPACT
+from etl_monitor.core.objects import AUTO_COMPACT, TXN_RETENTION, TXN_RETENTION_VALUE
 from etl_monitor.errors import SchemaConflictError
 from etl_monitor.tracking.tables import ALL_TABLES, EVENTS, PROCESS, SEQUENCE_SEEDS
 from tests.helpers import ALL_VIEWS, Child, commit_count, snapshot
@@ -153,23 +153,26 @@ def test_older_narrower_table_gains_columns(
     assert (again.columns_added, again.columns_copied) == ({}, {})
 
 
-@pytest.mark.requires("auto_compaction")
-def test_an_older_event_log_gains_auto_compaction(monitor: ETLMonitorFramework, spark):
-    """A log created before the property existed gets it from setup(), once."""
+@pytest.mark.requires("auto_compaction", "idempotent_append")
+def test_an_older_event_log_gains_its_properties(monitor: ETLMonitorFramework, spark):
+    """A log created before the properties existed (compaction after writes, a week's
+    retention of the claims' transaction ids) gets them from setup(), once."""
     events = monitor.table_name(EVENTS.name)
+    wanted = {AUTO_COMPACT: "true", TXN_RETENTION: TXN_RETENTION_VALUE}
 
-    def value() -> str | None:
+    def values() -> dict[str, str]:
         rows = spark.sql(f"SHOW TBLPROPERTIES {events}").collect()
-        return {r["key"]: r["value"] for r in rows}.get(AUTO_COMPACT)
+        return {r["key"]: r["value"] for r in rows if r["key"] in wanted}
 
-    assert value() == "true"  # a new schema has it from its CREATE TABLE
-    spark.sql(f"ALTER TABLE {events} UNSET TBLPROPERTIES ('{AUTO_COMPACT}')").collect()
-    assert value() is None
+    assert values() == wanted  # a new schema has them from its CREATE TABLE
+    unset = ", ".join(f"'{key}'" for key in wanted)
+    spark.sql(f"ALTER TABLE {events} UNSET TBLPROPERTIES ({unset})").collect()
+    assert values() == {}
 
     report = monitor.setup()
 
-    assert report.properties_set == {EVENTS.name: [AUTO_COMPACT]}
-    assert value() == "true"
+    assert report.properties_set == {EVENTS.name: sorted(wanted)}
+    assert values() == wanted
     assert monitor.setup().properties_set == {}
 
 

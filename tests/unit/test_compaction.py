@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from etl_monitor.core.objects import AUTO_COMPACT
+from etl_monitor.core.objects import AUTO_COMPACT, TXN_RETENTION, TXN_RETENTION_VALUE
 from etl_monitor.engine.capabilities import DATABRICKS, DELTA_SPARK, sail
 from etl_monitor.tracking import maintenance
 from etl_monitor.tracking.tables import ALL_TABLES, EVENTS, SYSLOGS
@@ -19,13 +19,17 @@ def test_the_appended_tables_ask_delta_to_compact_after_writes(engine):
         ddl = table.create_sql("c", "s", engine)
         wanted = table in (EVENTS, SYSLOGS)
         assert (f"'{AUTO_COMPACT}' = 'true'" in ddl) is wanted, table.name
-        assert table.engine_properties(engine) == ({AUTO_COMPACT: "true"} if wanted else {})
+        claimed = {TXN_RETENTION: TXN_RETENTION_VALUE} if table is EVENTS else {}
+        expected = {AUTO_COMPACT: "true", **claimed} if wanted else {}
+        assert table.engine_properties(engine) == expected
+        assert (f"'{TXN_RETENTION}' = '{TXN_RETENTION_VALUE}'" in ddl) is bool(claimed)
 
 
 def test_sail_gets_no_property_it_would_ignore():
     engine = sail("/tmp/w")
     assert engine.auto_compaction is False
     assert AUTO_COMPACT not in EVENTS.create_sql("c", "s", engine)
+    assert TXN_RETENTION not in EVENTS.create_sql("c", "s", engine)  # no claims by txn ids
     assert EVENTS.engine_properties(engine) == {}
     assert "deltalake" in engine.path("auto_compaction")
 
