@@ -148,9 +148,6 @@ def build(
 
 _STATUS, _ID = EVENTS.column_names.index("StatusCode"), EVENTS.column_names.index("EventID")
 _LIVE: dict[str, dict[tuple, list[tuple[str, list[tuple]]]]] = {}
-#: Delta's ``spark.databricks.delta.autoCompact.minNumFiles``: the small files that make an
-#: auto compaction (default 50).
-AUTO_COMPACT_MIN_FILES = 50
 #: Delta's ``checkpointInterval`` (default 10), which Sail keeps too.
 CHECKPOINT_EVERY = 10
 #: Delta's ``logRetentionDuration`` (default 30 days): a checkpoint deletes older log entries.
@@ -166,9 +163,9 @@ class _LogWriter:
     today). The log ages as the engines leave it:
 
     - compacted as real runs leave it: where the engine does not compact after writes
-      (Sail), the library's writers compact once per `maintenance.COMPACT_EVERY` commits;
-      where Delta does (auto compaction), it compacts once `AUTO_COMPACT_MIN_FILES` small
-      files have gathered; either way each partition's files are rewritten as one;
+      (Sail), the library's writers compact once per `maintenance.COMPACT_EVERY` commits,
+      each partition's files rewritten as one; on Delta nothing compacts between runs of
+      `maintain()` (the library does not turn auto compaction on), so neither does this;
     - a checkpoint every `CHECKPOINT_EVERY` commits (both engines' interval);
     - at the end (`settle`), the log entries an engine's checkpoints would have deleted by
       then: those older than the log retention, before the newest checkpoint that is.
@@ -378,5 +375,5 @@ def _fast_writer(monitor: ETLMonitorFramework, shift: timedelta) -> _LogWriter:
     ctx = monitor.context
     location = ctx.engine.table_location(ctx.catalog, ctx.schema, EVENTS.name)
     assert location, "the fast writer needs a local warehouse"
-    every = AUTO_COMPACT_MIN_FILES if ctx.engine.auto_compaction else maintenance.COMPACT_EVERY
+    every = 0 if ctx.engine.auto_compaction else maintenance.COMPACT_EVERY
     return _LogWriter(location, every, shift, idempotent=ctx.engine.idempotent_append)

@@ -213,7 +213,6 @@ SYSLOGS = Table(
     key=("LogID",),
     append_only=True,
     cluster_by=("LogTime",),
-    auto_compact=True,
 )
 
 EVENTS = Table(
@@ -303,8 +302,9 @@ EVENTS = Table(
     # it, else one partition per processing date (WATERMARK events sit in the NULL one).
     cluster_by=("ProcessingDate", "ProjectCode", "ProcessLoad", "ExecutionID"),
     partition_by=("ProcessingDate",),
-    # One small commit per claim and per end: compacted as it goes (WATERMARK events too).
-    auto_compact=True,
+    # One small commit per claim and per end. Not Delta's auto compaction (measured on
+    # Delta 4.4, clustered: once the log is a few MB it rewrote the whole log after every
+    # write, 10 s per append after 10,000 runs and 1M events); maintain() compacts it.
     claimed=True,
 )
 

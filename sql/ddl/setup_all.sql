@@ -142,7 +142,7 @@ CREATE TABLE IF NOT EXISTS `main`.`etl`.`ETLsysLogs` (
 ) USING DELTA
 CLUSTER BY (`LogTime`)
 COMMENT 'Raw run receipts from ADF, Databricks jobs and notebooks. APPEND-ONLY.'
-TBLPROPERTIES ('etl_monitor.schema_version' = '2', 'delta.autoOptimize.autoCompact' = 'true', 'delta.appendOnly' = 'true');
+TBLPROPERTIES ('etl_monitor.schema_version' = '2', 'delta.appendOnly' = 'true');
 
 -- ddl/tables/ETLProcessingEvents.sql
 CREATE TABLE IF NOT EXISTS `main`.`etl`.`ETLProcessingEvents` (
@@ -191,7 +191,7 @@ CREATE TABLE IF NOT EXISTS `main`.`etl`.`ETLProcessingEvents` (
 ) USING DELTA
 CLUSTER BY (`ProcessingDate`, `ProjectCode`, `ProcessLoad`, `ExecutionID`)
 COMMENT 'Run-time log: every step status change and watermark change is one appended row; ETLProcessingSteps is derived from it. Only maintain() removes rows, after copying them to ETLProcessingEventsArchive.'
-TBLPROPERTIES ('etl_monitor.schema_version' = '2', 'delta.autoOptimize.autoCompact' = 'true', 'delta.setTransactionRetentionDuration' = 'interval 7 days');
+TBLPROPERTIES ('etl_monitor.schema_version' = '2', 'delta.setTransactionRetentionDuration' = 'interval 7 days');
 
 -- ddl/tables/ETLProcessingEventsArchive.sql
 CREATE TABLE IF NOT EXISTS `main`.`etl`.`ETLProcessingEventsArchive` (

@@ -94,8 +94,7 @@ def test_maintain_bounds_the_files_of_the_event_log(monitor: ETLMonitorFramework
     commits = build(monitor, P, "MANY", tasks=4, days=days, first_day=date(2026, 3, 1))
     report = monitor.maintain()
     before, after = (r["ETLProcessingEvents"] for r in (report.files_before, report.files_after))
-    if not monitor.engine.auto_compaction:  # Delta's own compaction has a threshold of its own
-        assert before >= commits  # one file or more per commit until maintain() or the 100th
+    assert before >= commits  # one file or more per commit until maintain() or the 100th
     assert after <= days + 1  # at most one file per processing date, plus the watermarks'
     again = monitor.maintain()
     assert again.files_after["ETLProcessingEvents"] == after  # nothing left to compact

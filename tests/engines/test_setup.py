@@ -62,9 +62,9 @@ def test_setup_statement_counts(fresh: ETLMonitorFramework, engine):
     user = 1 if engine.current_user_function else 0
     assert first.statements == 3 + len(ALL_TABLES) + 1 + len(ALL_VIEWS) + user
     # re-run: one schema read per table and one seed read instead, and one read of the
-    # properties of each table that has some on this engine (auto compaction)
+    # properties of each table that has some on this engine (the claims' id retention)
     properties = sum(1 for t in ALL_TABLES if t.engine_properties(engine))
-    assert properties == (2 if engine.auto_compaction else 0)
+    assert properties == (1 if engine.idempotent_append else 0)
     assert again.statements == 3 + len(ALL_TABLES) + 1 + len(ALL_VIEWS) + properties
     assert again.tables_created == []
 
@@ -153,20 +153,19 @@ def test_older_narrower_table_gains_columns(
     assert (again.columns_added, again.columns_copied) == ({}, {})
 
 
-@pytest.mark.requires("auto_compaction", "idempotent_append")
+@pytest.mark.requires("idempotent_append")
 def test_an_older_event_log_gains_its_properties(monitor: ETLMonitorFramework, spark):
-    """A log created before the properties existed (compaction after writes, a week's
-    retention of the claims' transaction ids) gets them from setup(), once."""
+    """A log created before the property existed (a week's retention of the claims'
+    transaction ids) gets it from setup(), once; none asks for auto compaction."""
     events = monitor.table_name(EVENTS.name)
-    wanted = {AUTO_COMPACT: "true", TXN_RETENTION: TXN_RETENTION_VALUE}
+    wanted = {TXN_RETENTION: TXN_RETENTION_VALUE}
 
     def values() -> dict[str, str]:
         rows = spark.sql(f"SHOW TBLPROPERTIES {events}").collect()
-        return {r["key"]: r["value"] for r in rows if r["key"] in wanted}
+        return {r["key"]: r["value"] for r in rows if r["key"] in (*wanted, AUTO_COMPACT)}
 
-    assert values() == wanted  # a new schema has them from its CREATE TABLE
-    unset = ", ".join(f"'{key}'" for key in wanted)
-    spark.sql(f"ALTER TABLE {events} UNSET TBLPROPERTIES ({unset})").collect()
+    assert values() == wanted  # a new schema has it from its CREATE TABLE
+    spark.sql(f"ALTER TABLE {events} UNSET TBLPROPERTIES ('{TXN_RETENTION}')").collect()
     assert values() == {}
 
     report = monitor.setup()

@@ -46,4 +46,4 @@ CREATE TABLE IF NOT EXISTS `main`.`etl`.`ETLProcessingEvents` (
 ) USING DELTA
 CLUSTER BY (`ProcessingDate`, `ProjectCode`, `ProcessLoad`, `ExecutionID`)
 COMMENT 'Run-time log: every step status change and watermark change is one appended row; ETLProcessingSteps is derived from it. Only maintain() removes rows, after copying them to ETLProcessingEventsArchive.'
-TBLPROPERTIES ('etl_monitor.schema_version' = '2', 'delta.autoOptimize.autoCompact' = 'true', 'delta.setTransactionRetentionDuration' = 'interval 7 days');
+TBLPROPERTIES ('etl_monitor.schema_version' = '2', 'delta.setTransactionRetentionDuration' = 'interval 7 days');

@@ -25,4 +25,4 @@ CREATE TABLE IF NOT EXISTS `main`.`etl`.`ETLsysLogs` (
 ) USING DELTA
 CLUSTER BY (`LogTime`)
 COMMENT 'Raw run receipts from ADF, Databricks jobs and notebooks. APPEND-ONLY.'
-TBLPROPERTIES ('etl_monitor.schema_version' = '2', 'delta.autoOptimize.autoCompact' = 'true', 'delta.appendOnly' = 'true');
+TBLPROPERTIES ('etl_monitor.schema_version' = '2', 'delta.appendOnly' = 'true');
