@@ -256,14 +256,21 @@ class _LogWriter:
     def _date_earlier_entries(self, when: datetime) -> None:
         """Date the log entries the engine wrote before the first run (setup()) no later
         than that run: real runs follow the setup, they do not precede it."""
-        folder = os.path.join(self.location, "_delta_log")
-        for name in os.listdir(folder):
-            head = name.split(".", 1)[0]
-            path = os.path.join(folder, name)
-            early = head.isdigit() and int(head) <= self.first
-            if early and os.path.getmtime(path) > when.timestamp():
+        for version, path, at in self._log_entries():
+            if version <= self.first and at > when.timestamp():
                 os.utime(path, (when.timestamp(), when.timestamp()))
         self.first = None
+
+    def _log_entries(self) -> list[tuple[int, str, float]]:
+        """The versioned entries of the log (commits, checksums, checkpoints): their
+        version, path and last write time."""
+        folder = os.path.join(self.location, "_delta_log")
+        entries = []
+        for name in os.listdir(folder):
+            head, path = name.split(".", 1)[0], os.path.join(folder, name)
+            if head.isdigit():
+                entries.append((int(head), path, os.path.getmtime(path)))
+        return entries
 
     def _write(self, values: tuple, trimmed: list[tuple], when: datetime, *, data_change: bool):
         """One parquet file of `trimmed` rows in the partition `values`; its add action."""
@@ -351,19 +358,16 @@ class _LogWriter:
         """
         now = now or datetime.now(timezone.utc)
         cutoff = (now - LOG_RETENTION).timestamp()
-        folder = os.path.join(self.location, "_delta_log")
-        entries = []
-        for name in os.listdir(folder):
-            head = name.split(".", 1)[0]
-            if head.isdigit():
-                entries.append((int(head), name, os.path.getmtime(os.path.join(folder, name))))
-        expired = [v for v, name, at in entries if ".checkpoint." in name and at < cutoff]
+        entries = self._log_entries()
+        expired = [
+            v for v, path, at in entries if ".checkpoint." in os.path.basename(path) and at < cutoff
+        ]
         if not expired:
             return
         keep_from = max(expired)
-        for version, name, at in entries:
+        for version, path, at in entries:
             if version < keep_from and at < cutoff:
-                os.remove(os.path.join(folder, name))
+                os.remove(path)
 
 
 def _millis(when: datetime) -> int:

@@ -58,7 +58,9 @@ def spark_type(sql_type: str) -> DataType:
     raise ValueError(f"column type {sql_type!r} is not one of {sorted(simple)}")
 
 
-#: Delta's table property for compaction after a write (open-source Delta 3.1+, Databricks).
+#: Delta's table property for compaction after a write (open-source Delta 3.1+, Databricks),
+#: which no table of the library asks for: on the clustered event log Delta 4.4 rewrote the
+#: whole log after every write once it was a few MB.
 AUTO_COMPACT = "delta.autoOptimize.autoCompact"
 #: Delta's table property for how long a snapshot keeps the transaction ids of idempotent
 #: writes (open-source Delta 2.0+, Databricks); without it every id is kept forever.
@@ -78,10 +80,6 @@ class Table:
     cluster_by: tuple[str, ...] = ()
     partition_by: tuple[str, ...] = ()
     properties: tuple[tuple[str, str], ...] = ()
-    #: Many small appends: Delta compacts the table's small files after a write, where the
-    #: engine can (`Engine.auto_compaction`), so its file count stays bounded between
-    #: maintenance runs.
-    auto_compact: bool = False
     #: Starts are claimed on it by idempotent appends where the engine has them
     #: (`Engine.idempotent_append`): their transaction ids are kept a week, not forever
     #: (every snapshot carries them, and every claim reads them).
@@ -123,12 +121,9 @@ class Table:
 
     def engine_properties(self, engine: Engine) -> dict[str, str]:
         """The Delta table properties this table needs on `engine` (kept by setup() on old tables)."""
-        properties = {}
-        if self.auto_compact and engine.auto_compaction:
-            properties[AUTO_COMPACT] = "true"
         if self.claimed and engine.idempotent_append:
-            properties[TXN_RETENTION] = TXN_RETENTION_VALUE
-        return properties
+            return {TXN_RETENTION: TXN_RETENTION_VALUE}
+        return {}
 
     def attach_sql(self, catalog: str, schema: str, location: str) -> str:
         """Register an existing Delta directory under this table's name, whatever its columns."""

@@ -205,7 +205,7 @@ def test_the_fast_history_writer_leaves_what_real_runs_leave(spark, catalog, eng
         assert versions[0] > 0
     else:
         assert versions == list(range(versions[-1] + 1))
-    checkpoint = sorted(Path(location, "_delta_log").glob("*.checkpoint.parquet"))[-1]
+    checkpoint = log / f"{checkpoints[-1]:020d}.checkpoint.parquet"
     actions = pq.read_table(checkpoint)
     removed = actions.filter(pc.invert(pc.is_null(actions.column("remove")))).column("remove")
     week_ago = (datetime.now(UTC) - timedelta(days=7, hours=1)).timestamp() * 1000
